@@ -1,0 +1,67 @@
+/**
+ * One error catalogue: every refusal the API can give, with a stable code and HTTP status.
+ * Thrown as ApiError; the HTTP layer renders {"error":{"code","message","field"}}.
+ */
+export const ERROR_CATALOGUE = {
+  bad_request: 400,
+  invalid_json: 400,
+  invalid_field: 400,
+  invalid_phone_number: 400,
+  country_not_allowed: 400,
+  text_too_long: 400,
+  missing_param: 400,
+  unknown_param: 400,
+  unknown_template: 400,
+  batch_too_large: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  category_not_allowed: 403,
+  free_text_not_allowed: 403,
+  not_found: 404,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  opted_out: 422,
+  template_not_approved: 422,
+  forbidden_content: 422,
+  no_route: 422,
+  quiet_hours: 422,
+  rate_limited: 429,
+  frequency_cap: 429,
+  otp_rate_limited: 429,
+  draining: 503,
+  queue_full: 503,
+  internal: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  readonly field: string | undefined;
+  /** Seconds, for 429 and 503 answers. */
+  readonly retryAfter: number | undefined;
+  constructor(code: ApiErrorCode, message: string, opts: { field?: string; retryAfter?: number } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code];
+    this.field = opts.field;
+    this.retryAfter = opts.retryAfter;
+  }
+  toBody(): { error: { code: string; message: string; field?: string } } {
+    const error: { code: string; message: string; field?: string } = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    return { error };
+  }
+}
+
+/** Base for internal typed errors with a stable code (config, store, protocol). */
+export class XingeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'XingeError';
+    this.code = code;
+  }
+}
