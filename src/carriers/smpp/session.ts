@@ -1,0 +1,544 @@
+/**
+ * One SMPP bind over one socket (ESME side): connect, bind, a request window for
+ * submit_sm, per-request response timeouts, enquire_link on idle, answers to the SMSC's
+ * requests, and a clean failure of everything in flight when the socket closes.
+ *
+ * The session only matches responses to requests (the cloudhopper shape); reconnecting,
+ * choosing a bind and building PDUs from segments belong to BindPool.
+ *
+ * Protocol errors split in two:
+ * - recoverable: a PDU with a good header we cannot decode gets an error resp (or
+ *   generic_nack) and the bind stays up; an unknown command gets generic_nack;
+ * - unrecoverable: a framing error (absurd command_length), an unanswered enquire_link,
+ *   a socket error. The socket is closed and every request in flight fails at once.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { pino, type Logger } from 'pino';
+import type { SubmitOutcome } from '../connector.js';
+import {
+  CommandId,
+  commandName,
+  decodePdu,
+  encodeHeader,
+  encodeMessageIdResp,
+  encodePdu,
+  encodeSubmitSm,
+  fieldStr,
+  isResponseId,
+  readHeader,
+  responseIdFor,
+  type Pdu,
+  type SubmitSmFields,
+} from './codec.js';
+import { Status, statusName } from './command-status.js';
+import { BindError, DecodeError, SmppError } from './errors.js';
+import { PduFramer } from './framing.js';
+import { CoalescingWriter } from './writer.js';
+
+export type BindMode = 'transceiver' | 'transmitter' | 'receiver';
+export type SessionState = 'idle' | 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
+
+/** Why a session closed: what the pool logs and decides its backoff by. */
+export type CloseReason =
+  | 'connect_failed'
+  | 'connect_timeout'
+  | 'bind_failed'
+  | 'bind_timeout'
+  | 'framing_error'
+  | 'enquire_link_timeout'
+  | 'peer_unbind'
+  | 'peer_closed'
+  | 'socket_error'
+  | 'unbound'
+  | 'closed_by_owner';
+
+export interface SessionOptions {
+  host: string;
+  port: number;
+  /** true (verify the peer) or node:tls options; absent/false = plain TCP. */
+  tls?: boolean | tls.ConnectionOptions;
+  mode: BindMode;
+  systemId: string;
+  password: string;
+  systemType?: string;
+  /** 0x34 = SMPP 3.4 (default). */
+  interfaceVersion?: number;
+  addrTon?: number;
+  addrNpi?: number;
+  addressRange?: string;
+  /** Most submit_sm awaiting their resp at once. */
+  window: number;
+  /** A request (submit, bind, enquire_link, unbind) without a resp by then fails. */
+  responseTimeoutMs: number;
+  /** Send enquire_link when nothing has been received for this long. */
+  enquireLinkMs: number;
+  /** TCP (+TLS) connect deadline; defaults to responseTimeoutMs. */
+  connectTimeoutMs?: number;
+  logger?: Logger;
+  /** For log lines, e.g. `carrierA#1`. */
+  label?: string;
+}
+
+export interface SessionCloseInfo {
+  reason: CloseReason;
+  error?: Error;
+  wasBound: boolean;
+}
+
+export interface SessionEvents {
+  /** A deliver_sm (receipt or MO). Call ack(status) once to send deliver_sm_resp. */
+  deliver: [pdu: Pdu, ack: (commandStatus?: number) => void];
+  /** A window slot freed or the socket drained: submits may resume. */
+  free: [];
+  /** A PDU the session could not decode (answered with an error status, bind kept). */
+  decodeError: [err: DecodeError];
+  close: [info: SessionCloseInfo];
+}
+
+type Settle =
+  | { type: 'resp'; status: number; pdu: Pdu | null }
+  | { type: 'timeout' }
+  | { type: 'closed' };
+
+interface Pending {
+  seq: number;
+  kind: 'submit' | 'bind' | 'enquire' | 'unbind';
+  deadline: number;
+  settle: (s: Settle) => void;
+}
+
+const BIND_COMMAND: Record<BindMode, string> = {
+  transceiver: 'bind_transceiver',
+  transmitter: 'bind_transmitter',
+  receiver: 'bind_receiver',
+};
+
+const MAX_SEQ = 0x7fffffff;
+
+export class SmppSession extends EventEmitter<SessionEvents> {
+  readonly options: Readonly<SessionOptions>;
+  readonly #log: Logger;
+  #state: SessionState = 'idle';
+  #socket: net.Socket | null = null;
+  #writer: CoalescingWriter | null = null;
+  readonly #framer = new PduFramer();
+  #seq = 0;
+  /** Insertion-ordered, so the first entry has the earliest deadline (one timeout for all). */
+  readonly #pending = new Map<number, Pending>();
+  #inFlight = 0;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #lastRx = 0;
+  #enquirePending = false;
+  #closeReason: CloseReason | null = null;
+  #closeError: Error | undefined;
+  #wasBound = false;
+  #closedPromise: Promise<SessionCloseInfo>;
+  #resolveClosed!: (i: SessionCloseInfo) => void;
+  /** The SMSC's system_id from bind_resp. */
+  peerSystemId = '';
+
+  constructor(options: SessionOptions) {
+    super();
+    if (!(options.window >= 1)) throw new RangeError('window must be >= 1');
+    this.options = Object.freeze({ ...options });
+    this.#log = (options.logger ?? pino({ level: 'silent' })).child({ bind: options.label ?? options.systemId });
+    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+  get mode(): BindMode {
+    return this.options.mode;
+  }
+  /** submit_sm awaiting their resp. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  get freeWindow(): number {
+    return this.#state === 'bound' ? Math.max(0, this.options.window - this.#inFlight) : 0;
+  }
+  /** The socket (tests read TCP_NODELAY from it). */
+  get socket(): net.Socket | null {
+    return this.#socket;
+  }
+  /** Resolves once, when the socket has closed. */
+  get closed(): Promise<SessionCloseInfo> {
+    return this.#closedPromise;
+  }
+  get canTransmit(): boolean {
+    return this.options.mode !== 'receiver';
+  }
+  /** Bound, transmitter-capable, a window slot free and the socket not backed up. */
+  canSubmit(): boolean {
+    return (
+      this.#state === 'bound' &&
+      this.options.mode !== 'receiver' &&
+      this.#inFlight < this.options.window &&
+      this.#writer !== null &&
+      !this.#writer.blocked
+    );
+  }
+
+  /** Connect and bind. Resolves when bound; rejects (and closes) on any failure. */
+  async connect(): Promise<void> {
+    if (this.#state !== 'idle') throw new SmppError('smpp_closed', 'a session connects once; build a new one');
+    this.#state = 'connecting';
+    await this.#openSocket();
+    this.#state = 'binding';
+    const o = this.options;
+    const command = BIND_COMMAND[o.mode];
+    const seq = this.#nextSeq();
+    const pdu = encodePdu(command, seq, {
+      system_id: o.systemId,
+      password: o.password,
+      system_type: o.systemType ?? '',
+      interface_version: o.interfaceVersion ?? 0x34,
+      addr_ton: o.addrTon ?? 0,
+      addr_npi: o.addrNpi ?? 0,
+      address_range: o.addressRange ?? '',
+    });
+    const settle = await this.#request(seq, 'bind', pdu);
+    if (settle.type === 'resp' && settle.status === Status.ESME_ROK) {
+      if (this.#state !== 'binding') throw this.#closedError();
+      this.peerSystemId = settle.pdu ? fieldStr(settle.pdu, 'system_id') : '';
+      this.#state = 'bound';
+      this.#wasBound = true;
+      this.#lastRx = Date.now();
+      this.#armIdle(o.enquireLinkMs);
+      this.#log.info({ mode: o.mode, peer: this.peerSystemId }, 'smpp bound');
+      return;
+    }
+    if (settle.type === 'resp') {
+      const err = new BindError(settle.status);
+      this.close('bind_failed', err);
+      throw err;
+    }
+    if (settle.type === 'timeout') {
+      const err = new SmppError('smpp_bind_timeout', `no ${command}_resp within ${o.responseTimeoutMs} ms`);
+      this.close('bind_timeout', err);
+      throw err;
+    }
+    throw this.#closedError();
+  }
+
+  /**
+   * Send one submit_sm. Answers `disconnected` if the session is not bound (or closes
+   * before the resp), `timeout` after responseTimeoutMs. The caller must respect the
+   * window: check canSubmit() first.
+   */
+  submit(fields: SubmitSmFields): Promise<SubmitOutcome> {
+    if (this.#state !== 'bound' || this.options.mode === 'receiver') return Promise.resolve({ kind: 'disconnected' });
+    if (this.#inFlight >= this.options.window) {
+      return Promise.reject(new SmppError('smpp_not_bound', 'window full: check canSubmit() before submit()'));
+    }
+    const seq = this.#nextSeq();
+    let pdu: Buffer;
+    try {
+      pdu = encodeSubmitSm(seq, fields);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    this.#inFlight++;
+    return new Promise<SubmitOutcome>((resolve) => {
+      this.#track(seq, 'submit', pdu, (s) => {
+        this.#inFlight--;
+        if (s.type === 'timeout') resolve({ kind: 'timeout' });
+        else if (s.type === 'closed') resolve({ kind: 'disconnected' });
+        else if (s.status === Status.ESME_ROK) resolve({ kind: 'accepted', carrierMessageId: s.pdu ? fieldStr(s.pdu, 'message_id') : '' });
+        else resolve({ kind: 'rejected', commandStatus: s.status, statusName: statusName(s.status) });
+        if (this.#state === 'bound') this.emit('free');
+      });
+    });
+  }
+
+  /** Send unbind, wait for unbind_resp (at most timeoutMs), close. */
+  async unbind(timeoutMs = this.options.responseTimeoutMs): Promise<void> {
+    if (this.#state !== 'bound') {
+      this.close('unbound');
+      return;
+    }
+    this.#state = 'unbinding';
+    const seq = this.#nextSeq();
+    const t = setTimeout(() => this.close('unbound'), timeoutMs);
+    await this.#request(seq, 'unbind', encodeHeader(CommandId.unbind, 0, seq));
+    clearTimeout(t);
+    this.#endSocket('unbound');
+    await this.#closedPromise;
+  }
+
+  /** Close the socket now; everything in flight fails (`disconnected`). Idempotent. */
+  close(reason: CloseReason = 'closed_by_owner', error?: Error): void {
+    if (this.#closeReason === null) {
+      this.#closeReason = reason;
+      this.#closeError = error;
+    }
+    this.#writer?.close();
+    if (this.#socket && !this.#socket.destroyed) this.#socket.destroy();
+    else this.#finalize();
+  }
+
+  // ---- socket ----------------------------------------------------------------------------
+
+  #openSocket(): Promise<void> {
+    const o = this.options;
+    return new Promise<void>((resolve, reject) => {
+      const raw = net.connect({ host: o.host, port: o.port, noDelay: true });
+      raw.setNoDelay(true);
+      let sock: net.Socket = raw;
+      if (o.tls) {
+        const extra = typeof o.tls === 'object' ? o.tls : {};
+        sock = tls.connect({ socket: raw, servername: net.isIP(o.host) ? undefined : o.host, ...extra });
+      }
+      this.#socket = sock;
+      this.#writer = new CoalescingWriter(sock, () => this.emit('free'));
+      const timer = setTimeout(() => {
+        this.close('connect_timeout', new SmppError('smpp_connect_timeout', `connect to ${o.host}:${o.port} timed out`));
+      }, o.connectTimeoutMs ?? o.responseTimeoutMs);
+      const onUp = (): void => {
+        clearTimeout(timer);
+        sock.off('close', onEarlyClose);
+        resolve();
+      };
+      const onEarlyClose = (): void => {
+        clearTimeout(timer);
+        reject(this.#closedError());
+      };
+      sock.once(o.tls ? 'secureConnect' : 'connect', onUp);
+      sock.once('close', onEarlyClose);
+      sock.on('error', (e) => {
+        if (this.#closeReason === null) {
+          this.#closeReason = this.#state === 'connecting' ? 'connect_failed' : 'socket_error';
+          this.#closeError = e;
+        }
+        this.#log.warn({ err: e.message, code: (e as NodeJS.ErrnoException).code }, 'smpp socket error');
+      });
+      sock.on('close', () => this.#finalize());
+      sock.on('end', () => {
+        if (this.#closeReason === null) this.#closeReason = 'peer_closed';
+        sock.destroy();
+      });
+      sock.on('data', (chunk: Buffer) => this.#onData(chunk));
+    });
+  }
+
+  #endSocket(reason: CloseReason): void {
+    if (this.#closeReason === null) this.#closeReason = reason;
+    this.#writer?.flush();
+    this.#writer?.close();
+    const s = this.#socket;
+    if (!s || s.destroyed) return this.#finalize();
+    s.end();
+    // A peer that never closes its half must not keep us waiting.
+    setTimeout(() => s.destroy(), 1000).unref();
+  }
+
+  #closedError(): SmppError {
+    const r = this.#closeReason ?? 'peer_closed';
+    if (this.#closeError instanceof SmppError) return this.#closeError;
+    const code = r === 'connect_failed' ? 'smpp_connect_failed' : r === 'connect_timeout' ? 'smpp_connect_timeout' : 'smpp_closed';
+    return new SmppError(code, `session closed (${r})${this.#closeError ? `: ${this.#closeError.message}` : ''}`);
+  }
+
+  #finalize(): void {
+    if (this.#state === 'closed') return;
+    const wasState = this.#state;
+    this.#state = 'closed';
+    if (this.#sweepTimer) clearTimeout(this.#sweepTimer);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#sweepTimer = this.#idleTimer = null;
+    this.#writer?.close();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.settle({ type: 'closed' });
+    const info: SessionCloseInfo = {
+      reason: this.#closeReason ?? 'peer_closed',
+      wasBound: this.#wasBound,
+      ...(this.#closeError ? { error: this.#closeError } : {}),
+    };
+    const level = info.reason === 'unbound' || info.reason === 'closed_by_owner' ? 'info' : 'warn';
+    this.#log[level]({ reason: info.reason, state: wasState, failedInFlight: pending.length }, 'smpp session closed');
+    this.#resolveClosed(info);
+    this.emit('close', info);
+  }
+
+  // ---- requests and the window -------------------------------------------------------------
+
+  #nextSeq(): number {
+    do this.#seq = this.#seq >= MAX_SEQ ? 1 : this.#seq + 1;
+    while (this.#pending.has(this.#seq));
+    return this.#seq;
+  }
+
+  #request(seq: number, kind: Pending['kind'], pdu: Buffer): Promise<Settle> {
+    return new Promise<Settle>((settle) => this.#track(seq, kind, pdu, settle));
+  }
+
+  /** Register a request in the window (with its deadline) and queue its PDU. */
+  #track(seq: number, kind: Pending['kind'], pdu: Buffer, settle: (s: Settle) => void): void {
+    this.#pending.set(seq, { seq, kind, deadline: Date.now() + this.options.responseTimeoutMs, settle });
+    this.#writer!.push(pdu);
+    if (this.#sweepTimer === null) this.#armSweep();
+  }
+
+  #armSweep(): void {
+    const first = this.#pending.values().next();
+    if (first.done) return;
+    const delay = Math.max(1, first.value.deadline - Date.now());
+    this.#sweepTimer = setTimeout(this.#sweep, delay);
+  }
+
+  readonly #sweep = (): void => {
+    this.#sweepTimer = null;
+    const now = Date.now();
+    for (const p of this.#pending.values()) {
+      if (p.deadline > now) break;
+      this.#pending.delete(p.seq);
+      this.#log.warn({ seq: p.seq, kind: p.kind, timeoutMs: this.options.responseTimeoutMs }, 'smpp response timeout');
+      p.settle({ type: 'timeout' });
+      if (p.kind === 'enquire') {
+        this.#enquirePending = false;
+        this.close('enquire_link_timeout', new SmppError('smpp_enquire_link_timeout', 'enquire_link not answered'));
+        return;
+      }
+    }
+    if (this.#state !== 'closed' && this.#sweepTimer === null) this.#armSweep();
+  };
+
+  // ---- enquire_link on idle ------------------------------------------------------------------
+
+  #armIdle(ms: number): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(this.#onIdleTimer, Math.max(1, ms));
+  }
+
+  readonly #onIdleTimer = (): void => {
+    this.#idleTimer = null;
+    if (this.#state !== 'bound') return;
+    const every = this.options.enquireLinkMs;
+    const idle = Date.now() - this.#lastRx;
+    if (idle < every) return this.#armIdle(every - idle);
+    if (!this.#enquirePending) {
+      this.#enquirePending = true;
+      const seq = this.#nextSeq();
+      void this.#request(seq, 'enquire', encodeHeader(CommandId.enquire_link, 0, seq)).then(() => {
+        this.#enquirePending = false;
+      });
+    }
+    this.#armIdle(every);
+  };
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    let pdus: Buffer[];
+    try {
+      pdus = this.#framer.push(chunk);
+    } catch (e) {
+      this.#log.error({ err: (e as Error).message }, 'smpp framing error: closing this bind');
+      this.close('framing_error', e as Error);
+      return;
+    }
+    if (pdus.length > 0) this.#lastRx = Date.now();
+    for (const buf of pdus) {
+      if (this.#state === 'closed') return;
+      try {
+        this.#onPdu(buf);
+      } catch (e) {
+        this.#log.error({ err: (e as Error).message }, 'smpp: error handling a PDU');
+      }
+    }
+  }
+
+  #onPdu(buf: Buffer): void {
+    let pdu: Pdu;
+    try {
+      pdu = decodePdu(buf);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.#onDecodeError(e, buf);
+      return;
+    }
+    if (isResponseId(pdu.commandId)) this.#onResponse(pdu);
+    else this.#onRequest(pdu);
+  }
+
+  #onResponse(pdu: Pdu): void {
+    const p = this.#pending.get(pdu.sequenceNumber);
+    if (!p) {
+      this.#log.debug({ command: pdu.command, seq: pdu.sequenceNumber }, 'smpp resp for no pending request (late or unknown)');
+      return;
+    }
+    this.#pending.delete(pdu.sequenceNumber);
+    p.settle({ type: 'resp', status: pdu.commandStatus, pdu });
+  }
+
+  #onRequest(pdu: Pdu): void {
+    const seq = pdu.sequenceNumber;
+    switch (pdu.commandId) {
+      case CommandId.enquire_link:
+        this.#send(encodeHeader(CommandId.enquire_link_resp, 0, seq));
+        return;
+      case CommandId.unbind:
+        this.#log.info('smpp peer sent unbind');
+        this.#send(encodeHeader(CommandId.unbind_resp, 0, seq));
+        this.#state = 'unbinding';
+        this.#endSocket('peer_unbind');
+        return;
+      case CommandId.deliver_sm:
+        this.#onDeliver(pdu);
+        return;
+      case CommandId.alert_notification:
+      case CommandId.outbind:
+        this.#log.debug({ command: pdu.command }, 'smpp request without a resp ignored');
+        return;
+      default: {
+        const status = pdu.command === 'unknown' ? Status.ESME_RINVCMDID : Status.ESME_RINVBNDSTS;
+        this.#log.warn({ command: pdu.command, commandId: pdu.commandId, seq }, 'smpp unexpected request: generic_nack');
+        this.#send(encodeHeader(CommandId.generic_nack, status, seq));
+      }
+    }
+  }
+
+  #onDeliver(pdu: Pdu): void {
+    const seq = pdu.sequenceNumber;
+    let acked = false;
+    const ack = (status = 0): void => {
+      if (acked) return;
+      acked = true;
+      if (this.#state === 'bound' || this.#state === 'unbinding') {
+        this.#send(encodeMessageIdResp(CommandId.deliver_sm_resp, status, seq));
+      }
+    };
+    if (this.listenerCount('deliver') === 0) {
+      // Nobody can commit it: ask the SMSC to retry later rather than lose it.
+      ack(0x64 /* ESME_RX_T_APPN */);
+      return;
+    }
+    this.emit('deliver', pdu, ack);
+  }
+
+  #onDecodeError(err: DecodeError, buf: Buffer): void {
+    const head = readHeader(buf);
+    this.emit('decodeError', err);
+    this.#log.warn({ command: commandName(head.commandId), seq: head.sequenceNumber, status: statusName(err.status) }, 'smpp PDU could not be decoded');
+    if (isResponseId(head.commandId)) {
+      const p = this.#pending.get(head.sequenceNumber);
+      if (p) {
+        this.#pending.delete(head.sequenceNumber);
+        p.settle({ type: 'resp', status: head.commandStatus || Status.ESME_RSYSERR, pdu: null });
+      }
+      return;
+    }
+    const respId = responseIdFor(head.commandId);
+    if (respId === undefined) this.#send(encodeHeader(CommandId.generic_nack, Status.ESME_RINVCMDLEN, head.sequenceNumber));
+    else this.#send(encodeHeader(respId, err.status, head.sequenceNumber));
+  }
+
+  #send(pdu: Buffer): void {
+    this.#writer?.push(pdu);
+  }
+}

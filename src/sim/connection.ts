@@ -1,0 +1,257 @@
+/**
+ * One ESME connection to the simulated SMSC: framing, binds, submit_sm answered per the
+ * simulator's current mode (ack, slow, throttle, errors, drop, silent), the SMSC side of
+ * enquire_link and unbind, and what the ESME answers to what we send.
+ */
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import {
+  CommandId,
+  commandName,
+  decodePdu,
+  encodeHeader,
+  encodeMessageIdResp,
+  encodePdu,
+  fieldBuf,
+  fieldNum,
+  fieldStr,
+  isResponseId,
+  readHeader,
+  responseIdFor,
+  type Pdu,
+} from '../carriers/smpp/codec.js';
+import { Status } from '../carriers/smpp/command-status.js';
+import { DecodeError } from '../carriers/smpp/errors.js';
+import { PduFramer } from '../carriers/smpp/framing.js';
+import { CoalescingWriter } from '../carriers/smpp/writer.js';
+import { maskPhone } from '../observability/redact.js';
+import type { RecordedSubmit, SimRecorder } from './recorder.js';
+
+export type SimBindMode = 'transceiver' | 'transmitter' | 'receiver';
+
+/** What a connection needs from the simulator (its live options and shared counters). */
+export interface SimContext {
+  readonly recorder: SimRecorder;
+  readonly log: Logger;
+  readonly mode: {
+    silent: boolean;
+    respDelayMs: number;
+    throttleEvery: number;
+    errorEvery: { n: number; status: number } | null;
+    errorByDest: Record<string, number>;
+    dropAfterSubmits: number;
+  };
+  authenticate(systemId: string, password: string): number;
+  /** Counts every submit_sm the SMSC takes (throttle/error "every Nth" use it). */
+  nextSubmitNumber(): number;
+  nextMessageId(): string;
+  onBound(conn: SimConnection): void;
+  onAccepted(conn: SimConnection, sub: RecordedSubmit): void;
+  onClosed(conn: SimConnection): void;
+}
+
+const BIND_MODES: Record<number, SimBindMode> = {
+  [CommandId.bind_transceiver]: 'transceiver',
+  [CommandId.bind_transmitter]: 'transmitter',
+  [CommandId.bind_receiver]: 'receiver',
+};
+
+export class SimConnection {
+  readonly index: number;
+  readonly socket: net.Socket;
+  readonly #ctx: SimContext;
+  readonly #framer = new PduFramer();
+  readonly #writer: CoalescingWriter;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #seq = 0;
+  #closed = false;
+  bindMode: SimBindMode | null = null;
+  systemId = '';
+  submits = 0;
+
+  constructor(index: number, socket: net.Socket, ctx: SimContext) {
+    this.index = index;
+    this.socket = socket;
+    this.#ctx = ctx;
+    socket.setNoDelay(true);
+    this.#writer = new CoalescingWriter(socket, () => undefined);
+    socket.on('data', (c: Buffer) => this.#onData(c));
+    socket.on('error', (e) => ctx.log.debug({ conn: index, err: e.message }, 'sim socket error'));
+    socket.on('close', () => this.#onClose());
+  }
+
+  get bound(): boolean {
+    return this.bindMode !== null && !this.#closed;
+  }
+  /** Bound as receiver or transceiver: deliver_sm may go here. */
+  get canReceive(): boolean {
+    return this.bound && this.bindMode !== 'transmitter';
+  }
+
+  /** Send a deliver_sm; returns its sequence_number. */
+  deliverSm(fields: Record<string, unknown>): number {
+    const seq = this.nextSeq();
+    this.sendRaw(encodePdu('deliver_sm', seq, fields));
+    return seq;
+  }
+
+  nextSeq(): number {
+    this.#seq = this.#seq >= 0x7fffffff ? 1 : this.#seq + 1;
+    return this.#seq;
+  }
+
+  sendRaw(buf: Buffer): void {
+    if (!this.#closed) this.#writer.push(buf);
+  }
+
+  /** Drop the TCP connection now, with no unbind (what a crashing SMSC does). */
+  drop(): void {
+    this.#writer.close();
+    this.socket.destroy();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writer.close();
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#ctx.onClosed(this);
+  }
+
+  #onData(chunk: Buffer): void {
+    let pdus: Buffer[];
+    try {
+      pdus = this.#framer.push(chunk);
+    } catch {
+      this.#ctx.log.warn({ conn: this.index }, 'sim: framing error, closing connection');
+      this.drop();
+      return;
+    }
+    for (const buf of pdus) {
+      if (this.#closed) return;
+      this.#onPdu(buf);
+    }
+  }
+
+  #onPdu(buf: Buffer): void {
+    let pdu: Pdu;
+    try {
+      pdu = decodePdu(buf);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      const head = readHeader(buf);
+      if (isResponseId(head.commandId)) {
+        this.#recordResponse(head.commandId, head.commandStatus, head.sequenceNumber);
+        return;
+      }
+      if (this.#ctx.mode.silent) return;
+      const respId = responseIdFor(head.commandId);
+      this.sendRaw(encodeHeader(respId ?? CommandId.generic_nack, respId ? e.status : Status.ESME_RINVCMDLEN, head.sequenceNumber));
+      return;
+    }
+    if (isResponseId(pdu.commandId)) {
+      this.#recordResponse(pdu.commandId, pdu.commandStatus, pdu.sequenceNumber);
+      return;
+    }
+    if (pdu.commandId === CommandId.submit_sm) return this.#onSubmit(pdu);
+    if (this.#ctx.mode.silent) return;
+    const seq = pdu.sequenceNumber;
+    const mode = BIND_MODES[pdu.commandId];
+    if (mode !== undefined) return this.#onBind(pdu, mode);
+    switch (pdu.commandId) {
+      case CommandId.enquire_link:
+        this.sendRaw(encodeHeader(CommandId.enquire_link_resp, 0, seq));
+        return;
+      case CommandId.unbind:
+        this.sendRaw(encodeHeader(CommandId.unbind_resp, 0, seq));
+        this.bindMode = null;
+        this.#writer.flush();
+        this.socket.end();
+        return;
+      default:
+        this.sendRaw(encodeHeader(CommandId.generic_nack, Status.ESME_RINVCMDID, seq));
+    }
+  }
+
+  #recordResponse(commandId: number, status: number, seq: number): void {
+    this.#ctx.recorder.response({ conn: this.index, command: commandName(commandId), commandId, status, seq, time: Date.now() });
+  }
+
+  #onBind(pdu: Pdu, mode: SimBindMode): void {
+    const systemId = fieldStr(pdu, 'system_id');
+    const status = this.bindMode !== null ? Status.ESME_RALYBND : this.#ctx.authenticate(systemId, fieldStr(pdu, 'password'));
+    this.#ctx.recorder.bound({ conn: this.index, command: pdu.command, systemId, status, time: Date.now() });
+    const respId = pdu.commandId | 0x80000000;
+    if (status !== 0) {
+      this.#ctx.log.info({ conn: this.index, status }, 'sim: bind refused');
+      this.sendRaw(encodeHeader(respId, status, pdu.sequenceNumber));
+      return;
+    }
+    this.bindMode = mode;
+    this.systemId = systemId;
+    this.sendRaw(encodePdu(`${pdu.command}_resp`, pdu.sequenceNumber, { system_id: 'XINGESIM' }));
+    this.#ctx.onBound(this);
+  }
+
+  #onSubmit(pdu: Pdu): void {
+    const ctx = this.#ctx;
+    const seq = pdu.sequenceNumber;
+    if (!this.bound || this.bindMode === 'receiver') {
+      if (!ctx.mode.silent) this.sendRaw(encodeHeader(CommandId.submit_sm_resp, Status.ESME_RINVBNDSTS, seq));
+      return;
+    }
+    this.submits++;
+    const rec: RecordedSubmit = {
+      conn: this.index,
+      systemId: this.systemId,
+      seq,
+      source: fieldStr(pdu, 'source_addr'),
+      sourceTon: fieldNum(pdu, 'source_addr_ton'),
+      sourceNpi: fieldNum(pdu, 'source_addr_npi'),
+      destination: fieldStr(pdu, 'destination_addr'),
+      destTon: fieldNum(pdu, 'dest_addr_ton'),
+      destNpi: fieldNum(pdu, 'dest_addr_npi'),
+      esmClass: fieldNum(pdu, 'esm_class'),
+      dataCoding: fieldNum(pdu, 'data_coding'),
+      registeredDelivery: fieldNum(pdu, 'registered_delivery'),
+      shortMessage: Buffer.from(fieldBuf(pdu, 'short_message')),
+      tlvs: copyTlvs(pdu.tlvs),
+      time: Date.now(),
+    };
+    ctx.recorder.submitted(rec);
+    const m = ctx.mode;
+    if (m.silent) return;
+    if (m.dropAfterSubmits > 0 && this.submits >= m.dropAfterSubmits) {
+      ctx.log.info({ conn: this.index, after: this.submits }, 'sim: dropping connection');
+      this.drop();
+      return;
+    }
+    const n = ctx.nextSubmitNumber();
+    let status: number = m.errorByDest[rec.destination] ?? Status.ESME_ROK;
+    if (status === 0 && m.throttleEvery > 0 && n % m.throttleEvery === 0) status = Status.ESME_RTHROTTLED;
+    if (status === 0 && m.errorEvery && m.errorEvery.n > 0 && n % m.errorEvery.n === 0) status = m.errorEvery.status;
+    const answer = (): void => {
+      if (this.#closed) return;
+      rec.status = status;
+      if (status === 0) rec.messageId = ctx.nextMessageId();
+      this.sendRaw(encodeMessageIdResp(CommandId.submit_sm_resp, status, seq, rec.messageId));
+      ctx.recorder.answered(this.index);
+      ctx.log.debug({ conn: this.index, seq, to: maskPhone(rec.destination), status }, 'sim: submit_sm answered');
+      if (status === 0) ctx.onAccepted(this, rec);
+    };
+    if (m.respDelayMs > 0) {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        answer();
+      }, m.respDelayMs);
+      this.#timers.add(t);
+    } else answer();
+  }
+}
+
+function copyTlvs(t: Pdu['tlvs']): RecordedSubmit['tlvs'] {
+  const out: RecordedSubmit['tlvs'] = {};
+  for (const [k, v] of Object.entries(t)) out[k] = Buffer.isBuffer(v) ? Buffer.from(v) : v;
+  return out;
+}

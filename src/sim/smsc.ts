@@ -1,0 +1,310 @@
+/**
+ * The simulated SMSC (SPEC 12): an SMPP server on 127.0.0.1 that binds configured
+ * accounts, acks submit_sm with message ids, sends delivery receipts after a delay with
+ * an outcome mix, and can be made to misbehave: slow resps, throttling, injected errors,
+ * dropped connections, silence, malformed PDUs, id-format mismatches, receipts for the
+ * last segment only or never. It records what it received (see SimRecorder).
+ *
+ * Every mode can be changed while running with configure().
+ */
+import net from 'node:net';
+import { pino, type Logger } from 'pino';
+import { encodeHeader } from '../carriers/smpp/codec.js';
+import { Status } from '../carriers/smpp/command-status.js';
+import { SimConnection, type SimContext } from './connection.js';
+import { buildMoParts, type MoInput } from './mo.js';
+import { formatId, isLastSegment, MESSAGE_STATE, pickOutcome, receiptText, type IdFormat, type ReceiptStat } from './receipts.js';
+import { SimRecorder, type RecordedSubmit } from './recorder.js';
+
+export interface SimAccount {
+  systemId: string;
+  password: string;
+}
+
+export interface SmscReceiptOptions {
+  /** Delay from submit_sm_resp to the receipt. */
+  delayMs: number;
+  /** Weights of the final states; default all DELIVRD. */
+  mix: Partial<Record<ReceiptStat, number>>;
+  /** `all` parts, the `last` part of a concatenated message only, or `none` (receipts never come). */
+  segments: 'all' | 'last' | 'none';
+}
+
+export interface SmscSimOptions {
+  host: string;
+  port: number;
+  accounts: SimAccount[];
+  /** Format of message_id in submit_sm_resp. */
+  idFormat: IdFormat;
+  /** Format of the id in receipts (id: text and receipted_message_id); default = idFormat. Differs = id-mismatch mode. */
+  receiptIdFormat: IdFormat | null;
+  /** First message id; ids count up from here (BigInt: 2^60 and beyond are fine). */
+  idStart: bigint;
+  /** Slow mode: each submit_sm_resp waits this long. */
+  respDelayMs: number;
+  /** Every Nth submit_sm (counted over the whole SMSC) gets ESME_RTHROTTLED; 0 = never. */
+  throttleEvery: number;
+  /** Every Nth submit_sm gets this status. */
+  errorEvery: { n: number; status: number } | null;
+  /** A destination_addr (as on the wire) → the status its submit_sm gets. */
+  errorByDest: Record<string, number>;
+  /** Drop a connection (no resp, no unbind) when it sends its Nth submit_sm; 0 = never. */
+  dropAfterSubmits: number;
+  /** Keep connections open but answer nothing, enquire_link included. */
+  silent: boolean;
+  receipts: SmscReceiptOptions;
+  /** How many submit_sm records to keep (counters are always kept); 0 for benchmarks. */
+  recordLimit: number;
+  logger: Logger;
+  /** For the outcome mix (tests pass a seeded one). */
+  random: () => number;
+}
+
+export type SmscSimInput = Partial<Omit<SmscSimOptions, 'receipts' | 'idStart'>> & {
+  receipts?: Partial<SmscReceiptOptions>;
+  idStart?: bigint | number | string;
+};
+
+export type MalformedKind = 'bad-body' | 'unknown-command' | 'absurd-length' | 'short-length';
+
+const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random'> = {
+  host: '127.0.0.1',
+  port: 0,
+  accounts: [{ systemId: 'xinge', password: 'secret' }],
+  idFormat: 'decimal',
+  receiptIdFormat: null,
+  idStart: 1n,
+  respDelayMs: 0,
+  throttleEvery: 0,
+  errorEvery: null,
+  errorByDest: {},
+  dropAfterSubmits: 0,
+  silent: false,
+  receipts: { delayMs: 200, mix: { DELIVRD: 1 }, segments: 'all' },
+  recordLimit: Number.POSITIVE_INFINITY,
+};
+
+export class SmscSimulator {
+  readonly recorder: SimRecorder;
+  readonly #opts: SmscSimOptions;
+  readonly #server: net.Server;
+  readonly #conns = new Map<number, SimConnection>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #ctx: SimContext;
+  /** Receipts waiting for a receiver of their account to bind. */
+  readonly #heldReceipts = new Map<string, Record<string, unknown>[]>();
+  #nextConn = 0;
+  #submitNumber = 0;
+  #nextId: bigint;
+  #moRef = 0;
+  #port = 0;
+
+  constructor(input: SmscSimInput = {}) {
+    const { receipts, idStart, ...rest } = input;
+    this.#opts = {
+      ...DEFAULTS,
+      logger: pino({ level: 'silent' }),
+      random: Math.random,
+      ...stripUndefined(rest),
+      receipts: { ...DEFAULTS.receipts, ...stripUndefined(receipts ?? {}) },
+      idStart: idStart === undefined ? DEFAULTS.idStart : BigInt(idStart),
+    };
+    this.#nextId = this.#opts.idStart;
+    this.recorder = new SimRecorder(this.#opts.recordLimit);
+    this.#ctx = this.#makeContext();
+    this.#server = net.createServer((s) => this.#accept(s));
+  }
+
+  /** Current options (read-only view; change them with configure()). */
+  get options(): Readonly<SmscSimOptions> {
+    return this.#opts;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Change modes while running (applies to the next PDU on every connection). */
+  configure(patch: SmscSimInput): void {
+    const { receipts, idStart, ...rest } = patch;
+    Object.assign(this.#opts, stripUndefined(rest));
+    if (receipts) this.#opts.receipts = { ...this.#opts.receipts, ...stripUndefined(receipts) };
+    if (idStart !== undefined) this.#nextId = BigInt(idStart);
+    if (rest.recordLimit !== undefined) this.recorder.limit = rest.recordLimit;
+  }
+
+  async start(): Promise<{ port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#opts.port, this.#opts.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as net.AddressInfo).port;
+    this.#opts.logger.info({ port: this.#port }, 'smsc simulator listening');
+    return { port: this.#port };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const c of this.#conns.values()) c.drop();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Open connections (index, bind mode, system_id). */
+  connections(): { index: number; bindMode: string | null; systemId: string; submits: number }[] {
+    return [...this.#conns.values()].map((c) => ({ index: c.index, bindMode: c.bindMode, systemId: c.systemId, submits: c.submits }));
+  }
+
+  /** Drop one connection (by index) or all, with no unbind. */
+  drop(conn?: number): void {
+    for (const c of this.#conns.values()) if (conn === undefined || c.index === conn) c.drop();
+  }
+
+  /** Send enquire_link to a connection (default: the first bound one); returns its sequence number. */
+  sendEnquireLink(conn?: number): number {
+    const c = this.#pick(conn, false);
+    const seq = c.nextSeq();
+    c.sendRaw(encodeHeader(0x00000015, 0, seq));
+    return seq;
+  }
+
+  /** Send unbind to a connection; the ESME should answer unbind_resp and close. */
+  sendUnbind(conn?: number): number {
+    const c = this.#pick(conn, false);
+    const seq = c.nextSeq();
+    c.sendRaw(encodeHeader(0x00000006, 0, seq));
+    return seq;
+  }
+
+  /**
+   * Send a malformed PDU: `bad-body` (a deliver_sm whose sm_length runs past the end),
+   * `unknown-command` (command_id 0x00000777), `absurd-length` (command_length 0x7FFFFFFF)
+   * or `short-length` (command_length 8). Returns the sequence number used.
+   */
+  injectMalformed(kind: MalformedKind, conn?: number): number {
+    const c = this.#pick(conn, false);
+    const seq = c.nextSeq();
+    let pdu: Buffer;
+    if (kind === 'unknown-command') pdu = encodeHeader(0x00000777, 0, seq);
+    else if (kind === 'absurd-length' || kind === 'short-length') {
+      pdu = encodeHeader(CommandIdDeliver, 0, seq);
+      pdu.writeUInt32BE(kind === 'absurd-length' ? 0x7fffffff : 8, 0);
+    } else {
+      // service_type "", ton, npi, "1", ton, npi, "2", esm … data_coding, sm_default, sm_length 200, 3 octets
+      const body = Buffer.from([0, 1, 1, 0x31, 0, 1, 1, 0x32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0x41, 0x42, 0x43]);
+      pdu = Buffer.concat([encodeHeader(CommandIdDeliver, 0, seq), body]);
+      pdu.writeUInt32BE(pdu.length, 0);
+    }
+    c.sendRaw(pdu);
+    return seq;
+  }
+
+  /** Send an MO (as one or several deliver_sm) to a bound receiver/transceiver; returns the sequence numbers. */
+  injectMo(mo: MoInput): number[] {
+    const c = this.#pick(mo.conn, true);
+    this.#moRef = (this.#moRef + 1) & 0xff;
+    return buildMoParts(mo, this.#moRef).map((p) =>
+      c.deliverSm({
+        source_addr_ton: 1,
+        source_addr_npi: 1,
+        source_addr: mo.from,
+        dest_addr_ton: 0,
+        dest_addr_npi: 1,
+        destination_addr: mo.to,
+        esm_class: p.esmClass,
+        data_coding: p.dataCoding,
+        short_message: p.shortMessage,
+        ...p.tlvs,
+      }),
+    );
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  #pick(conn: number | undefined, receiver: boolean): SimConnection {
+    for (const c of this.#conns.values()) {
+      if (conn !== undefined ? c.index === conn : receiver ? c.canReceive : c.bound) return c;
+    }
+    throw new Error(conn !== undefined ? `no open connection ${conn}` : 'no bound connection');
+  }
+
+  #accept(socket: net.Socket): void {
+    const index = this.#nextConn++;
+    const conn = new SimConnection(index, socket, this.#ctx);
+    this.#conns.set(index, conn);
+  }
+
+  #makeContext(): SimContext {
+    const opts = this.#opts;
+    return {
+      recorder: this.recorder,
+      log: opts.logger,
+      // The live options object: configure() changes apply to the next PDU.
+      mode: opts,
+      authenticate: (systemId, password) => {
+        const acct = opts.accounts.find((a) => a.systemId === systemId);
+        if (!acct) return Status.ESME_RINVSYSID;
+        return acct.password === password ? Status.ESME_ROK : Status.ESME_RINVPASWD;
+      },
+      nextSubmitNumber: () => ++this.#submitNumber,
+      nextMessageId: () => formatId(this.#nextId++, opts.idFormat),
+      onBound: (c) => this.#flushHeld(c),
+      onAccepted: (c, sub) => this.#scheduleReceipt(c, sub),
+      onClosed: (c) => this.#conns.delete(c.index),
+    };
+  }
+
+  #scheduleReceipt(conn: SimConnection, sub: RecordedSubmit): void {
+    const r = this.#opts.receipts;
+    const wanted = sub.registeredDelivery & 0x03;
+    if (wanted === 0 || r.segments === 'none') return;
+    if (r.segments === 'last' && !isLastSegment(sub.esmClass, sub.shortMessage, sub.tlvs)) return;
+    const stat = pickOutcome(r.mix, this.#opts.random);
+    if (wanted === 2 && stat === 'DELIVRD') return; // receipt on failure only
+    const idNum = BigInt(this.#opts.idFormat === 'decimal' ? sub.messageId! : `0x${sub.messageId!}`);
+    const id = formatId(idNum, this.#opts.receiptIdFormat ?? this.#opts.idFormat);
+    const submitted = new Date(sub.time);
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      const text = receiptText({ id, stat, submitted, done: new Date(), text: sub.shortMessage.subarray(0, 20).toString('latin1') });
+      const fields = {
+        source_addr_ton: sub.destTon,
+        source_addr_npi: sub.destNpi,
+        source_addr: sub.destination,
+        dest_addr_ton: sub.sourceTon,
+        dest_addr_npi: sub.sourceNpi,
+        destination_addr: sub.source,
+        esm_class: 0x04,
+        data_coding: 0,
+        short_message: Buffer.from(text, 'latin1'),
+        receipted_message_id: id,
+        message_state: MESSAGE_STATE[stat],
+      };
+      const target = conn.canReceive ? conn : [...this.#conns.values()].find((c) => c.canReceive && c.systemId === sub.systemId);
+      if (target) target.deliverSm(fields);
+      else {
+        const held = this.#heldReceipts.get(sub.systemId) ?? [];
+        held.push(fields);
+        this.#heldReceipts.set(sub.systemId, held);
+      }
+    }, r.delayMs);
+    this.#timers.add(t);
+  }
+
+  #flushHeld(c: SimConnection): void {
+    if (!c.canReceive) return;
+    const held = this.#heldReceipts.get(c.systemId);
+    if (!held) return;
+    this.#heldReceipts.delete(c.systemId);
+    for (const f of held) c.deliverSm(f);
+  }
+}
+
+const CommandIdDeliver = 0x00000005;
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
