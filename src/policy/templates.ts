@@ -97,6 +97,12 @@ export class TemplateBook {
     return this.#templates.get(templateId)?.category;
   }
 
+  /** The params a template accepts (and requires), overdue_days excluded. */
+  params(templateId: string): string[] | undefined {
+    const t = this.#templates.get(templateId);
+    return t === undefined ? undefined : [...t.params];
+  }
+
   ids(): string[] {
     return [...this.#templates.keys()];
   }
@@ -110,6 +116,8 @@ export class TemplateBook {
     const params = req.params ?? {};
     const stage = this.#stage(t, req.overdueDays);
     const variant = pickVariant(t.variants, req.rng);
+    // A variant's own text wins (even over a stage text: variants and stages on one template
+    // are unusual, and the variant is what the A/B test measures); else stage; else text.
     const text = variant?.text ?? (stage !== undefined ? t.stages?.[stage] : undefined) ?? t.text;
     if (text === undefined) {
       throw new ApiError('invalid_field', `template ${t.id} has no text for stage ${stage ?? '(none)'}`, { field: OVERDUE });
