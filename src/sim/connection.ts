@@ -155,9 +155,12 @@ export class SimConnection {
       return;
     }
     if (pdu.commandId === CommandId.submit_sm) return this.#onSubmit(pdu);
-    if (this.#ctx.mode.silent) return;
     const seq = pdu.sequenceNumber;
     const mode = BIND_MODES[pdu.commandId];
+    if (mode === undefined) {
+      this.#ctx.recorder.request({ conn: this.index, command: pdu.command, commandId: pdu.commandId, seq, time: Date.now() });
+    }
+    if (this.#ctx.mode.silent) return;
     if (mode !== undefined) return this.#onBind(pdu, mode);
     switch (pdu.commandId) {
       case CommandId.enquire_link:

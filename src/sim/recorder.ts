@@ -48,6 +48,15 @@ export interface RecordedResponse {
   time: number;
 }
 
+/** A request other than submit_sm and bind (enquire_link, unbind, anything unknown). */
+export interface RecordedRequest {
+  conn: number;
+  command: string;
+  commandId: number;
+  seq: number;
+  time: number;
+}
+
 export interface ConnStats {
   submits: number;
   outstanding: number;
@@ -58,12 +67,14 @@ export interface RecorderEvents {
   submit: [RecordedSubmit];
   bind: [RecordedBind];
   response: [RecordedResponse];
+  request: [RecordedRequest];
 }
 
 export class SimRecorder extends EventEmitter<RecorderEvents> {
   readonly submits: RecordedSubmit[] = [];
   readonly binds: RecordedBind[] = [];
   readonly responses: RecordedResponse[] = [];
+  readonly requests: RecordedRequest[] = [];
   readonly #conns = new Map<number, ConnStats>();
   /** Submits kept in `submits` (older ones are dropped); counters are always kept. */
   limit: number;
@@ -110,6 +121,11 @@ export class SimRecorder extends EventEmitter<RecorderEvents> {
     this.emit('response', r);
   }
 
+  request(r: RecordedRequest): void {
+    this.requests.push(r);
+    this.emit('request', r);
+  }
+
   stats(conn: number): ConnStats {
     return { ...this.#stats(conn) };
   }
@@ -130,6 +146,7 @@ export class SimRecorder extends EventEmitter<RecorderEvents> {
     this.submits.length = 0;
     this.binds.length = 0;
     this.responses.length = 0;
+    this.requests.length = 0;
     this.#conns.clear();
     this.totalSubmits = 0;
   }

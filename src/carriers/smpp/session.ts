@@ -161,6 +161,10 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   get freeWindow(): number {
     return this.#state === 'bound' ? Math.max(0, this.options.window - this.#inFlight) : 0;
   }
+  /** socket.write calls so far (coalescing: many PDUs per write under load). */
+  get writeCount(): number {
+    return this.#writer?.writes ?? 0;
+  }
   /** The socket (tests read TCP_NODELAY from it). */
   get socket(): net.Socket | null {
     return this.#socket;
