@@ -23,7 +23,7 @@ const isoDate = () => str().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'expected da
 const category = z.enum(['otp', 'notification', 'collection', 'marketing'], {
   errorMap: () => ({ message: 'expected one of otp, notification, collection, marketing' }),
 });
-const enumOf = <T extends [string, ...string[]]>(values: T) =>
+const enumOf = <U extends string, T extends Readonly<[U, ...U[]]>>(values: T) =>
   z.enum(values, { errorMap: () => ({ message: `expected one of ${values.join(', ')}` }) });
 
 const httpSchema = z

@@ -1,0 +1,333 @@
+/**
+ * Composition root: the one place that wires parts together (ARCHITECTURE). Builds the
+ * store, policy, connectors, dispatcher, results and HTTP API from a config, and owns
+ * start, reload and drain.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config, CarrierConfig } from './config/schema.js';
+import type { Category } from './domain/types.js';
+import { openStore, type Store } from './store/index.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import type { Connector } from './carriers/connector.js';
+import { buildHttpServer } from './intake/http-server.js';
+import { registerSmsRoutes } from './intake/routes-sms.js';
+import { registerMessageRoutes } from './intake/routes-messages.js';
+import { IdempotencyKeys } from './intake/idempotency.js';
+import { SubmitService, type IntakePolicy, type Router } from './intake/submit-service.js';
+import { LaneDepths } from './intake/lane-gate.js';
+import { ClientRateLimits } from './intake/client-rate-limit.js';
+import { Dispatcher, type CarrierRuntime, type RateGate } from './scheduler/dispatcher.js';
+import { pickCarrier, routeCandidates, type RoutingTable } from './scheduler/routing.js';
+import { ResultsWriter, type StatusEvent } from './results/writer.js';
+import { ReceiptHandler } from './results/receipt-handler.js';
+import { Outbox } from './webhooks/outbox.js';
+import { createPolicy, type GatewayPolicy } from './intake/intake-policy.js';
+import { registerAdminRoutes } from './intake/routes-admin.js';
+import { OtpService } from './intake/otp-service.js';
+import { MoHandler } from './results/mo-handler.js';
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  now?: () => number;
+  /** Build the connector of a carrier (default: an SMPP bind pool). */
+  connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) => Connector;
+  rateFactory: (c: CarrierConfig, now: () => number) => RateGate;
+  dispatchTickMs?: number;
+}
+
+export interface App {
+  http: FastifyInstance;
+  store: Store;
+  metrics: Metrics;
+  dispatcher: Dispatcher;
+  carriers: Map<string, CarrierRuntime>;
+  config(): Config;
+  start(): Promise<{ port: number }>;
+  reload(next: Config): { applied: string[] };
+  drain(): Promise<void>;
+}
+
+export function buildApp(opts: AppOptions): App {
+  let cfg = opts.config;
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger;
+  const metrics = createMetrics(cfg.metrics.prefix);
+  const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms });
+  const recovered = store.messages.recoverInFlight();
+  if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
+  store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
+  let draining = false;
+
+  const carriers = new Map<string, CarrierRuntime>();
+  const carrierCfg = (id: string) => carriers.get(id)?.config;
+  for (const c of cfg.carriers) {
+    const connector = opts.connectorFactory(c, { logger, metrics });
+    carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, now), paused: false, pending: 0, downSince: undefined });
+  }
+
+  const routingTable = (): RoutingTable => ({
+    carriers: cfg.carriers.map((c) => ({ id: c.id, prefixes: c.prefixes, categories: c.categories })),
+    portedNumbers: cfg.routing.ported_numbers,
+    defaultCarrier: cfg.routing.default_carrier,
+  });
+  const FAILOVER_AFTER_MS = 3000;
+  const unavailable = (id: string): boolean => {
+    const rt = carriers.get(id);
+    if (rt === undefined) return true;
+    if (rt.paused) return true;
+    if (rt.connector.isUp()) return false;
+    return rt.downSince !== undefined && now() - rt.downSince > FAILOVER_AFTER_MS;
+  };
+  const router: Router = {
+    route(to, category) {
+      const id = pickCarrier(routingTable(), to, category, unavailable);
+      const c = id === undefined ? undefined : carrierCfg(id);
+      if (c === undefined) return undefined;
+      return {
+        id: c.id,
+        segmentation: c.segmentation,
+        encodings: c.encodings,
+        forceUcs2: !c.encodings.includes('gsm7'),
+        packGsm7: c.pack_gsm7,
+      };
+    },
+  };
+
+  const lanes = new LaneDepths(() => ({ maxDepth: cfg.queue.max_depth, otpMaxDepth: cfg.queue.otp_max_depth }));
+  const refreshDepths = () => {
+    const d = store.messages.openDepthByLane();
+    lanes.set(d);
+    for (const [lane, n] of Object.entries(d)) metrics.queueDepth.set({ lane }, n);
+  };
+  refreshDepths();
+
+  const outbox = new Outbox({
+    aux: store.aux,
+    config: () => cfg,
+    logger,
+    metrics,
+    now,
+  });
+
+  let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics);
+
+  const results = new ResultsWriter({
+    messages: store.messages,
+    metrics,
+    logger,
+    multipartMode: (id) => {
+      const c = carrierCfg(id);
+      // Receipts only for the last segment: one delivered receipt settles the message.
+      return c === undefined ? 'all' : c.registered_delivery === 'last' ? 'any' : c.multipart_receipts;
+    },
+    emitStatus: (e: StatusEvent) => outbox.statusChanged(store.messages.getMessage(e.messageId), e),
+    onFinal: (id) => policy.onFinal(id),
+  });
+
+  const receipts = new ReceiptHandler({
+    messages: store.messages,
+    results,
+    commit: (fn) => store.commit.run(fn),
+    carrier: carrierCfg,
+    metrics,
+    logger,
+    now,
+  });
+  const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
+
+  const dispatcher = new Dispatcher({
+    config: () => cfg,
+    store,
+    carriers,
+    results,
+    metrics,
+    logger,
+    now,
+    laneOpen: (lane, t) => policy.laneOpen(lane, t),
+    openBody: (b) => policy.openBody(b),
+    failoverCarrier: (to, category, exclude) =>
+      routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
+    onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
+    onSubmitted: (seg, at) => metrics.acceptToSubmit.observe({ lane: seg.lane }, Math.max(0, at - seg.createdAt) / 1000),
+  });
+
+  for (const rt of carriers.values()) {
+    rt.connector.on('deliver', (ev) => {
+      try {
+        if (ev.isReceipt) receipts.handle(ev);
+        else mo.handle(ev);
+      } catch (err) {
+        logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+        ev.ack(0x08);
+      }
+    });
+    rt.connector.on('bind', (b) => {
+      metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
+      if (rt.connector.isUp()) rt.downSince = undefined;
+      else rt.downSince ??= now();
+      if (b.state === 'bound') dispatcher.wake();
+    });
+  }
+
+  const service = new SubmitService({
+    config: () => cfg,
+    store,
+    policy: () => policy,
+    router,
+    lanes,
+    now,
+    onAccepted: () => dispatcher.wake(),
+  });
+
+  const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });
+  const rateLimits = new ClientRateLimits(now);
+  registerSmsRoutes(http, {
+    service,
+    idempotency: new IdempotencyKeys(store.aux),
+    clients: () => cfg.clients,
+    isDraining: () => draining,
+    metrics,
+    rateLimits,
+    now,
+  });
+  const ready = () => {
+    const reasons: string[] = [];
+    if (!store.isOpen()) reasons.push('store closed');
+    if (draining) reasons.push('draining');
+    if (carriers.size > 0 && ![...carriers.values()].some((rt) => rt.connector.hasBound())) reasons.push('no carrier bound yet');
+    for (const rt of carriers.values()) if (rt.config.required && !rt.connector.isUp()) reasons.push(`required carrier ${rt.config.id} not bound`);
+    return { ok: reasons.length === 0, reasons };
+  };
+  registerMessageRoutes(http, {
+    messages: store.messages,
+    clients: () => cfg.clients,
+    now,
+    commit: (fn) => store.commit.run(fn),
+    metrics,
+    ready,
+    onCanceled: () => refreshDepths(),
+  });
+  registerAdminRoutes(http, {
+    clients: () => cfg.clients,
+    config: () => cfg,
+    carriers,
+    lanes,
+    store,
+    now,
+    wake: () => dispatcher.wake(),
+    otp: new OtpService({ config: () => cfg, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
+    isDraining: () => draining,
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => void) => {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        logger.error({ err }, 'periodic job failed');
+      }
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  return {
+    http,
+    store,
+    metrics,
+    dispatcher,
+    carriers,
+    config: () => cfg,
+    async start() {
+      for (const rt of carriers.values()) {
+        rt.downSince = now();
+        rt.connector.start();
+      }
+      dispatcher.start(opts.dispatchTickMs ?? 25);
+      outbox.start();
+      every(2000, () => {
+        refreshDepths();
+        for (const rt of carriers.values()) {
+          metrics.currentTps.set({ carrier: rt.config.id }, rt.rate.rate);
+          metrics.windowInFlight.set({ carrier: rt.config.id }, rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
+          if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
+        }
+      });
+      every(30000, () => sweepReceiptTimeouts());
+      every(3600000, () => purge());
+      purge();
+      const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
+      const port = Number(new URL(addr).port);
+      logger.info({ port, carriers: carriers.size }, 'xinge started');
+      return { port };
+    },
+    reload(next: Config) {
+      const applied: string[] = [];
+      // Binds stay up: carrier connection settings need a restart; the rest swaps in place.
+      const bindKeys = (c: Config) => JSON.stringify(c.carriers.map((x) => [x.id, x.host, x.port, x.system_id, x.password, x.binds, x.bind, x.tls]));
+      if (bindKeys(next) !== bindKeys(cfg)) logger.warn('carrier connection settings changed: they apply at the next restart');
+      const carriersById = new Map(next.carriers.map((c) => [c.id, c]));
+      for (const rt of carriers.values()) {
+        const nc = carriersById.get(rt.config.id);
+        if (nc !== undefined) rt.config = nc;
+      }
+      cfg = next;
+      policy = createPolicy(cfg, store, logger, metrics);
+      applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
+      logger.info({ applied }, 'config reloaded');
+      return { applied };
+    },
+    async drain() {
+      draining = true;
+      const graceMs = cfg.shutdown_grace_s * 1000;
+      dispatcher.stop();
+      const deadline = now() + graceMs;
+      while (dispatcher.inFlight() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - now())).catch(() => undefined)));
+      outbox.stop();
+      for (const t of timers) clearInterval(t);
+      await http.close();
+      store.close();
+    },
+  };
+
+  function rerouteQueued(fromId: string): void {
+    const rows = store.messages.queuedOf(fromId, 1000);
+    if (rows.length === 0) return;
+    void store.commit.run(() => {
+      let moved = 0;
+      for (const r of rows) {
+        const next = routeCandidates(routingTable(), r.to, r.category).find((id) => id !== fromId && !unavailable(id));
+        if (next === undefined) continue;
+        store.messages.requeue(r.segmentId, now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
+        moved++;
+      }
+      if (moved > 0) logger.warn({ from: fromId, moved }, 'carrier unavailable: queued segments moved to the next carrier');
+      return moved;
+    }).then((moved) => moved > 0 && dispatcher.wake());
+  }
+
+  function sweepReceiptTimeouts(): void {
+    for (const rt of carriers.values()) {
+      const c = rt.config;
+      if (c.registered_delivery === 'none') continue;
+      const t = now();
+      const stale = store.messages.awaitingReceipt(c.id, t - c.receipt_timeout_s * 1000, 1000);
+      if (stale.length === 0) continue;
+      void store.commit.run(() => {
+        for (const s of stale) results.segmentReceipt(s.id, s.messageId, 'unknown', t, { stat: 'TIMEOUT' });
+      });
+    }
+  }
+
+  function purge(): void {
+    const t = now();
+    const n = store.messages.purgeFinal(t - cfg.store.retention_days * 86400000);
+    store.aux.purgeIdempotency(t - 7 * 86400000);
+    store.aux.purgeSendLog(t - 8 * 86400000);
+    if (n > 0) logger.info({ messages: n }, 'retention purge');
+  }
+}

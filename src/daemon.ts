@@ -1,0 +1,104 @@
+/**
+ * Running the daemon: build the app from a config with the real connectors (SMPP bind
+ * pools, adaptive token buckets), start the embedded simulator when configured, and handle
+ * SIGHUP (reload) and SIGTERM/SIGINT (drain, exit 0).
+ */
+import type { Logger } from 'pino';
+import { buildApp, type App } from './app.js';
+import type { Config, CarrierConfig } from './config/schema.js';
+import { loadConfigFile } from './config/load.js';
+import { createLogger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { BindPool } from './carriers/smpp/index.js';
+import type { SmppMetrics } from './carriers/smpp/index.js';
+import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
+import { SmscSimulator } from './sim/smsc.js';
+
+export function smppMetrics(m: Metrics): SmppMetrics {
+  return {
+    bindState: (carrier, index, up) => m.bindUp.set({ carrier, bind: String(index) }, up ? 1 : 0),
+    reconnect: (carrier) => m.reconnects.inc({ carrier }),
+    bindFailure: (carrier, status) => m.bindFailures.inc({ carrier, status }),
+    authFailure: (carrier) => m.authFailures.inc({ carrier }),
+    submitResp: (carrier, status) => m.submitResp.inc({ carrier, status }),
+    submitNoResp: (carrier, kind) => m.submitResp.inc({ carrier, status: kind }),
+    inFlight: (carrier, n) => m.windowInFlight.set({ carrier }, n),
+  };
+}
+
+export function realConnectors(): Pick<Parameters<typeof buildApp>[0], 'connectorFactory' | 'rateFactory'> {
+  return {
+    connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) =>
+      new BindPool(c, { logger: ctx.logger, metrics: smppMetrics(ctx.metrics) }),
+    rateFactory: (c: CarrierConfig, now: () => number) => new AdaptiveTokenBucket({ tps: c.tps, burst: c.burst ?? Math.max(1, Math.ceil(c.tps)), now }),
+  };
+}
+
+export interface RunningDaemon {
+  app: App;
+  sim: SmscSimulator | undefined;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, logger: Logger): Promise<RunningDaemon> {
+  let sim: SmscSimulator | undefined;
+  if (config.simulator.enabled) {
+    sim = new SmscSimulator({
+      host: config.simulator.host,
+      port: config.simulator.port,
+      accounts: [{ systemId: config.simulator.system_id, password: config.simulator.password }],
+      receipts: { delayMs: config.simulator.receipt_delay_ms },
+      recordLimit: 10000,
+      logger: logger.child({ component: 'sim' }),
+    });
+    const { port } = await sim.start();
+    logger.info({ port }, 'built-in SMSC simulator listening');
+  }
+  const app = buildApp({ config, logger, ...realConnectors() });
+  const { port } = await app.start();
+  return {
+    app,
+    sim,
+    port,
+    async stop() {
+      await app.drain();
+      await sim?.stop();
+    },
+  };
+}
+
+/** The `xinge [--config FILE]` command: runs until SIGTERM/SIGINT. */
+export async function runDaemon(configPath: string): Promise<void> {
+  const config = loadConfigFile(configPath);
+  const logger = createLogger(config.log.level);
+  const d = await startDaemon(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    d.stop().then(
+      () => {
+        logger.info('stopped');
+        logger.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadConfigFile(configPath);
+      d.app.reload(next);
+    } catch (err) {
+      const errors = (err as { errors?: string[] }).errors ?? [(err as Error).message];
+      logger.error({ errors }, 'config reload refused: keeping the old config');
+    }
+  });
+}

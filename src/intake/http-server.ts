@@ -1,0 +1,94 @@
+/**
+ * The fastify instance: JSON parsing with the size limit (413) and clear errors (400),
+ * bearer auth with scopes, the error catalogue rendered as {"error":{code,message,field}},
+ * intake refused with 503 while draining.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { ApiError } from '../domain/errors.js';
+import type { ClientConfig } from '../config/schema.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    client?: ClientConfig;
+    rawBody?: string;
+  }
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  maxBodyBytes: number;
+  clients: () => readonly ClientConfig[];
+  isDraining: () => boolean;
+}
+
+const tokenDigest = (t: string) => createHash('sha256').update(t).digest();
+
+export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    bodyLimit: opts.maxBodyBytes,
+    return503OnClosing: true,
+    ignoreTrailingSlash: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.maxBodyBytes }, (req, body, done) => {
+    const text = body as string;
+    (req as FastifyRequest).rawBody = text;
+    if (text.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError('invalid_json', 'body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ req, res: reply, ms: reply.elapsedTime }, 'request');
+  });
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof ApiError) return sendApiError(reply, err);
+    const e = err as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+      return sendApiError(reply, new ApiError('payload_too_large', `body over ${opts.maxBodyBytes} bytes`));
+    }
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+      return sendApiError(reply, new ApiError('bad_request', e.message ?? 'bad request'));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return sendApiError(reply, new ApiError('internal', 'internal error'));
+  });
+
+  app.setNotFoundHandler((_req, reply) => sendApiError(reply, new ApiError('not_found', 'no such endpoint')));
+  return app as unknown as FastifyInstance;
+}
+
+export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
+  if (err.retryAfter !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfter))));
+  return reply.code(err.status).send(err.toBody());
+}
+
+/** preHandler factory: bearer token → client; scope required. */
+export function requireScope(clients: () => readonly ClientConfig[], scope: string) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const h = req.headers.authorization;
+    if (typeof h !== 'string' || !h.startsWith('Bearer ')) throw new ApiError('unauthorized', 'missing bearer token');
+    const given = tokenDigest(h.slice(7).trim());
+    const client = clients().find((c) => timingSafeEqual(tokenDigest(c.token), given));
+    if (client === undefined) throw new ApiError('unauthorized', 'unknown token');
+    if (!client.scopes.includes(scope as ClientConfig['scopes'][number])) {
+      throw new ApiError('forbidden', `token lacks scope ${scope}`);
+    }
+    req.client = client;
+  };
+}
+
+export function requireNotDraining(isDraining: () => boolean) {
+  return async (): Promise<void> => {
+    if (isDraining()) throw new ApiError('draining', 'shutting down', { retryAfter: 5 });
+  };
+}

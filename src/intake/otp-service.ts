@@ -1,0 +1,136 @@
+/**
+ * Verification codes (SPEC 3, 11): POST /v1/otp and /v1/otp/verify. The code comes from
+ * crypto.randomInt, is stored only as an HMAC, sent in an encrypted body, and compared in
+ * constant time; single use, limited attempts, a new send supersedes the previous one.
+ */
+import { ApiError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { normalizeMsisdn } from '../domain/msisdn.js';
+import type { ClientConfig, Config } from '../config/schema.js';
+import type { Store } from '../store/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import { generateCode, hashCode, otpVerifyOutcome } from '../policy/otp.js';
+import { assertWithinCaps, checkOtpLimits, lookbackMs, otpWindows } from '../policy/frequency-caps.js';
+import type { TemplateBook } from '../policy/templates.js';
+import type { SubmitService } from './submit-service.js';
+
+export const DEFAULT_OTP_TEXT = '您的验证码是{code}，{ttl_min}分钟内有效，请勿泄露。';
+
+export interface OtpServiceDeps {
+  config: () => Config;
+  store: Store;
+  service: SubmitService;
+  templates: () => TemplateBook;
+  metrics: Metrics;
+  now: () => number;
+  onCanceled?: () => void;
+}
+
+function str(o: Record<string, unknown>, k: string, max: number, required: boolean): string | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) {
+    if (required) throw new ApiError('invalid_field', `${k} is required`, { field: k });
+    return undefined;
+  }
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ApiError('invalid_field', `${k} must be a string of 1..${max}`, { field: k });
+  return v;
+}
+
+export class OtpService {
+  readonly #d: OtpServiceDeps;
+  constructor(d: OtpServiceDeps) {
+    this.#d = d;
+  }
+
+  async send(body: unknown, client: ClientConfig): Promise<Record<string, unknown>> {
+    const cfg = this.#d.config();
+    const p = cfg.policy.otp;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('bad_request', 'body must be a JSON object');
+    const o = body as Record<string, unknown>;
+    const to = normalizeMsisdn(o.to, cfg.policy.allowed_countries, 'to');
+    const purpose = str(o, 'purpose', 64, true)!;
+    const template = str(o, 'template', 128, false) ?? p.template;
+    const reference = str(o, 'reference', 128, false);
+    const length = o.length ?? p.length;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 4 || length > 10) throw new ApiError('invalid_field', 'length must be 4..10', { field: 'length' });
+    const ttlS = o.ttl_s ?? p.ttl_s;
+    if (typeof ttlS !== 'number' || !Number.isInteger(ttlS) || ttlS < 60 || ttlS > 600) throw new ApiError('invalid_field', 'ttl_s must be 60..600', { field: 'ttl_s' });
+    if (p.secret === '' || p.body_key === '') throw new ApiError('internal', 'OTP is not configured (policy.otp.secret, policy.otp.body_key)');
+    const now = this.#d.now();
+    const limits = otpWindows(p);
+    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.otpSendsSince(to, purpose, now - lookbackMs(limits)), now), 'otp_rate_limited');
+
+    const code = generateCode(length);
+    const otpId = newId('otp', now);
+    const params = { code, ttl_min: String(Math.round(ttlS / 60)) };
+    let text: string;
+    let templateId: string | undefined;
+    const book = this.#d.templates();
+    if (template !== undefined && book.status(template) !== undefined) {
+      const r = book.render({ templateId: template, params, rng: Math.random });
+      text = r.text;
+      templateId = r.templateId;
+    } else if (template !== undefined && o.template !== undefined) {
+      throw new ApiError('unknown_template', `unknown template ${template}`, { field: 'template' });
+    } else {
+      text = DEFAULT_OTP_TEXT.replace('{code}', code).replace('{ttl_min}', params.ttl_min);
+    }
+    const sig = client.signature ?? cfg.policy.signature;
+    if (sig !== '' && !text.startsWith(sig)) text = sig + text;
+    const expiresAt = now + ttlS * 1000;
+    const superseded: string[] = [];
+    const accepted = await this.#d.service.submit(
+      { to, category: 'otp', validityS: ttlS, ...(reference !== undefined ? { reference } : {}) },
+      client,
+      (a) => {
+        const aux = this.#d.store.aux;
+        superseded.push(...aux.supersedeOtps(to, purpose));
+        if (superseded.length > 0) this.#d.store.messages.cancel(superseded, undefined, now);
+        aux.insertOtp({ id: otpId, client: client.name, to, purpose, codeHash: hashCode(p.secret, otpId, code), messageId: a.id, createdAt: now, expiresAt, attempts: 0, status: 'active' });
+      },
+      { text, templateId },
+    );
+    if (superseded.length > 0) this.#d.onCanceled?.();
+    this.#d.metrics.otp.inc({ event: 'sent', result: 'accepted' });
+    return {
+      id: otpId,
+      message_id: accepted.id,
+      expires_at: new Date(expiresAt).toISOString(),
+      resend_after: new Date(now + p.resend_after_s * 1000).toISOString(),
+    };
+  }
+
+  async verify(body: unknown, client: ClientConfig): Promise<{ valid: boolean; reason?: string }> {
+    const cfg = this.#d.config();
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('bad_request', 'body must be a JSON object');
+    const o = body as Record<string, unknown>;
+    const code = o.code;
+    if (typeof code !== 'string' || !/^\d{1,16}$/.test(code)) throw new ApiError('invalid_field', 'code must be digits', { field: 'code' });
+    const aux = this.#d.store.aux;
+    let rec;
+    if (o.id !== undefined) rec = aux.getOtp(str(o, 'id', 64, true)!);
+    else rec = aux.latestOtp(normalizeMsisdn(o.to, cfg.policy.allowed_countries, 'to'), str(o, 'purpose', 64, true)!);
+    if (rec === undefined || rec.client !== client.name) {
+      this.#d.metrics.otp.inc({ event: 'verify', result: 'not_found' });
+      return { valid: false, reason: 'not_found' };
+    }
+    const now = this.#d.now();
+    const found = rec;
+    const outcome = await this.#d.store.commit.run(() => {
+      const cur = aux.getOtp(found.id)!;
+      if (cur.status === 'superseded') return { valid: false as const, reason: 'expired' as const, ended: true, effect: 'none' as const };
+      const r = otpVerifyOutcome(
+        { id: cur.id, codeHash: cur.codeHash, expiresAt: cur.expiresAt, used: cur.status === 'used', attempts: cur.attempts },
+        now,
+        code,
+        { secret: cfg.policy.otp.secret, maxAttempts: cfg.policy.otp.max_attempts },
+      );
+      if (r.effect === 'consume') aux.updateOtp(cur.id, { status: 'used' });
+      else if (r.effect === 'count_attempt') aux.updateOtp(cur.id, { attempts: cur.attempts + 1, ...(r.ended ? { status: 'locked' as const } : {}) });
+      if (r.ended && cur.messageId !== null) aux.purgeOtpBody(cur.messageId);
+      return r;
+    });
+    this.#d.metrics.otp.inc({ event: 'verify', result: outcome.valid ? 'valid' : outcome.reason });
+    return outcome.valid ? { valid: true } : { valid: false, reason: outcome.reason };
+  }
+}

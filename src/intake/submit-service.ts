@@ -1,0 +1,218 @@
+/**
+ * Intake pipeline for one SMS (SPEC 1): validate → policy → route → count segments →
+ * durable insert (group commit) → answer. Policy and routing are injected; this module
+ * knows nothing of HTTP or SMPP, so the HTTP routes and the SMPP server share it.
+ */
+import { ApiError } from '../domain/errors.js';
+import { normalizeMsisdn } from '../domain/msisdn.js';
+import { newId } from '../domain/ids.js';
+import type { Category, EncodingName } from '../domain/types.js';
+import type { ClientConfig, Config } from '../config/schema.js';
+import type { Store } from '../store/index.js';
+import type { NewMessage } from '../store/types.js';
+import { countSegments } from '../encoding/index.js';
+import type { SmsRequest } from './validate.js';
+
+export interface ComposedText {
+  text: string;
+  templateId?: string | undefined;
+  variant?: string | undefined;
+  stage?: string | undefined;
+}
+
+/** What policy decides for a submission (implemented in policy/). Throws ApiError to refuse. */
+export interface IntakePolicy {
+  /** Template rendering or free-text check, signature, opt-out suffix, content lint. */
+  compose(req: SmsRequest, client: ClientConfig): ComposedText;
+  /** Opt-out, frequency caps, quiet hours: returns when it may be sent. Runs inside the commit. */
+  admit(to: string, category: Category, client: ClientConfig, requestedSendAt: number, now: number): { sendAt: number };
+  /** Record the send for caps (inside the same transaction as the insert). */
+  recordSend(to: string, category: Category, now: number): void;
+  /** Encrypt a body that must not be stored in clear (OTP). */
+  sealBody?(text: string): Buffer;
+}
+
+export interface Router {
+  /** The carrier for this number and category, or undefined (no route). */
+  route(to: string, category: Category): { id: string; segmentation: NewMessage['segmentation']; encodings: readonly EncodingName[]; forceUcs2: boolean; packGsm7: boolean } | undefined;
+}
+
+export interface LaneGate {
+  /** Throws ApiError queue_full when the lane is over its depth limit. */
+  check(category: Category, adding: number): void;
+  added(category: Category, n: number): void;
+}
+
+export interface Accepted {
+  id: string;
+  status: 'queued' | 'scheduled';
+  segments: number;
+  encoding: EncodingName;
+}
+
+export interface PreparedMessage {
+  msg: NewMessage;
+  answer: Accepted;
+}
+
+export interface SubmitServiceDeps {
+  config: () => Config;
+  store: Store;
+  policy: () => IntakePolicy;
+  router: Router;
+  lanes: LaneGate;
+  now: () => number;
+  /** Called after a commit that added due messages (wake the dispatcher). */
+  onAccepted?: (lanes: Set<Category>) => void;
+}
+
+export class SubmitService {
+  readonly #d: SubmitServiceDeps;
+  constructor(deps: SubmitServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Everything that can be decided before touching the store. Throws ApiError. */
+  prepare(req: SmsRequest, client: ClientConfig, field = '', composedBySystem?: ComposedText): PreparedMessage {
+    const cfg = this.#d.config();
+    const now = this.#d.now();
+    if (!client.categories.includes(req.category)) {
+      throw new ApiError('category_not_allowed', `client may not send category ${req.category}`, { field: `${field}category` });
+    }
+    if (req.category === 'otp' && !client.scopes.includes('otp')) {
+      throw new ApiError('forbidden', 'category otp needs scope otp', { field: `${field}category` });
+    }
+    const to = normalizeMsisdn(req.to, cfg.policy.allowed_countries, `${field}to`);
+    const policy = this.#d.policy();
+    const composed = composedBySystem ?? policy.compose(req, client);
+    const route = this.#d.router.route(to, req.category);
+    if (route === undefined) throw new ApiError('no_route', 'no carrier takes this number and category', { field: `${field}to` });
+    const counted = countSegments(composed.text, {
+      segmentation: route.segmentation,
+      encodings: route.encodings,
+      forceUcs2: route.forceUcs2,
+      packGsm7: route.packGsm7,
+    });
+    if (counted.segments > cfg.policy.max_segments) {
+      throw new ApiError('text_too_long', `text needs ${counted.segments} segments, over max_segments ${cfg.policy.max_segments}`, {
+        field: `${field}text`,
+      });
+    }
+    const id = newId('msg', now);
+    const ttlS = req.category === 'otp' ? Math.min(req.validityS ?? cfg.policy.otp.ttl_s, cfg.policy.otp.ttl_s) : req.validityS ?? cfg.queue.max_age_s;
+    const requestedSendAt = req.category === 'otp' ? now : Math.max(now, req.sendAt ?? now);
+    const sealed = req.category === 'otp' && policy.sealBody !== undefined;
+    const msg: NewMessage = {
+      id,
+      client: client.name,
+      category: req.category,
+      to,
+      from: req.from ?? (client.source_extension !== undefined ? `${client.source_extension}` : undefined),
+      text: sealed ? undefined : composed.text,
+      bodyEnc: sealed ? policy.sealBody!(composed.text) : undefined,
+      encoding: counted.encoding,
+      segmentation: route.segmentation,
+      segments: counted.segments,
+      carrierId: route.id,
+      concatRef: 0,
+      sendAt: requestedSendAt,
+      expiresAt: 0,
+      reference: req.reference,
+      callbackUrl: req.callbackUrl,
+      templateId: composed.templateId,
+      variant: composed.variant,
+      stage: composed.stage,
+      createdAt: now,
+    };
+    msg.expiresAt = Math.max(requestedSendAt, now) + ttlS * 1000;
+    return { msg, answer: { id, status: 'queued', segments: counted.segments, encoding: counted.encoding } };
+  }
+
+  /** Inside the commit: the checks that read the store, then the insert. */
+  persist(p: PreparedMessage, client: ClientConfig): Accepted {
+    const now = p.msg.createdAt;
+    const { sendAt } = this.#d.policy().admit(p.msg.to, p.msg.category, client, p.msg.sendAt, now);
+    if (sendAt > p.msg.sendAt) {
+      // Deferred by quiet hours: validity runs from when it may first be sent.
+      p.msg.expiresAt += sendAt - p.msg.sendAt;
+      p.msg.sendAt = sendAt;
+    }
+    if (p.msg.segments > 1) p.msg.concatRef = this.#d.store.messages.nextConcatRef(p.msg.carrierId);
+    this.#d.store.messages.insertMessage(p.msg);
+    this.#d.policy().recordSend(p.msg.to, p.msg.category, now);
+    return { ...p.answer, status: p.msg.sendAt > now ? 'scheduled' : 'queued' };
+  }
+
+  /** Accept one message: resolves after its row is committed. */
+  async submit(req: SmsRequest, client: ClientConfig, alsoInCommit?: (a: Accepted) => void, composedBySystem?: ComposedText): Promise<Accepted> {
+    const p = this.prepare(req, client, '', composedBySystem);
+    this.#d.lanes.check(p.msg.category, 1);
+    const accepted = await this.#d.store.commit.run(() => {
+      const a = this.persist(p, client);
+      alsoInCommit?.(a);
+      return a;
+    });
+    this.#d.lanes.added(p.msg.category, 1);
+    this.#d.onAccepted?.(new Set([p.msg.category]));
+    return accepted;
+  }
+
+  /** Accept a batch: each item on its own; all accepted ones in one transaction. */
+  async submitBatch(
+    items: unknown[],
+    client: ClientConfig,
+    parse: (b: unknown, prefix: string) => SmsRequest,
+    alsoInCommit?: (results: Array<Accepted | ApiError>) => void,
+  ): Promise<Array<Accepted | ApiError>> {
+    const results: Array<Accepted | ApiError> = new Array(items.length);
+    const prepared: Array<{ i: number; p: PreparedMessage }> = [];
+    const perLane = new Map<Category, number>();
+    for (let i = 0; i < items.length; i++) {
+      try {
+        const p = this.prepare(parse(items[i], `messages[${i}].`), client, `messages[${i}].`);
+        prepared.push({ i, p });
+        perLane.set(p.msg.category, (perLane.get(p.msg.category) ?? 0) + 1);
+      } catch (err) {
+        if (err instanceof ApiError) results[i] = err;
+        else throw err;
+      }
+    }
+    for (const [lane, n] of perLane) {
+      try {
+        this.#d.lanes.check(lane, n);
+      } catch (err) {
+        for (const x of prepared) if (x.p.msg.category === lane) results[x.i] = err as ApiError;
+      }
+    }
+    const toInsert = prepared.filter((x) => results[x.i] === undefined);
+    if (toInsert.length > 0 || alsoInCommit !== undefined) {
+      const out = await this.#d.store.commit.run(() => {
+        const inserted = toInsert.map((x) => {
+          try {
+            return this.#d.store.messages.transaction(() => this.persist(x.p, client));
+          } catch (err) {
+            if (err instanceof ApiError) return err;
+            throw err;
+          }
+        });
+        if (alsoInCommit !== undefined) {
+          const merged = results.slice();
+          inserted.forEach((r, k) => (merged[toInsert[k]!.i] = r));
+          alsoInCommit(merged);
+        }
+        return inserted;
+      });
+      const lanes = new Set<Category>();
+      out.forEach((r, k) => {
+        const x = toInsert[k]!;
+        results[x.i] = r;
+        if (!(r instanceof ApiError)) {
+          this.#d.lanes.added(x.p.msg.category, 1);
+          lanes.add(x.p.msg.category);
+        }
+      });
+      if (lanes.size > 0) this.#d.onAccepted?.(lanes);
+    }
+    return results;
+  }
+}

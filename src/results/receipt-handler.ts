@@ -1,0 +1,121 @@
+/**
+ * Receipts from carriers (SPEC 7): parse TLVs and text, match the id to a segment per the
+ * carrier's dlr_id mode, write the result, and only then send deliver_sm_resp. A receipt
+ * that arrives before its submit_sm_resp is held (lru-cache) and applied when the resp
+ * comes; one that never matches is answered, counted and logged.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { InboundDeliver } from '../carriers/connector.js';
+import type { CarrierConfig } from '../config/schema.js';
+import type { MessageStore, SegmentRecord } from '../store/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import { parseReceipt, type Receipt } from './receipt-parse.js';
+import { receiptToStatus } from './receipt-status.js';
+import { candidateIds, normaliseId } from './dlr-id.js';
+import type { ResultsWriter } from './writer.js';
+
+interface Held {
+  receipt: Receipt;
+  carrierId: string;
+  at: number;
+}
+
+export interface ReceiptHandlerDeps {
+  messages: MessageStore;
+  results: ResultsWriter;
+  commit: <T>(fn: () => T) => Promise<T>;
+  carrier: (id: string) => CarrierConfig | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  holdMs?: number;
+}
+
+export class ReceiptHandler {
+  readonly #d: ReceiptHandlerDeps;
+  readonly #held: LRUCache<string, Held>;
+
+  constructor(deps: ReceiptHandlerDeps) {
+    this.#d = deps;
+    this.#held = new LRUCache<string, Held>({
+      max: 100000,
+      ttl: deps.holdMs ?? 60000,
+      ttlAutopurge: true,
+      dispose: (v, _k, reason) => {
+        if (reason === 'expire' || reason === 'evict') this.#unmatched(v.carrierId, v.receipt);
+      },
+    });
+  }
+
+  handle(ev: InboundDeliver): void {
+    const c = this.#d.carrier(ev.carrierId);
+    let receipt: Receipt;
+    try {
+      receipt = parseReceipt({ shortMessage: ev.shortMessage, tlvs: ev.tlvs });
+    } catch (err) {
+      this.#d.logger.warn({ carrier: ev.carrierId, err: { message: (err as Error).message } }, 'unparseable receipt');
+      this.#d.metrics.dlrUnmatched.inc({ carrier: ev.carrierId });
+      ev.ack(0);
+      return;
+    }
+    this.#d.metrics.dlr.inc({ carrier: ev.carrierId, stat: receipt.stat });
+    if (receipt.id === undefined || c === undefined) {
+      this.#unmatched(ev.carrierId, receipt);
+      ev.ack(0);
+      return;
+    }
+    const seg = this.#lookup(ev.carrierId, receipt.id, c.dlr_id);
+    if (seg === undefined) {
+      // Maybe ahead of its submit_sm_resp: hold it. Acknowledged now; the SMSC must not resend forever.
+      for (const key of candidateIds(receipt.id, c.dlr_id)) this.#held.set(`${ev.carrierId}\u0000${key}`, { receipt, carrierId: ev.carrierId, at: this.#d.now() });
+      ev.ack(0);
+      return;
+    }
+    this.#apply(seg, receipt).then(
+      () => ev.ack(0),
+      (err: unknown) => {
+        this.#d.logger.error({ err }, 'receipt write failed');
+        ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
+      },
+    );
+  }
+
+  /** A submit_sm_resp arrived: apply a receipt that came first. */
+  accepted(carrierId: string, carrierMsgId: string): void {
+    if (this.#held.size === 0) return;
+    const key = `${carrierId}\u0000${normaliseId(carrierMsgId)}`;
+    const held = this.#held.get(key);
+    if (held === undefined) return;
+    this.#held.delete(key);
+    const c = this.#d.carrier(carrierId);
+    if (c === undefined || held.receipt.id === undefined) return;
+    // The accepted() write is queued in the same group commit before this one.
+    void this.#d
+      .commit(() => this.#lookup(carrierId, held.receipt.id!, c.dlr_id))
+      .then((seg) => (seg === undefined ? this.#unmatched(carrierId, held.receipt) : this.#apply(seg, held.receipt)))
+      .catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
+  }
+
+  #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): SegmentRecord | undefined {
+    for (const key of candidateIds(id, mode)) {
+      const s = this.#d.messages.findSegmentByCarrierMsgId(carrierId, key);
+      if (s !== undefined) return s;
+    }
+    return undefined;
+  }
+
+  #apply(seg: SegmentRecord, r: Receipt): Promise<void> {
+    const now = this.#d.now();
+    const status = receiptToStatus(r.stat);
+    if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.observe({ carrier: seg.carrierId }, Math.max(0, now - seg.submittedAt) / 1000);
+    const info: { stat?: string; err?: string } = { stat: r.rawStat ?? r.stat };
+    if (r.err !== undefined) info.err = r.err;
+    return this.#d.commit(() => this.#d.results.segmentReceipt(seg.id, seg.messageId, status, now, info));
+  }
+
+  #unmatched(carrierId: string, r: Receipt): void {
+    this.#d.metrics.dlrUnmatched.inc({ carrier: carrierId });
+    this.#d.logger.warn({ carrier: carrierId, stat: r.stat }, 'receipt matches no segment');
+  }
+}

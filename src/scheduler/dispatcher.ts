@@ -1,0 +1,302 @@
+/**
+ * The dispatch loop (SPEC 1, 5): claims due segments from the store by carrier and lane
+ * (OTP strictly first, the rest by weight), within each carrier's free window and rate
+ * tokens, builds the PDU text and hands it to the carrier's connector; outcomes go to the
+ * results writer or back to the queue. Claims ride the group commit, so one transaction
+ * per tick carries intake, claims and results together.
+ */
+import type { Logger } from 'pino';
+import type { Category } from '../domain/types.js';
+import type { CarrierConfig, Config } from '../config/schema.js';
+import type { Connector, OutboundSegment, SubmitOutcome } from '../carriers/connector.js';
+import type { ClaimedSegment } from '../store/types.js';
+import type { Store } from '../store/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ResultsWriter } from '../results/writer.js';
+import { segmentText, type SegmentedText } from '../encoding/index.js';
+import { weightedShares } from './lane-plan.js';
+import { classifyStatus, retryDelayMs } from './retry-policy.js';
+
+/** The rate gate of one carrier account (AdaptiveTokenBucket). */
+export interface RateGate {
+  /** Whole tokens available now. */
+  readonly tokens: number;
+  tryTake(n: number): number;
+  msUntilAvailable(): number;
+  onThrottled(): void;
+  onSuccess(): void;
+  readonly rate: number;
+}
+
+export interface CarrierRuntime {
+  config: CarrierConfig;
+  connector: Connector;
+  rate: RateGate;
+  paused: boolean;
+  /** Claimed, not yet handed to the connector. */
+  pending: number;
+  downSince: number | undefined;
+}
+
+export interface DispatcherDeps {
+  config: () => Config;
+  store: Store;
+  carriers: Map<string, CarrierRuntime>;
+  results: ResultsWriter;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  /** Quiet hours, checked again at dispatch. */
+  laneOpen: (lane: Category, now: number) => boolean;
+  /** Decrypt a sealed body (OTP) just to build the PDU. */
+  openBody: (sealed: Buffer) => string;
+  /** Next carrier for failover, excluding those tried. */
+  failoverCarrier: (to: string, category: Category, exclude: ReadonlySet<string>) => string | undefined;
+  /** Called after each accepted submit (receipts held before their resp). */
+  onAccepted?: (carrierId: string, carrierMsgId: string, segmentId: number) => void;
+  onSubmitted?: (seg: ClaimedSegment, at: number) => void;
+  rng?: () => number;
+}
+
+export class Dispatcher {
+  readonly #d: DispatcherDeps;
+  #running = false;
+  #again = false;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #inFlight = 0;
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps;
+  }
+
+  start(tickMs = 25): void {
+    this.#stopped = false;
+    const tick = () => {
+      if (this.#stopped) return;
+      this.wake();
+      this.#timer = setTimeout(tick, tickMs);
+      this.#timer.unref?.();
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+  }
+
+  /** Submits handed to connectors and not yet answered. */
+  inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Run a pass soon (coalesced: many wakes in one tick give one pass). */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#immediate !== undefined) return;
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      void this.#pass();
+    });
+  }
+
+  async #pass(): Promise<void> {
+    this.#running = true;
+    try {
+      const now = this.#d.now();
+      const plan = this.#plan(now);
+      if (plan.length === 0) return;
+      const claimed = await this.#d.store.commit.run(() => this.#claim(plan, now));
+      for (const { rt, segs, granted } of claimed) {
+        rt.pending -= granted;
+        this.#send(rt, segs);
+      }
+    } catch (err) {
+      this.#d.logger.error({ err }, 'dispatch pass failed');
+    } finally {
+      this.#running = false;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+      }
+    }
+  }
+
+  /** Capacity per usable carrier, reserved now so concurrent passes do not overbook. */
+  #plan(now: number): Array<{ rt: CarrierRuntime; granted: number }> {
+    const out: Array<{ rt: CarrierRuntime; granted: number }> = [];
+    for (const rt of this.#d.carriers.values()) {
+      if (rt.paused || !rt.connector.isUp()) continue;
+      const free = rt.connector.capacity() - rt.pending;
+      if (free <= 0) continue;
+      // Only the dispatcher takes tokens, so reading then taking what was claimed is race-free.
+      const granted = Math.min(free, Math.floor(rt.rate.tokens));
+      if (granted <= 0) {
+        this.#later(rt.rate.msUntilAvailable());
+        continue;
+      }
+      rt.pending += granted;
+      out.push({ rt, granted });
+    }
+    void now;
+    return out;
+  }
+
+  #claim(plan: Array<{ rt: CarrierRuntime; granted: number }>, now: number) {
+    const cfg = this.#d.config();
+    const open = new Set<Category>();
+    for (const l of ['notification', 'collection', 'marketing'] as const) if (this.#d.laneOpen(l, now)) open.add(l);
+    return plan.map(({ rt, granted }) => {
+      const id = rt.config.id;
+      const segs = this.#d.store.messages.claim(id, 'otp', now, granted);
+      let left = granted - segs.length;
+      if (left > 0) {
+        for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
+          if (share > 0) segs.push(...this.#d.store.messages.claim(id, lane, now, share));
+        }
+        left = granted - segs.length;
+        // What a lane could not use goes to the others, in priority order.
+        for (const lane of ['notification', 'collection', 'marketing'] as const) {
+          if (left <= 0) break;
+          if (!open.has(lane)) continue;
+          const more = this.#d.store.messages.claim(id, lane, now, left);
+          segs.push(...more);
+          left -= more.length;
+        }
+      }
+      if (segs.length > 0) rt.rate.tryTake(segs.length);
+      return { rt, segs, granted };
+    });
+  }
+
+  #send(rt: CarrierRuntime, segs: ClaimedSegment[]): void {
+    const now = this.#d.now();
+    const texts = new Map<string, SegmentedText>();
+    const c = rt.config;
+    for (const seg of segs) {
+      if (now >= seg.expiresAt) {
+        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'expired', now, 'expired', 'validity passed before sending'));
+        continue;
+      }
+      let parts = texts.get(seg.messageId);
+      if (parts === undefined) {
+        try {
+          const text = seg.text ?? (seg.bodyEnc !== null ? this.#d.openBody(seg.bodyEnc) : '');
+          parts = segmentText(text, {
+            segmentation: seg.segmentation,
+            encodings: c.encodings,
+            forceUcs2: seg.encoding === 'ucs2',
+            packGsm7: c.pack_gsm7,
+            reference: seg.concatRef,
+          });
+        } catch (err) {
+          this.#d.logger.error({ err: { message: (err as Error).message }, messageId: seg.messageId }, 'cannot build message text');
+          this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'failed', now, 'encode_error'));
+          continue;
+        }
+        texts.set(seg.messageId, parts);
+      }
+      const part = parts.parts[seg.seq - 1] ?? parts.parts[parts.parts.length - 1]!;
+      const rd = c.registered_delivery === 'all' || (c.registered_delivery === 'last' && seg.seq === seg.total);
+      const out: OutboundSegment = {
+        segmentId: seg.id,
+        messageId: seg.messageId,
+        to: seg.to.replace(/^\+/, ''),
+        from: c.source.addr + (seg.from ?? ''),
+        part,
+        registeredDelivery: rd,
+        lane: seg.lane,
+      };
+      this.#inFlight++;
+      this.#d.metrics.submitted.inc({ carrier: c.id, category: seg.lane });
+      this.#d.onSubmitted?.(seg, now);
+      const started = now;
+      rt.connector.submit(out).then(
+        (o) => this.#outcome(rt, seg, o, started),
+        (err: unknown) => {
+          this.#d.logger.error({ err: { message: (err as Error).message }, carrier: c.id }, 'connector submit threw');
+          this.#outcome(rt, seg, { kind: 'disconnected' }, started);
+        },
+      );
+    }
+  }
+
+  #outcome(rt: CarrierRuntime, seg: ClaimedSegment, o: SubmitOutcome, started: number): void {
+    this.#inFlight--;
+    const now = this.#d.now();
+    const c = rt.config;
+    const cfg = this.#d.config();
+    this.#d.metrics.submitLatency.observe({ carrier: c.id }, (now - started) / 1000);
+    const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
+      const attempts = seg.attempts + (countAttempt ? 1 : 0);
+      if (countAttempt && attempts >= cfg.queue.max_attempts) {
+        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'failed', now, errorCode, 'retry budget exhausted'));
+        return;
+      }
+      const dueAt = now + delayMs;
+      if (dueAt >= seg.expiresAt) {
+        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'expired', now, errorCode, 'validity passed before a retry'));
+        return;
+      }
+      const opts: { countAttempt: boolean; errorCode: string; carrierId?: string; tried?: string[] } = { countAttempt, errorCode };
+      if (carrierId !== undefined) opts.carrierId = carrierId;
+      if (tried !== undefined) opts.tried = tried;
+      this.#write(() => this.#d.store.messages.requeue(seg.id, dueAt, opts));
+    };
+    const backoff = () => retryDelayMs(seg.attempts + 1, cfg.queue.retry_initial_ms, cfg.queue.retry_max_ms, this.#d.rng);
+
+    switch (o.kind) {
+      case 'accepted': {
+        rt.rate.onSuccess();
+        const finalOnSubmit = c.registered_delivery === 'none';
+        this.#write(() => this.#d.results.accepted(seg.id, seg.messageId, o.carrierMessageId, now, finalOnSubmit));
+        this.#d.onAccepted?.(c.id, o.carrierMessageId, seg.id);
+        break;
+      }
+      case 'disconnected':
+        // In flight on a bind that dropped: back at once, sent on another bind. Not the message's fault.
+        retry(false, 'disconnected', 0);
+        break;
+      case 'timeout':
+        retry(true, 'timeout', backoff());
+        break;
+      case 'rejected': {
+        const name = o.statusName;
+        if (name === 'ESME_RTHROTTLED') {
+          rt.rate.onThrottled();
+          retry(false, name, Math.ceil(1000 / Math.max(1, rt.rate.rate)));
+          break;
+        }
+        const cls = classifyStatus(name, c.errors, seg.attempts);
+        if (cls === 'temporary') retry(true, name, backoff());
+        else if (cls === 'failover') {
+          const tried = [...new Set([...seg.triedCarriers, c.id])];
+          const next = this.#d.failoverCarrier(seg.to, seg.lane, new Set(tried));
+          if (next === undefined) retry(true, name, backoff());
+          else retry(true, name, 0, next, tried);
+        } else {
+          this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'rejected', now, name));
+        }
+        break;
+      }
+    }
+    this.wake();
+  }
+
+  #write(fn: () => void): void {
+    this.#d.store.commit.run(fn).catch((err: unknown) => this.#d.logger.error({ err }, 'result write failed'));
+  }
+
+  #later(ms: number): void {
+    if (!Number.isFinite(ms) || ms <= 0) return;
+    const t = setTimeout(() => this.wake(), Math.min(ms, 1000));
+    t.unref?.();
+  }
+}

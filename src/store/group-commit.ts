@@ -1,0 +1,78 @@
+/**
+ * Group commit: work queued during one tick runs in a single transaction, so accepting
+ * N messages costs one fsync, not N. Each unit runs in its own savepoint: one that throws
+ * is rolled back and rejected alone; the others commit. Callers answer only after the
+ * returned promise resolves, that is after the commit.
+ */
+export interface Transactor {
+  transaction<T>(fn: () => T): T;
+}
+
+interface Unit {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class GroupCommit {
+  readonly #tx: Transactor;
+  readonly #intervalMs: number;
+  #queue: Unit[] = [];
+  #scheduled = false;
+  #closed = false;
+  /** Called after each committed batch with the number of units (metrics). */
+  onCommit: ((units: number) => void) | undefined;
+
+  constructor(tx: Transactor, intervalMs = 0) {
+    this.#tx = tx;
+    this.#intervalMs = intervalMs;
+  }
+
+  run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('store closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        if (this.#intervalMs > 0) setTimeout(() => this.flush(), this.#intervalMs);
+        else setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Run everything queued now, in one transaction. */
+  flush(): void {
+    this.#scheduled = false;
+    const units = this.#queue;
+    if (units.length === 0) return;
+    this.#queue = [];
+    const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
+    try {
+      this.#tx.transaction(() => {
+        for (let i = 0; i < units.length; i++) {
+          const u = units[i]!;
+          try {
+            results[i] = { ok: true, v: this.#tx.transaction(u.fn) };
+          } catch (err) {
+            results[i] = { ok: false, v: err };
+          }
+        }
+      });
+    } catch (err) {
+      for (const u of units) u.reject(err);
+      return;
+    }
+    this.onCommit?.(units.length);
+    for (let i = 0; i < units.length; i++) {
+      const r = results[i]!;
+      if (r.ok) units[i]!.resolve(r.v);
+      else units[i]!.reject(r.v);
+    }
+  }
+
+  /** Flush what is queued and refuse more. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
+}

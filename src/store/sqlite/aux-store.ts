@@ -1,0 +1,152 @@
+/** SQLite implementation of AuxStore: idempotency keys, opt-outs, caps log, OTP state, webhook outbox, replies. */
+import type Database from 'better-sqlite3';
+import type { AuxStore, IdempotencyRecord, OtpRecord, OutboxRow } from '../types.js';
+
+interface OtpRow {
+  id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
+  created_at: number; expires_at: number; attempts: number; status: OtpRecord['status'];
+}
+const toOtp = (r: OtpRow): OtpRecord => ({
+  id: r.id, client: r.client, to: r.to_number, purpose: r.purpose, codeHash: r.code_hash, messageId: r.message_id,
+  createdAt: r.created_at, expiresAt: r.expires_at, attempts: r.attempts, status: r.status,
+});
+interface OutboxDbRow { id: string; client: string; url: string; body: string; attempts: number; created_at: number; next_attempt_at: number }
+
+export class SqliteAuxStore implements AuxStore {
+  readonly #db: Database.Database;
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      idemGet: p(`SELECT body_hash, status, response, created_at FROM idempotency WHERE client = ? AND key = ?`),
+      idemPut: p(`INSERT OR IGNORE INTO idempotency (client, key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      idemPurge: p(`DELETE FROM idempotency WHERE created_at < ?`),
+      optAdd: p(`INSERT OR IGNORE INTO optouts (number, source, created_at) VALUES (?, ?, ?)`),
+      optDel: p(`DELETE FROM optouts WHERE number = ?`),
+      optHas: p(`SELECT 1 FROM optouts WHERE number = ?`),
+      optList: p(`SELECT number, source, created_at FROM optouts WHERE number > ? ORDER BY number LIMIT ?`),
+      logSend: p(`INSERT INTO send_log (number, category, at) VALUES (?, ?, ?)`),
+      sendsSince: p(`SELECT at FROM send_log WHERE number = ? AND category = ? AND at > ? ORDER BY at`),
+      purgeSendLog: p(`DELETE FROM send_log WHERE at < ?`),
+      otpIns: p(`INSERT INTO otps (id, client, to_number, purpose, code_hash, message_id, created_at, expires_at, attempts, status)
+        VALUES (@id, @client, @to, @purpose, @codeHash, @messageId, @createdAt, @expiresAt, @attempts, @status)`),
+      otpGet: p(`SELECT * FROM otps WHERE id = ?`),
+      otpLatest: p(`SELECT * FROM otps WHERE to_number = ? AND purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`),
+      otpSince: p(`SELECT created_at FROM otps WHERE to_number = ? AND purpose = ? AND created_at > ? ORDER BY created_at`),
+      otpUpd: p(`UPDATE otps SET attempts = COALESCE(@attempts, attempts), status = COALESCE(@status, status),
+        message_id = COALESCE(@messageId, message_id) WHERE id = @id`),
+      otpActive: p(`SELECT id, message_id FROM otps WHERE to_number = ? AND purpose = ? AND status = 'active'`),
+      otpSupersede: p(`UPDATE otps SET status = 'superseded' WHERE id = ?`),
+      bodyPurge: p(`UPDATE messages SET body_enc = NULL WHERE id = ?`),
+      obAdd: p(`INSERT INTO outbox (id, client, url, body, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      obDue: p(`SELECT id, client, url, body, attempts, created_at, next_attempt_at FROM outbox
+        WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`),
+      obLease: p(`UPDATE outbox SET next_attempt_at = ? WHERE id = ?`),
+      obDone: p(`UPDATE outbox SET state = 'delivered', done_at = ? WHERE id = ?`),
+      obRetry: p(`UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?`),
+      obDead: p(`UPDATE outbox SET state = 'dead', done_at = ?, last_error = ? WHERE id = ?`),
+      obPending: p(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
+      moIns: p(`INSERT INTO mo_messages (id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at)
+        VALUES (@id, @carrierId, @from, @to, @body, @intent, @client, @lastMessageId, @partial, @createdAt)`),
+    };
+  }
+
+  getIdempotency(client: string, key: string): IdempotencyRecord | undefined {
+    const r = this.#s.idemGet.get(client, key) as { body_hash: string; status: number; response: string; created_at: number } | undefined;
+    return r === undefined ? undefined : { bodyHash: r.body_hash, status: r.status, response: r.response, createdAt: r.created_at };
+  }
+  putIdempotency(client: string, key: string, rec: IdempotencyRecord): void {
+    this.#s.idemPut.run(client, key, rec.bodyHash, rec.status, rec.response, rec.createdAt);
+  }
+  purgeIdempotency(before: number): number {
+    return this.#s.idemPurge.run(before).changes;
+  }
+
+  addOptOut(number: string, source: string, now: number): boolean {
+    return this.#s.optAdd.run(number, source, now).changes > 0;
+  }
+  removeOptOut(number: string): boolean {
+    return this.#s.optDel.run(number).changes > 0;
+  }
+  isOptedOut(number: string): boolean {
+    return this.#s.optHas.get(number) !== undefined;
+  }
+  listOptOuts(limit: number, after = ''): Array<{ number: string; source: string; createdAt: number }> {
+    return (this.#s.optList.all(after, limit) as Array<{ number: string; source: string; created_at: number }>).map((r) => ({
+      number: r.number, source: r.source, createdAt: r.created_at,
+    }));
+  }
+
+  logSend(number: string, category: string, at: number): void {
+    this.#s.logSend.run(number, category, at);
+  }
+  sendsSince(number: string, category: string, since: number): number[] {
+    return (this.#s.sendsSince.all(number, category, since) as Array<{ at: number }>).map((r) => r.at);
+  }
+  purgeSendLog(before: number): number {
+    return this.#s.purgeSendLog.run(before).changes;
+  }
+
+  insertOtp(o: OtpRecord): void {
+    this.#s.otpIns.run({ ...o });
+  }
+  getOtp(id: string): OtpRecord | undefined {
+    const r = this.#s.otpGet.get(id) as OtpRow | undefined;
+    return r === undefined ? undefined : toOtp(r);
+  }
+  latestOtp(to: string, purpose: string): OtpRecord | undefined {
+    const r = this.#s.otpLatest.get(to, purpose) as OtpRow | undefined;
+    return r === undefined ? undefined : toOtp(r);
+  }
+  otpSendsSince(to: string, purpose: string, since: number): number[] {
+    return (this.#s.otpSince.all(to, purpose, since) as Array<{ created_at: number }>).map((r) => r.created_at);
+  }
+  updateOtp(id: string, f: Partial<Pick<OtpRecord, 'attempts' | 'status' | 'messageId'>>): void {
+    this.#s.otpUpd.run({ id, attempts: f.attempts ?? null, status: f.status ?? null, messageId: f.messageId ?? null });
+  }
+  supersedeOtps(to: string, purpose: string): string[] {
+    const rows = this.#s.otpActive.all(to, purpose) as Array<{ id: string; message_id: string | null }>;
+    const ids: string[] = [];
+    for (const r of rows) {
+      this.#s.otpSupersede.run(r.id);
+      if (r.message_id !== null) ids.push(r.message_id);
+    }
+    return ids;
+  }
+  purgeOtpBody(messageId: string): void {
+    this.#s.bodyPurge.run(messageId);
+  }
+
+  addOutbox(row: OutboxRow): void {
+    this.#s.obAdd.run(row.id, row.client, row.url, row.body, row.attempts, row.createdAt, row.nextAttemptAt);
+  }
+  claimOutbox(now: number, limit: number, leaseMs: number): OutboxRow[] {
+    return this.#db.transaction(() => {
+      const rows = this.#s.obDue.all(now, limit) as OutboxDbRow[];
+      // A lease, so a slow delivery is not picked up twice by the next poll.
+      for (const r of rows) this.#s.obLease.run(now + leaseMs, r.id);
+      return rows.map((r) => ({
+        id: r.id, client: r.client, url: r.url, body: r.body, attempts: r.attempts, createdAt: r.created_at,
+        nextAttemptAt: r.next_attempt_at,
+      }));
+    })();
+  }
+  outboxDelivered(id: string, now: number): void {
+    this.#s.obDone.run(now, id);
+  }
+  outboxRetry(id: string, nextAttemptAt: number, attempts: number, lastError: string): void {
+    this.#s.obRetry.run(nextAttemptAt, attempts, lastError, id);
+  }
+  outboxDead(id: string, now: number, lastError: string): void {
+    this.#s.obDead.run(now, lastError, id);
+  }
+  outboxPending(): number {
+    return (this.#s.obPending.get() as { n: number }).n;
+  }
+
+  insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void {
+    this.#s.moIns.run({ ...row, partial: row.partial ? 1 : 0 });
+  }
+}

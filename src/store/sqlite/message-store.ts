@@ -1,0 +1,264 @@
+/** SQLite implementation of MessageStore: messages, segments and the durable queue. */
+import type Database from 'better-sqlite3';
+import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
+import type {
+  CancelResult,
+  ClaimedSegment,
+  MessageRecord,
+  MessageStore,
+  NewMessage,
+  SegmentRecord,
+} from '../types.js';
+
+const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
+
+interface MessageRow {
+  id: string; client: string; category: Category; status: MessageStatus; to_number: string; from_addr: string | null;
+  encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; carrier_id: string;
+  reference: string | null; callback_url: string | null; template_id: string | null; variant: string | null; stage: string | null;
+  otp_id: string | null; error_code: string | null; error_text: string | null; send_at: number; expires_at: number;
+  created_at: number; queued_at: number | null; scheduled_at: number | null; submitting_at: number | null;
+  submitted_at: number | null; final_at: number | null;
+}
+interface SegmentRow {
+  id: number; message_id: string; seq: number; total: number; status: SegmentStatus; carrier_id: string;
+  carrier_msg_id: string | null; attempts: number; error_code: string | null; receipt_stat: string | null;
+  receipt_err: string | null; submitted_at: number | null; final_at: number | null;
+}
+
+function toMessage(r: MessageRow): MessageRecord {
+  return {
+    id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, from: r.from_addr,
+    encoding: r.encoding, segmentation: r.segmentation, segmentsCount: r.segments, carrierId: r.carrier_id,
+    reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, variant: r.variant, stage: r.stage,
+    otpId: r.otp_id, errorCode: r.error_code, errorText: r.error_text, sendAt: r.send_at, expiresAt: r.expires_at,
+    createdAt: r.created_at, queuedAt: r.queued_at, scheduledAt: r.scheduled_at, submittingAt: r.submitting_at,
+    submittedAt: r.submitted_at, finalAt: r.final_at,
+  };
+}
+function toSegment(r: SegmentRow): SegmentRecord {
+  return {
+    id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, status: r.status, carrierId: r.carrier_id,
+    carrierMsgId: r.carrier_msg_id, attempts: r.attempts, errorCode: r.error_code, receiptStat: r.receipt_stat,
+    receiptErr: r.receipt_err, submittedAt: r.submitted_at, finalAt: r.final_at,
+  };
+}
+
+export class SqliteMessageStore implements MessageStore {
+  readonly #db: Database.Database;
+  readonly #refs = new Map<string, number>();
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      insertMsg: p(`INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
+        segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
+        variant, stage, otp_id, created_at, queued_at, scheduled_at)
+        VALUES (@id, @client, @category, @lane, @status, @to, @from, @text, @bodyEnc, @encoding, @segmentation, @segments,
+        @segments, @carrierId, @concatRef, @sendAt, @expiresAt, @reference, @callbackUrl, @templateId, @variant, @stage,
+        @otpId, @createdAt, @queuedAt, @scheduledAt)`),
+      insertSeg: p(`INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id) VALUES (?, ?, ?, ?, 'queued', ?, ?)`),
+      getMsg: p(`SELECT * FROM messages WHERE id = ?`),
+      getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
+      claimSel: p(`SELECT s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, m.to_number, m.from_addr,
+        m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at, m.status AS mstatus
+        FROM segments s JOIN messages m ON m.id = s.message_id
+        WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ?
+        ORDER BY s.due_at, s.id LIMIT ?`),
+      claimSeg: p(`UPDATE segments SET status = 'submitting' WHERE id = ?`),
+      msgSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
+        WHERE id = ? AND status IN ('queued', 'scheduled')`),
+      segSubmitted: p(`UPDATE segments SET status = 'submitted', carrier_msg_id = ?, submitted_at = ? WHERE id = ? AND status = 'submitting'`),
+      msgPendingDec: p(`UPDATE messages SET pending = pending - 1 WHERE id = ? RETURNING pending, status`),
+      msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
+      requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
+        error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
+        tried = COALESCE(@tried, tried) WHERE id = @id`),
+      segMsgId: p(`SELECT message_id, status FROM segments WHERE id = ?`),
+      setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
+        receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
+        final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id`),
+      finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
+        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
+      byCarrierMsg: p(`SELECT * FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
+      cancelMsg: p(`UPDATE messages SET status = 'canceled', final_at = ?, body_enc = NULL WHERE id = ?`),
+      cancelSegs: p(`UPDATE segments SET status = 'canceled', final_at = ? WHERE message_id = ? AND status = 'queued'`),
+      byRef: p(`SELECT id FROM messages WHERE client = ? AND reference = ?`),
+      recoverSegs: p(`UPDATE segments SET status = 'queued' WHERE status = 'submitting'`),
+      recoverMsgs: p(`UPDATE messages SET status = 'queued' WHERE status = 'submitting'
+        AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.message_id = messages.id AND s.status <> 'queued')`),
+      purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT id FROM messages WHERE final_at IS NOT NULL AND final_at < ?)`),
+      purgeMsgs: p(`DELETE FROM messages WHERE final_at IS NOT NULL AND final_at < ?`),
+      depth: p(`SELECT lane, count(*) AS n FROM messages WHERE final_at IS NULL AND submitted_at IS NULL GROUP BY lane`),
+      refGet: p(`SELECT value FROM counters WHERE name = ?`),
+      refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
+      awaiting: p(`SELECT * FROM segments WHERE carrier_id = ? AND status IN ('submitted','accepted','enroute')
+        AND submitted_at < ? ORDER BY submitted_at LIMIT ?`),
+      queuedOf: p(`SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
+        WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT ?`),
+      lastTo: p(`SELECT id, client FROM messages WHERE to_number = ? ORDER BY created_at DESC LIMIT 1`),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  insertMessage(m: NewMessage): void {
+    const scheduled = m.sendAt > m.createdAt;
+    this.#s.insertMsg.run({
+      id: m.id, client: m.client, category: m.category, lane: laneIndex(m.category),
+      status: scheduled ? 'scheduled' : 'queued', to: m.to, from: m.from ?? null, text: m.text ?? null,
+      bodyEnc: m.bodyEnc ?? null, encoding: m.encoding, segmentation: m.segmentation, segments: m.segments,
+      carrierId: m.carrierId, concatRef: m.concatRef, sendAt: m.sendAt, expiresAt: m.expiresAt,
+      reference: m.reference ?? null, callbackUrl: m.callbackUrl ?? null, templateId: m.templateId ?? null,
+      variant: m.variant ?? null, stage: m.stage ?? null, otpId: m.otpId ?? null, createdAt: m.createdAt,
+      queuedAt: scheduled ? null : m.createdAt, scheduledAt: scheduled ? m.createdAt : null,
+    });
+    const lane = laneIndex(m.category);
+    for (let seq = 1; seq <= m.segments; seq++) this.#s.insertSeg.run(m.id, seq, m.segments, lane, m.sendAt, m.carrierId);
+  }
+
+  getMessage(id: string): MessageRecord | undefined {
+    const r = this.#s.getMsg.get(id) as MessageRow | undefined;
+    return r === undefined ? undefined : toMessage(r);
+  }
+
+  getSegments(messageId: string): SegmentRecord[] {
+    return (this.#s.getSegs.all(messageId) as SegmentRow[]).map(toSegment);
+  }
+
+  claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
+    if (limit <= 0) return [];
+    return this.transaction(() => {
+      const rows = this.#s.claimSel.all(carrierId, laneIndex(lane), now, limit) as Array<{
+        id: number; message_id: string; seq: number; total: number; carrier_id: string; attempts: number; tried: string | null;
+        to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null; encoding: ClaimedSegment['encoding'];
+        segmentation: ClaimedSegment['segmentation']; concat_ref: number; expires_at: number; client: string; created_at: number;
+        mstatus: MessageStatus;
+      }>;
+      const out: ClaimedSegment[] = [];
+      for (const r of rows) {
+        this.#s.claimSeg.run(r.id);
+        if (r.mstatus === 'queued' || r.mstatus === 'scheduled') this.#s.msgSubmitting.run(now, r.message_id);
+        out.push({
+          id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, lane, carrierId: r.carrier_id, attempts: r.attempts,
+          to: r.to_number, from: r.from_addr, text: r.body, bodyEnc: r.body_enc, encoding: r.encoding,
+          segmentation: r.segmentation, concatRef: r.concat_ref, expiresAt: r.expires_at, client: r.client,
+          createdAt: r.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
+        });
+      }
+      return out;
+    });
+  }
+
+  markSubmitted(segmentId: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): void {
+    const seg = this.#s.segMsgId.get(segmentId) as { message_id: string; status: string } | undefined;
+    if (seg === undefined || seg.status !== 'submitting') return;
+    this.#s.segSubmitted.run(carrierMsgId, now, segmentId);
+    const r = this.#s.msgPendingDec.get(seg.message_id) as { pending: number; status: string } | undefined;
+    if (r !== undefined && r.pending <= 0) this.#s.msgSubmitted.run(now, finalOnSubmit ? now : null, seg.message_id);
+  }
+
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void {
+    this.#s.requeue.run({
+      id: segmentId, dueAt, inc: opts.countAttempt ? 1 : 0, errorCode: opts.errorCode ?? null,
+      carrierId: opts.carrierId ?? null, tried: opts.tried === undefined ? null : opts.tried.join(','),
+    });
+  }
+
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): void {
+    const final = !['queued', 'submitting', 'submitted', 'accepted', 'enroute'].includes(status);
+    const before = this.#s.segMsgId.get(segmentId) as { message_id: string; status: string } | undefined;
+    this.#s.setSeg.run({
+      id: segmentId, status, now, final: final ? 1 : 0, errorCode: info.errorCode ?? null,
+      receiptStat: info.receiptStat ?? null, receiptErr: info.receiptErr ?? null,
+    });
+    // A segment that ends without ever being accepted still leaves the unsent count.
+    if (before !== undefined && final && (before.status === 'queued' || before.status === 'submitting')) {
+      this.#s.msgPendingDec.get(before.message_id);
+    }
+  }
+
+  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): void {
+    this.#s.finalize.run(status, now, errorCode ?? null, errorText ?? null, messageId);
+  }
+
+  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined {
+    const r = this.#s.byCarrierMsg.get(carrierId, carrierMsgId) as SegmentRow | undefined;
+    return r === undefined ? undefined : toSegment(r);
+  }
+
+  cancel(ids: string[], client: string | undefined, now: number): CancelResult {
+    return this.transaction(() => {
+      const res: CancelResult = { canceled: [], onWire: [], notFound: [] };
+      for (const id of ids) {
+        const m = this.#s.getMsg.get(id) as MessageRow | undefined;
+        if (m === undefined || (client !== undefined && m.client !== client)) {
+          res.notFound.push(id);
+        } else if (m.status === 'queued' || m.status === 'scheduled') {
+          this.#s.cancelSegs.run(now, id);
+          this.#s.cancelMsg.run(now, id);
+          res.canceled.push(id);
+        } else {
+          res.onWire.push(id);
+        }
+      }
+      return res;
+    });
+  }
+
+  idsByReference(client: string, reference: string): string[] {
+    return (this.#s.byRef.all(client, reference) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  recoverInFlight(): number {
+    return this.transaction(() => {
+      const n = this.#s.recoverSegs.run().changes;
+      this.#s.recoverMsgs.run();
+      return n;
+    });
+  }
+
+  purgeFinal(before: number): number {
+    return this.transaction(() => {
+      this.#s.purgeSegs.run(before);
+      return this.#s.purgeMsgs.run(before).changes;
+    });
+  }
+
+  openDepthByLane(): Record<Category, number> {
+    const out = { otp: 0, notification: 0, collection: 0, marketing: 0 };
+    for (const r of this.#s.depth.all() as Array<{ lane: number; n: number }>) out[CATEGORIES[r.lane]!] = r.n;
+    return out;
+  }
+
+  nextConcatRef(carrierId: string): number {
+    let v = this.#refs.get(carrierId);
+    if (v === undefined) v = ((this.#s.refGet.get(`ref:${carrierId}`) as { value: number } | undefined)?.value ?? 0);
+    v = (v + 1) % 65536;
+    this.#refs.set(carrierId, v);
+    this.#s.refSet.run(`ref:${carrierId}`, v);
+    return v;
+  }
+
+  awaitingReceipt(carrierId: string, before: number, limit: number): SegmentRecord[] {
+    return (this.#s.awaiting.all(carrierId, before, limit) as SegmentRow[]).map(toSegment);
+  }
+
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }> {
+    return (this.#s.queuedOf.all(carrierId, limit) as Array<{ id: number; to_number: string; category: Category; tried: string | null }>).map(
+      (r) => ({ segmentId: r.id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
+    );
+  }
+
+  lastMessageTo(to: string): { id: string; client: string } | undefined {
+    return this.#s.lastTo.get(to) as { id: string; client: string } | undefined;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}

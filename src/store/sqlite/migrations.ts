@@ -1,0 +1,150 @@
+/**
+ * Versioned schema migrations, applied in order inside one transaction each and recorded
+ * in PRAGMA user_version. Append only: never edit a migration that has shipped.
+ */
+import type Database from 'better-sqlite3';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: messages, segments, idempotency, counters
+  `
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    category TEXT NOT NULL,
+    lane INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    from_addr TEXT,
+    body TEXT,
+    body_enc BLOB,
+    encoding TEXT NOT NULL,
+    segmentation TEXT NOT NULL,
+    segments INTEGER NOT NULL,
+    pending INTEGER NOT NULL,
+    carrier_id TEXT NOT NULL,
+    concat_ref INTEGER NOT NULL,
+    send_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    reference TEXT,
+    callback_url TEXT,
+    template_id TEXT,
+    variant TEXT,
+    stage TEXT,
+    otp_id TEXT,
+    error_code TEXT,
+    error_text TEXT,
+    created_at INTEGER NOT NULL,
+    queued_at INTEGER,
+    scheduled_at INTEGER,
+    submitting_at INTEGER,
+    submitted_at INTEGER,
+    final_at INTEGER
+  );
+  CREATE INDEX messages_reference ON messages(client, reference) WHERE reference IS NOT NULL;
+  CREATE INDEX messages_final ON messages(final_at) WHERE final_at IS NOT NULL;
+  CREATE INDEX messages_to ON messages(to_number, created_at);
+  CREATE INDEX messages_open ON messages(lane) WHERE final_at IS NULL AND submitted_at IS NULL;
+
+  CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    lane INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    carrier_id TEXT NOT NULL,
+    tried TEXT,
+    carrier_msg_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    receipt_stat TEXT,
+    receipt_err TEXT,
+    submitted_at INTEGER,
+    final_at INTEGER
+  );
+  CREATE INDEX segments_message ON segments(message_id);
+  CREATE INDEX segments_due ON segments(carrier_id, lane, due_at, id) WHERE status = 'queued';
+  CREATE INDEX segments_carrier_msg ON segments(carrier_id, carrier_msg_id) WHERE carrier_msg_id IS NOT NULL;
+  CREATE INDEX segments_awaiting ON segments(carrier_id, submitted_at) WHERE status IN ('submitted','accepted','enroute');
+
+  CREATE TABLE idempotency (
+    client TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (client, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  `,
+  // 2: outbox, opt-outs, send log (frequency caps), OTP, MO
+  `
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT,
+    done_at INTEGER
+  );
+  CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
+
+  CREATE TABLE optouts (
+    number TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE send_log (
+    number TEXT NOT NULL,
+    category TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX send_log_key ON send_log(number, category, at);
+
+  CREATE TABLE otps (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    message_id TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL
+  );
+  CREATE INDEX otps_key ON otps(to_number, purpose, created_at);
+
+  CREATE TABLE mo_messages (
+    id TEXT PRIMARY KEY,
+    carrier_id TEXT NOT NULL,
+    from_number TEXT NOT NULL,
+    to_addr TEXT NOT NULL,
+    body TEXT NOT NULL,
+    intent TEXT,
+    client TEXT,
+    last_message_id TEXT,
+    partial INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  `,
+];
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}

@@ -1,0 +1,206 @@
+/**
+ * The store behind an interface (SPEC 13): intake, dispatcher and results speak these
+ * types only; SQLite specifics stay in store/sqlite/. A later PostgreSQL or Redis backend
+ * implements the same interface so several daemons can share one queue.
+ */
+import type { Category, MessageStatus, SegmentStatus, EncodingName, SegmentationMode } from '../domain/types.js';
+
+export interface NewMessage {
+  id: string;
+  client: string;
+  category: Category;
+  to: string; // E.164 with '+'
+  from?: string | undefined;
+  /** Clear text, or undefined when the body is stored encrypted (OTP). */
+  text?: string | undefined;
+  bodyEnc?: Buffer | undefined;
+  encoding: EncodingName;
+  segmentation: SegmentationMode;
+  segments: number;
+  carrierId: string;
+  concatRef: number;
+  sendAt: number; // ms; <= now means queued, > now scheduled
+  expiresAt: number; // ms; not sent by then → expired
+  reference?: string | undefined;
+  callbackUrl?: string | undefined;
+  templateId?: string | undefined;
+  variant?: string | undefined;
+  stage?: string | undefined;
+  otpId?: string | undefined;
+  createdAt: number;
+}
+
+export interface SegmentRecord {
+  id: number;
+  messageId: string;
+  seq: number; // 1-based
+  total: number;
+  status: SegmentStatus;
+  carrierId: string;
+  carrierMsgId: string | null;
+  attempts: number;
+  errorCode: string | null;
+  receiptStat: string | null;
+  receiptErr: string | null;
+  submittedAt: number | null;
+  finalAt: number | null;
+}
+
+export interface MessageRecord {
+  id: string;
+  client: string;
+  category: Category;
+  status: MessageStatus;
+  to: string;
+  from: string | null;
+  encoding: EncodingName;
+  segmentation: SegmentationMode;
+  segmentsCount: number;
+  carrierId: string;
+  reference: string | null;
+  callbackUrl: string | null;
+  templateId: string | null;
+  variant: string | null;
+  stage: string | null;
+  otpId: string | null;
+  errorCode: string | null;
+  errorText: string | null;
+  sendAt: number;
+  expiresAt: number;
+  createdAt: number;
+  queuedAt: number | null;
+  scheduledAt: number | null;
+  submittingAt: number | null;
+  submittedAt: number | null;
+  finalAt: number | null;
+}
+
+/** A segment claimed for sending, with what is needed to build its PDU. */
+export interface ClaimedSegment {
+  id: number;
+  messageId: string;
+  seq: number;
+  total: number;
+  lane: Category;
+  carrierId: string;
+  attempts: number;
+  to: string;
+  from: string | null;
+  text: string | null;
+  bodyEnc: Buffer | null;
+  encoding: EncodingName;
+  segmentation: SegmentationMode;
+  concatRef: number;
+  expiresAt: number;
+  client: string;
+  createdAt: number;
+  triedCarriers: string[];
+}
+
+export interface MessageTransition {
+  messageId: string;
+  from: MessageStatus;
+  to: MessageStatus;
+  at: number;
+}
+
+export interface IdempotencyRecord {
+  bodyHash: string;
+  status: number;
+  response: string;
+  createdAt: number;
+}
+
+export interface OutboxRow {
+  id: string;
+  client: string;
+  url: string;
+  body: string;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+}
+
+export interface OtpRecord {
+  id: string;
+  client: string;
+  to: string;
+  purpose: string;
+  codeHash: string;
+  messageId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  attempts: number;
+  status: 'active' | 'used' | 'superseded' | 'expired' | 'locked';
+}
+
+export interface CancelResult {
+  canceled: string[];
+  /** Already on the wire (submitting/submitted or final): cannot be canceled. */
+  onWire: string[];
+  notFound: string[];
+}
+
+/** Messages and segments: the durable queue. All methods are synchronous and cheap; callers group them with `transaction`. */
+export interface MessageStore {
+  transaction<T>(fn: () => T): T;
+  insertMessage(m: NewMessage): void;
+  getMessage(id: string): MessageRecord | undefined;
+  getSegments(messageId: string): SegmentRecord[];
+  /** Claim up to `limit` due queued segments of one carrier and lane; marks them submitting. */
+  claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[];
+  markSubmitted(segmentId: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): void;
+  /** Back to the queue: retry later, optionally on another carrier. */
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void;
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): void;
+  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): void;
+  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined;
+  cancel(ids: string[], client: string | undefined, now: number): CancelResult;
+  idsByReference(client: string, reference: string): string[];
+  /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
+  recoverInFlight(): number;
+  purgeFinal(before: number): number;
+  /** Messages not yet on the wire (queued/scheduled/submitting), by lane. */
+  openDepthByLane(): Record<Category, number>;
+  nextConcatRef(carrierId: string): number;
+  /** Segments awaiting a receipt submitted before `before`. */
+  awaitingReceipt(carrierId: string, before: number, limit: number): SegmentRecord[];
+  /** Queued segments of a carrier (for failover when it is down or paused). */
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }>;
+  lastMessageTo(to: string): { id: string; client: string } | undefined;
+  close(): void;
+}
+
+export interface AuxStore {
+  getIdempotency(client: string, key: string): IdempotencyRecord | undefined;
+  putIdempotency(client: string, key: string, rec: IdempotencyRecord): void;
+  purgeIdempotency(before: number): number;
+
+  addOptOut(number: string, source: string, now: number): boolean;
+  removeOptOut(number: string): boolean;
+  isOptedOut(number: string): boolean;
+  listOptOuts(limit: number, after?: string): Array<{ number: string; source: string; createdAt: number }>;
+
+  logSend(number: string, category: string, at: number): void;
+  sendsSince(number: string, category: string, since: number): number[];
+  purgeSendLog(before: number): number;
+
+  insertOtp(o: OtpRecord): void;
+  getOtp(id: string): OtpRecord | undefined;
+  latestOtp(to: string, purpose: string): OtpRecord | undefined;
+  otpSendsSince(to: string, purpose: string, since: number): number[];
+  updateOtp(id: string, fields: Partial<Pick<OtpRecord, 'attempts' | 'status' | 'messageId'>>): void;
+  /** Mark active OTPs of this number+purpose superseded; returns their message ids. */
+  supersedeOtps(to: string, purpose: string): string[];
+  /** Forget OTP bodies: clear the encrypted body of these messages. */
+  purgeOtpBody(messageId: string): void;
+
+  addOutbox(row: OutboxRow): void;
+  claimOutbox(now: number, limit: number, leaseMs: number): OutboxRow[];
+  outboxDelivered(id: string, now: number): void;
+  outboxRetry(id: string, nextAttemptAt: number, attempts: number, lastError: string): void;
+  outboxDead(id: string, now: number, lastError: string): void;
+  outboxPending(): number;
+
+  insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void;
+}
