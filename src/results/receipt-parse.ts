@@ -194,7 +194,8 @@ export function parseReceiptText(s: string): Partial<Record<Key, string>> {
     if (f.key === 'text') {
       out.text = value.trim();
     } else {
-      const tok = value.trim().split(/\s+/)[0] ?? '';
+      // `id:123,sub:001`: a separator before the next key is not part of the value.
+      const tok = (value.trim().split(/\s+/)[0] ?? '').replace(/[,;]+$/, '');
       out[f.key] = tok;
     }
   }

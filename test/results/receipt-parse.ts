@@ -203,6 +203,15 @@ t.test('receipts as seen in the wild', async (t) => {
     t.equal(r.text, 'hello there');
   });
 
+  t.test('16b. comma-separated fields', async (t) => {
+    const r = parseReceipt({ shortMessage: 'id:123,sub:001,dlvrd:001,submit date:2401011200,done date:2401011201,stat:DELIVRD,err:000', tlvs: noTlv });
+    t.equal(r.id, '123');
+    t.equal(r.sub, '001');
+    t.equal(r.submitDate, '2401011200');
+    t.equal(r.stat, 'DELIVRD');
+    t.equal(r.err, '000');
+  });
+
   t.test('17. nothing at all → UNKNOWN, no throw', async (t) => {
     const r = parseReceipt({ shortMessage: '', tlvs: {} });
     t.equal(r.stat, 'UNKNOWN');
