@@ -252,7 +252,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     slot.session = null;
     if (info.wasBound) this.#metrics.bindState?.(this.id, slot.index, false);
     const auth = info.error instanceof BindError && isAuthFailure(info.error.commandStatus);
-    if (!info.wasBound) {
+    if (!info.wasBound && !this.#stopping) {
       const name = info.error instanceof BindError ? info.error.statusName : info.reason;
       this.#metrics.bindFailure?.(this.id, name);
       if (auth) this.#metrics.authFailure?.(this.id);
