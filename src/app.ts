@@ -221,6 +221,18 @@ export function buildApp(opts: AppOptions): App {
     isDraining: () => draining,
   });
 
+  // Gauges read live state: refresh them on every scrape, not only on the periodic job.
+  const refreshGauges = () => {
+    for (const rt of carriers.values()) {
+      metrics.currentTps.set({ carrier: rt.config.id }, rt.rate.rate);
+      metrics.windowInFlight.set({ carrier: rt.config.id }, rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
+    }
+    for (const [lane, n] of Object.entries(lanes.get())) metrics.queueDepth.set({ lane }, n);
+  };
+  http.addHook('onRequest', async (req) => {
+    if (req.url === '/metrics') refreshGauges();
+  });
+
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void) => {
     const t = setInterval(() => {
@@ -250,11 +262,8 @@ export function buildApp(opts: AppOptions): App {
       outbox.start();
       every(2000, () => {
         refreshDepths();
-        for (const rt of carriers.values()) {
-          metrics.currentTps.set({ carrier: rt.config.id }, rt.rate.rate);
-          metrics.windowInFlight.set({ carrier: rt.config.id }, rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
-          if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
-        }
+        refreshGauges();
+        for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
       });
       every(30000, () => sweepReceiptTimeouts());
       every(3600000, () => purge());
