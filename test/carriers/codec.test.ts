@@ -134,11 +134,11 @@ t.test('decoder refuses malformed bodies with the status to answer', async (t) =
   // TLV running past the end
   const badTlv = Buffer.concat([good, hex('001e0010414243')]);
   badTlv.writeUInt32BE(badTlv.length, 0);
-  t.throws(() => decodePdu(badTlv), { status: Status.ESME_RINVTLVSTREAM });
+  t.throws(() => decodePdu(badTlv), { code: 'smpp_decode', status: Status.ESME_RINVTLVSTREAM });
   // int TLV with the wrong length
   const badInt = Buffer.concat([good, hex('0427000200 05')]);
   badInt.writeUInt32BE(badInt.length, 0);
-  t.throws(() => decodePdu(badInt), { status: 0xc2 });
+  t.throws(() => decodePdu(badInt), { code: 'smpp_decode', status: 0xc2 });
 });
 
 t.test('TLVs: known ones typed, unknown kept raw by tag', async (t) => {
