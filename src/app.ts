@@ -47,6 +47,8 @@ export interface App {
   start(): Promise<{ port: number }>;
   reload(next: Config): { applied: string[] };
   drain(): Promise<void>;
+  /** Run the periodic jobs now: receipt timeouts, failover of queued work, reassembly sweep, retention. */
+  runMaintenance(): void;
 }
 
 export function buildApp(opts: AppOptions): App {
@@ -289,14 +291,22 @@ export function buildApp(opts: AppOptions): App {
       logger.info({ applied }, 'config reloaded');
       return { applied };
     },
+    runMaintenance() {
+      refreshDepths();
+      for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
+      sweepReceiptTimeouts();
+      mo.sweep();
+      purge();
+    },
     async drain() {
       draining = true;
+      mo.stop();
       const graceMs = cfg.shutdown_grace_s * 1000;
       dispatcher.stop();
       const deadline = now() + graceMs;
       while (dispatcher.inFlight() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - now())).catch(() => undefined)));
-      outbox.stop();
+      await outbox.stop();
       for (const t of timers) clearInterval(t);
       await http.close();
       store.close();

@@ -10,7 +10,7 @@ import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
 import type { MessageStore, SegmentRecord } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { parseReceipt, type Receipt } from './receipt-parse.js';
+import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
 import type { ResultsWriter } from './writer.js';
@@ -107,9 +107,12 @@ export class ReceiptHandler {
 
   #apply(seg: SegmentRecord, r: Receipt): Promise<void> {
     const now = this.#d.now();
-    const status = receiptToStatus(r.stat);
+    // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
+    // DELIVERED: a vendor failure code in the text wins over the TLV.
+    const stat = r.conflict && isVendorCode(r.rawStat) && r.textStat !== undefined ? r.textStat : r.stat;
+    const status = receiptToStatus(stat);
     if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.observe({ carrier: seg.carrierId }, Math.max(0, now - seg.submittedAt) / 1000);
-    const info: { stat?: string; err?: string } = { stat: r.rawStat ?? r.stat };
+    const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
     return this.#d.commit(() => this.#d.results.segmentReceipt(seg.id, seg.messageId, status, now, info));
   }
