@@ -56,7 +56,7 @@ t.test('segmentText reproduces every vector byte for byte', async (t) => {
 t.test('decoding the expected bytes gives the text back', async (t) => {
   for (const v of fixture.segments) {
     const charsets = v.opts.packGsm7 ? { '0': 'gsm7_packed' as const } : undefined;
-    const r = new Reassembler({ timeoutMs: 1000, now: () => 0 });
+    const r = new Reassembler({ timeoutMs: 1000, max: 300, now: () => 0 });
     let text: string | undefined;
     for (const p of [...v.parts].reverse()) {
       const msg = {
