@@ -65,15 +65,20 @@ export class ReceiptHandler {
       ev.ack(0);
       return;
     }
-    const seg = this.#lookup(ev.carrierId, receipt.id, c.dlr_id);
-    if (seg === undefined) {
-      // Maybe ahead of its submit_sm_resp: hold it. Acknowledged now; the SMSC must not resend forever.
-      for (const key of candidateIds(receipt.id, c.dlr_id)) this.#held.set(`${ev.carrierId}\u0000${key}`, { receipt, carrierId: ev.carrierId, at: this.#d.now() });
-      ev.ack(0);
-      return;
-    }
-    this.#apply(seg, receipt).then(
-      () => ev.ack(0),
+    const id = receipt.id;
+    // Looked up inside the group commit, so a submit_sm_resp already processed (its write
+    // queued ahead of this one) is seen; the result is written in the same transaction and
+    // deliver_sm_resp goes after the commit.
+    this.#tryApply(ev.carrierId, id, c.dlr_id, receipt).then(
+      (matched) => {
+        if (!matched) {
+          // Ahead of its submit_sm_resp: hold it (acknowledged now; the SMSC must not resend forever).
+          for (const key of candidateIds(id, c.dlr_id)) this.#held.set(`${ev.carrierId}\u0000${key}`, { receipt, carrierId: ev.carrierId, at: this.#d.now() });
+          // The resp may have been processed while this lookup waited: look once more after it.
+          void this.#retryHeld(ev.carrierId, id, c.dlr_id);
+        }
+        ev.ack(0);
+      },
       (err: unknown) => {
         this.#d.logger.error({ err }, 'receipt write failed');
         ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
@@ -81,20 +86,30 @@ export class ReceiptHandler {
     );
   }
 
+  #tryApply(carrierId: string, id: string, mode: CarrierConfig['dlr_id'], receipt: Receipt): Promise<boolean> {
+    return this.#d.commit(() => {
+      const seg = this.#lookup(carrierId, id, mode);
+      if (seg === undefined) return false;
+      this.#applyNow(seg, receipt);
+      return true;
+    });
+  }
+
+  async #retryHeld(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): Promise<void> {
+    const keys = candidateIds(id, mode).map((k) => `${carrierId}\u0000${k}`);
+    const held = keys.map((k) => this.#held.get(k)).find((h) => h !== undefined);
+    if (held === undefined) return;
+    if (await this.#tryApply(carrierId, id, mode, held.receipt)) for (const k of keys) this.#held.delete(k);
+  }
+
   /** A submit_sm_resp arrived: apply a receipt that came first. */
   accepted(carrierId: string, carrierMsgId: string): void {
     if (this.#held.size === 0) return;
-    const key = `${carrierId}\u0000${normaliseId(carrierMsgId)}`;
-    const held = this.#held.get(key);
-    if (held === undefined) return;
-    this.#held.delete(key);
+    const held = this.#held.get(`${carrierId}\u0000${normaliseId(carrierMsgId)}`);
     const c = this.#d.carrier(carrierId);
-    if (c === undefined || held.receipt.id === undefined) return;
-    // The accepted() write is queued in the same group commit before this one.
-    void this.#d
-      .commit(() => this.#lookup(carrierId, held.receipt.id!, c.dlr_id))
-      .then((seg) => (seg === undefined ? this.#unmatched(carrierId, held.receipt) : this.#apply(seg, held.receipt)))
-      .catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
+    if (held === undefined || c === undefined || held.receipt.id === undefined) return;
+    // The accepted() write is queued in the same group commit before this lookup.
+    this.#retryHeld(carrierId, held.receipt.id, c.dlr_id).catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
   }
 
   #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): SegmentRecord | undefined {
@@ -105,7 +120,7 @@ export class ReceiptHandler {
     return undefined;
   }
 
-  #apply(seg: SegmentRecord, r: Receipt): Promise<void> {
+  #applyNow(seg: SegmentRecord, r: Receipt): void {
     const now = this.#d.now();
     // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
     // DELIVERED: a vendor failure code in the text wins over the TLV.
@@ -114,7 +129,7 @@ export class ReceiptHandler {
     if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.observe({ carrier: seg.carrierId }, Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
-    return this.#d.commit(() => this.#d.results.segmentReceipt(seg.id, seg.messageId, status, now, info));
+    this.#d.results.segmentReceipt(seg.id, seg.messageId, status, now, info);
   }
 
   #unmatched(carrierId: string, r: Receipt): void {
