@@ -9,7 +9,7 @@ import { XingeError } from '../domain/errors.js';
 import type { EncodingName, SegmentationMode } from '../domain/types.js';
 import { CR, ESC, packSeptets, toSeptets } from './gsm7.js';
 import { encodeLatin1 } from './latin1.js';
-import { DATA_CODING, selectEncoding } from './select.js';
+import { DATA_CODING, gsmAllowed, nonGsmEncoding } from './select.js';
 import { MAX_PARTS, PART_SIZES, planCuts, type BadEnd } from './split.js';
 import { ESM_UDHI, buildUdh16, buildUdh8, fillBitsAfter } from './udh.js';
 import { encodeUcs2, splitsPair } from './ucs2.js';
@@ -54,8 +54,9 @@ function badEndFor(text: string, septets: Uint8Array | null, packed: boolean, fi
 }
 
 function plan(text: string, opts: Omit<SegmentOptions, 'reference'>): Plan {
-  const encoding = selectEncoding(text, opts);
-  const septets = encoding === 'gsm7' ? toSeptets(text)! : null;
+  // One pass over the text both decides GSM and yields its septets.
+  const septets = gsmAllowed(opts) ? toSeptets(text) : null;
+  const encoding: EncodingName = septets ? 'gsm7' : nonGsmEncoding(text, opts);
   const length = septets ? septets.length : text.length;
   const packed = septets !== null && opts.packGsm7 === true;
   const sizes = PART_SIZES[encoding];
@@ -79,21 +80,31 @@ export function countSegments(
   return { encoding: p.encoding, segments: p.cuts ? p.cuts.length : 1 };
 }
 
-/** Encodes units [start, end) of the planned text as user data octets (no UDH). */
-type BodyWriter = (start: number, end: number, fillBits: number) => Buffer;
+/**
+ * Encodes units [start, end) of the planned text as user data octets, behind `headroom`
+ * octets left for the caller's UDH (one allocation and one copy per part).
+ */
+type BodyWriter = (start: number, end: number, fillBits: number, headroom: number) => Buffer;
 
 function bodyWriter(text: string, p: Plan, packed: boolean): BodyWriter {
   if (p.septets) {
     const s = p.septets;
-    return (start, end, fillBits) => {
+    return (start, end, fillBits, headroom) => {
       let part = s.subarray(start, end);
       if (p.doubleCr) part = Uint8Array.from([...part, CR]);
-      return packed ? packSeptets(part, fillBits) : Buffer.from(part);
+      const body = packed ? packSeptets(part, fillBits) : part;
+      const out = Buffer.allocUnsafe(headroom + body.length);
+      out.set(body, headroom);
+      return out;
     };
   }
   const all = p.encoding === 'ucs2' ? encodeUcs2(text) : encodeLatin1(text);
   const width = p.encoding === 'ucs2' ? 2 : 1;
-  return (start, end) => all.subarray(start * width, end * width);
+  return (start, end, _fillBits, headroom) => {
+    const out = Buffer.allocUnsafe(headroom + (end - start) * width);
+    all.copy(out, headroom, start * width, end * width);
+    return out;
+  };
 }
 
 export function segmentText(text: string, opts: SegmentOptions): SegmentedText {
@@ -104,7 +115,7 @@ export function segmentText(text: string, opts: SegmentOptions): SegmentedText {
   const write = bodyWriter(text, p, packed);
   const length = p.septets ? p.septets.length : text.length;
   if (!p.cuts) {
-    const body = write(0, length, 0);
+    const body = write(0, length, 0, 0);
     const part: WirePart =
       opts.segmentation === 'payload'
         ? { shortMessage: Buffer.alloc(0), esmClass: 0, dataCoding, messagePayload: body }
@@ -137,10 +148,11 @@ function wrap(
 ): WirePart {
   if (opts.segmentation === 'sar') {
     const sar = { msgRefNum: wrap16(opts.reference), totalSegments: total, segmentSeqnum: seq };
-    return { shortMessage: write(start, end, 0), esmClass: 0, dataCoding, sar };
+    return { shortMessage: write(start, end, 0, 0), esmClass: 0, dataCoding, sar };
   }
   const udh =
     opts.segmentation === 'udh8' ? buildUdh8(wrap8(opts.reference), total, seq) : buildUdh16(wrap16(opts.reference), total, seq);
-  const body = write(start, end, fillBitsAfter(udh.length));
-  return { shortMessage: Buffer.concat([udh, body]), esmClass: ESM_UDHI, dataCoding };
+  const shortMessage = write(start, end, fillBitsAfter(udh.length), udh.length);
+  udh.copy(shortMessage, 0);
+  return { shortMessage, esmClass: ESM_UDHI, dataCoding };
 }

@@ -17,15 +17,21 @@ export interface EncodingChoice {
   forceUcs2?: boolean;
 }
 
+/** Whether the carrier lets a text go as GSM at all (gsm7 listed, UCS-2 not forced). */
+export function gsmAllowed(opts: EncodingChoice): boolean {
+  return !opts.forceUcs2 && (opts.encodings ?? DEFAULT_ENCODINGS).includes('gsm7');
+}
+
 /**
- * GSM text goes as GSM when the carrier allows gsm7. Latin-1 is reached only when that
- * fails (the text is not GSM, or the carrier lacks gsm7) and the carrier lists latin1
- * and the text fits it; without latin1 a carrier lacking gsm7 gets UCS-2.
+ * The encoding for a text that does not go as GSM (not GSM, or the carrier lacks gsm7):
+ * Latin-1 when the carrier lists it and the text fits it, else UCS-2.
  */
+export function nonGsmEncoding(text: string, opts: EncodingChoice): 'latin1' | 'ucs2' {
+  const latin1 = !opts.forceUcs2 && (opts.encodings ?? DEFAULT_ENCODINGS).includes('latin1');
+  return latin1 && fitsLatin1(text) ? 'latin1' : 'ucs2';
+}
+
+/** GSM text goes as GSM when the carrier allows gsm7; otherwise see nonGsmEncoding. */
 export function selectEncoding(text: string, opts: EncodingChoice): EncodingName {
-  if (opts.forceUcs2) return 'ucs2';
-  const allowed = opts.encodings ?? DEFAULT_ENCODINGS;
-  if (allowed.includes('gsm7') && gsmLength(text) >= 0) return 'gsm7';
-  if (allowed.includes('latin1') && fitsLatin1(text)) return 'latin1';
-  return 'ucs2';
+  return gsmAllowed(opts) && gsmLength(text) >= 0 ? 'gsm7' : nonGsmEncoding(text, opts);
 }

@@ -4,7 +4,7 @@
  * text back, and every part keeps to the SPEC 6 limits. The limits are restated here
  * from the spec, not imported from the code under test.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fc from 'fast-check';
 import type { WirePart } from '../../src/carriers/connector.js';
 import type { EncodingName, SegmentationMode } from '../../src/domain/types.js';
@@ -85,8 +85,8 @@ function roundTrip(text: string, o: SegmentOptions): string | undefined {
 
 const wrap = (n: number, m: number): number => ((n % m) + m) % m;
 
-/** Units of user data in a part body (septets unpacked, octets packed/Latin-1, UTF-16 units). */
-function checkLimits(t: Tap, text: string, o: SegmentOptions): void {
+/** Checks every part of one text against the SPEC 6 limits, UDH and SAR fields included. */
+function checkLimits(t: Test, text: string, o: SegmentOptions): void {
   const { encoding, dataCoding, parts } = segmentText(text, o);
   const { reference: _r, ...countOpts } = o;
   t.equal(countSegments(text, countOpts).segments, parts.length);
@@ -117,9 +117,9 @@ function checkLimits(t: Tap, text: string, o: SegmentOptions): void {
           ? [5, 0, 3, ref, parts.length, i + 1]
           : [6, 8, 4, ref >> 8, ref & 0xff, parts.length, i + 1];
       t.same([...p.shortMessage.subarray(0, udh.length)], udh);
-      body = p.shortMessage.subarray(UDH_LEN[o.segmentation]);
+      body = p.shortMessage.subarray(UDH_LEN[o.segmentation as 'udh8' | 'udh16']);
     }
-    const limit = LIMITS[encoding][single ? 'single' : o.segmentation];
+    const limit = LIMITS[encoding][single ? 'single' : (o.segmentation as 'udh8' | 'udh16' | 'sar')];
     if (packed) {
       t.ok(p.shortMessage.length <= 140, `packed UD ${p.shortMessage.length} <= 140 octets`);
     } else if (encoding === 'gsm7') {
@@ -140,7 +140,6 @@ function checkLimits(t: Tap, text: string, o: SegmentOptions): void {
   });
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('random Unicode texts come back exactly, in every mode', async (t) => {
   fc.assert(
