@@ -116,6 +116,8 @@ export function segmentText(text: string, opts: SegmentOptions): SegmentedText {
   const length = p.septets ? p.septets.length : text.length;
   if (!p.cuts) {
     const body = write(0, length, 0, 0);
+    // message_payload's TLV length is 16 bits; no single PDU can carry more.
+    if (body.length > MAX_PAYLOAD) throw new XingeError('text_too_long', `text needs ${body.length} octets; message_payload holds ${MAX_PAYLOAD}`);
     const part: WirePart =
       opts.segmentation === 'payload'
         ? { shortMessage: Buffer.alloc(0), esmClass: 0, dataCoding, messagePayload: body }
@@ -133,6 +135,9 @@ export function segmentText(text: string, opts: SegmentOptions): SegmentedText {
   }
   return { encoding: p.encoding, dataCoding, parts };
 }
+
+/** Largest message_payload value (SMPP 3.4 5.3.2.32: 16-bit TLV length). */
+const MAX_PAYLOAD = 0xffff;
 
 const wrap8 = (n: number): number => ((n % 0x100) + 0x100) % 0x100;
 const wrap16 = (n: number): number => ((n % 0x10000) + 0x10000) % 0x10000;

@@ -113,6 +113,11 @@ t.test('more than 255 parts cannot be joined', async (t) => {
   t.throws(() => segmentText(`${text}x`, { segmentation: 'udh8', reference: 1 }), XingeError);
 });
 
+t.test('message_payload holds at most 65,535 octets', async (t) => {
+  t.equal(segmentText('您'.repeat(32767), { segmentation: 'payload', reference: 1 }).parts[0]!.messagePayload!.length, 65534);
+  t.throws(() => segmentText('您'.repeat(32768), { segmentation: 'payload', reference: 1 }), XingeError);
+});
+
 t.test('empty text is one empty part', async (t) => {
   const r = segmentText('', { segmentation: 'udh8', reference: 1 });
   t.equal(r.encoding, 'gsm7');
