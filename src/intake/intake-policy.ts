@@ -19,15 +19,40 @@ import { decryptBody, encryptBody } from '../policy/otp.js';
 import type { ComposedText, IntakePolicy } from './submit-service.js';
 import type { SmsRequest } from './validate.js';
 
+/** What onFinal needs of a message that just became final. */
+export interface FinalMessageInfo {
+  id: string;
+  status: string;
+  templateId: string | null;
+  variant: string | null;
+}
+
 export interface GatewayPolicy extends IntakePolicy {
   laneOpen(lane: Category, now: number): boolean;
   openBody(sealed: Buffer): string;
-  onFinal(messageId: string): void;
+  /**
+   * A message reached a final state (called by the results writer inside that transaction):
+   * counts xinge_template_messages_total{template, variant, outcome} for template messages.
+   * Takes the finalized row (the store's FinalizedMessage fits) or just the message id.
+   */
+  onFinal(message: string | FinalMessageInfo): void;
   readonly templates: TemplateBook;
   readonly quietHours: QuietHours;
 }
 
-export function createPolicy(cfg: Config, store: Store, logger: Logger, metrics: Metrics, rng: () => number = Math.random): GatewayPolicy {
+/**
+ * `clock` is the app's clock (pass the app's `now`): the calendar-coverage check (metric xinge_calendar_missing_year
+ * and the log warning) reads the current and coming year from it, so an injected clock
+ * decides which years must be covered.
+ */
+export function createPolicy(
+  cfg: Config,
+  store: Store,
+  logger: Logger,
+  metrics: Metrics,
+  rng: () => number = Math.random,
+  clock: () => number = Date.now,
+): GatewayPolicy {
   const p = cfg.policy;
   const templates = new TemplateBook(cfg.templates, p.forbidden_words);
   for (const problem of templates.loadProblems) logger.warn({ problem }, 'template refused at load');
@@ -39,12 +64,23 @@ export function createPolicy(cfg: Config, store: Store, logger: Logger, metrics:
     calendar: p.calendar,
     outside: p.quiet_hours.outside,
   });
-  const cov = quietHours.calendarCoverage(Date.now());
-  metrics.calendarMissing.set({ year: String(cov.year) }, cov.currentYear ? 0 : 1);
-  metrics.calendarMissing.set({ year: String(cov.year + 1) }, cov.nextYear ? 0 : 1);
-  if (!cov.currentYear || !cov.nextYear) {
-    logger.warn({ year: cov.year, currentYear: cov.currentYear, nextYear: cov.nextYear }, 'holiday calendar has no entries for the current or coming year');
-  }
+  // Calendar coverage (SPEC 11): checked now, then again at most hourly as the dispatcher
+  // asks laneOpen, so a daemon running across New Year notices the new year; the warning is
+  // logged once per year seen, not every hour.
+  let calendarCheckAfter = Number.NEGATIVE_INFINITY;
+  let warnedYear: number | undefined;
+  const checkCalendar = (t: number) => {
+    if (t < calendarCheckAfter) return;
+    calendarCheckAfter = t + 3_600_000;
+    const cov = quietHours.calendarCoverage(t);
+    metrics.calendarMissing.set({ year: String(cov.year) }, cov.currentYear ? 0 : 1);
+    metrics.calendarMissing.set({ year: String(cov.year + 1) }, cov.nextYear ? 0 : 1);
+    if ((!cov.currentYear || !cov.nextYear) && warnedYear !== cov.year) {
+      warnedYear = cov.year;
+      logger.warn({ year: cov.year, currentYear: cov.currentYear, nextYear: cov.nextYear }, 'holiday calendar has no entries for the current or coming year');
+    }
+  };
+  checkCalendar(clock());
   const capsFor = (c: Category) => (c === 'otp' ? otpWindows(p.otp) : capWindows(p.frequency_caps[c]));
   const sealed = p.otp.body_key !== '';
 
@@ -94,8 +130,15 @@ export function createPolicy(cfg: Config, store: Store, logger: Logger, metrics:
       if (capsFor(category).length > 0) store.aux.logSend(to, category, now);
     },
     ...(sealed ? { sealBody: (text: string) => encryptBody(p.otp.body_key, text) } : {}),
-    laneOpen: (lane, now) => lane === 'otp' || quietHours.isOpen(lane, now),
+    laneOpen(lane, now) {
+      checkCalendar(now);
+      return lane === 'otp' || quietHours.isOpen(lane, now);
+    },
     openBody: (b) => decryptBody(p.otp.body_key, b),
-    onFinal: () => undefined,
+    onFinal(message: string | FinalMessageInfo): void {
+      const m = typeof message === 'string' ? store.messages.getMessage(message) : message;
+      if (m === undefined || m.templateId === null) return;
+      metrics.templates.inc({ template: m.templateId, variant: m.variant ?? '', outcome: m.status });
+    },
   };
 }

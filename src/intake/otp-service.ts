@@ -2,6 +2,16 @@
  * Verification codes (SPEC 3, 11): POST /v1/otp and /v1/otp/verify. The code comes from
  * crypto.randomInt, is stored only as an HMAC, sent in an encrypted body, and compared in
  * constant time; single use, limited attempts, a new send supersedes the previous one.
+ *
+ * Limits (resend_after_s, per_hour, per_day) count every OTP sent to the number: /v1/otp
+ * sends of any purpose and POST /v1/sms with category otp alike. Both paths go through
+ * SubmitService.persist, whose policy.admit checks the send log (category `otp`) inside the
+ * commit and whose recordSend logs the send in the same transaction; the pre-check here
+ * reads the same log so a refused request never generates a code.
+ *
+ * When an OTP ends (verified, locked, expired at verify, superseded) its message is canceled
+ * if it has not gone out, and its encrypted body is purged once no segment of it is waiting
+ * to be sent; a final message state purges it too (the store's finalize).
  */
 import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -11,6 +21,7 @@ import type { Store } from '../store/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import { generateCode, hashCode, otpVerifyOutcome } from '../policy/otp.js';
 import { assertWithinCaps, checkOtpLimits, lookbackMs, otpWindows } from '../policy/frequency-caps.js';
+import { applySignature, resolveSignature } from '../policy/signature.js';
 import type { TemplateBook } from '../policy/templates.js';
 import type { SubmitService } from './submit-service.js';
 
@@ -42,7 +53,21 @@ export class OtpService {
     this.#d = d;
   }
 
-  async send(body: unknown, client: ClientConfig): Promise<Record<string, unknown>> {
+  async send(body: unknown, client: ClientConfig): Promise<{ id: string; expires_at: string; resend_after: string }> {
+    try {
+      const out = await this.#send(body, client);
+      this.#d.metrics.otp.inc({ event: 'sent', result: 'accepted' });
+      return out;
+    } catch (err) {
+      if (err instanceof ApiError) {
+        this.#d.metrics.otp.inc({ event: 'sent', result: err.code });
+        this.#d.metrics.refused.inc({ reason: err.code });
+      }
+      throw err;
+    }
+  }
+
+  async #send(body: unknown, client: ClientConfig): Promise<{ id: string; expires_at: string; resend_after: string }> {
     const cfg = this.#d.config();
     const p = cfg.policy.otp;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('bad_request', 'body must be a JSON object');
@@ -57,44 +82,52 @@ export class OtpService {
     if (typeof ttlS !== 'number' || !Number.isInteger(ttlS) || ttlS < 60 || ttlS > 600) throw new ApiError('invalid_field', 'ttl_s must be 60..600', { field: 'ttl_s' });
     if (p.secret === '' || p.body_key === '') throw new ApiError('internal', 'OTP is not configured (policy.otp.secret, policy.otp.body_key)');
     const now = this.#d.now();
+    // Every OTP to this number (any purpose, /v1/sms category otp included) is in the send
+    // log; policy.admit checks the same windows again inside the commit.
     const limits = otpWindows(p);
-    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.otpSendsSince(to, purpose, now - lookbackMs(limits)), now), 'otp_rate_limited');
+    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.sendsSince(to, 'otp', now - lookbackMs(limits)), now), 'otp_rate_limited');
 
     const code = generateCode(length);
     const otpId = newId('otp', now);
     const params = { code, ttl_min: String(Math.round(ttlS / 60)) };
     let text: string;
     let templateId: string | undefined;
+    let variant: string | undefined;
+    let templateSig: string | undefined;
     const book = this.#d.templates();
     if (template !== undefined && book.status(template) !== undefined) {
-      const r = book.render({ templateId: template, params, rng: Math.random });
+      if (book.category(template) !== 'otp') throw new ApiError('invalid_field', `template ${template} is not an otp template`, { field: 'template' });
+      const names = book.params(template) ?? [];
+      if (!names.includes('code')) throw new ApiError('invalid_field', `template ${template} has no {code} placeholder`, { field: 'template' });
+      // Only the placeholders the template has: {ttl_min} is optional in a template.
+      const given = Object.fromEntries(Object.entries(params).filter(([k]) => names.includes(k)));
+      const r = book.render({ templateId: template, params: given, rng: Math.random });
       text = r.text;
       templateId = r.templateId;
+      variant = r.variant;
+      templateSig = r.signature;
     } else if (template !== undefined && o.template !== undefined) {
       throw new ApiError('unknown_template', `unknown template ${template}`, { field: 'template' });
     } else {
       text = DEFAULT_OTP_TEXT.replace('{code}', code).replace('{ttl_min}', params.ttl_min);
     }
-    const sig = client.signature ?? cfg.policy.signature;
-    if (sig !== '' && !text.startsWith(sig)) text = sig + text;
+    text = applySignature(text, { signature: resolveSignature(cfg.policy.signature, client.signature, templateSig), category: 'otp' });
     const expiresAt = now + ttlS * 1000;
     const superseded: string[] = [];
-    const accepted = await this.#d.service.submit(
+    await this.#d.service.submit(
       { to, category: 'otp', validityS: ttlS, ...(reference !== undefined ? { reference } : {}) },
       client,
       (a) => {
         const aux = this.#d.store.aux;
         superseded.push(...aux.supersedeOtps(to, purpose));
-        if (superseded.length > 0) this.#d.store.messages.cancel(superseded, undefined, now);
+        for (const mid of superseded) this.#endMessage(mid, now);
         aux.insertOtp({ id: otpId, client: client.name, to, purpose, codeHash: hashCode(p.secret, otpId, code), messageId: a.id, createdAt: now, expiresAt, attempts: 0, status: 'active' });
       },
-      { text, templateId },
+      { text, templateId, variant },
     );
     if (superseded.length > 0) this.#d.onCanceled?.();
-    this.#d.metrics.otp.inc({ event: 'sent', result: 'accepted' });
     return {
       id: otpId,
-      message_id: accepted.id,
       expires_at: new Date(expiresAt).toISOString(),
       resend_after: new Date(now + p.resend_after_s * 1000).toISOString(),
     };
@@ -104,7 +137,8 @@ export class OtpService {
     const cfg = this.#d.config();
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('bad_request', 'body must be a JSON object');
     const o = body as Record<string, unknown>;
-    const code = o.code;
+    // Full-width digits from a pasted code are folded (NFKC), as verifyCode does.
+    const code = typeof o.code === 'string' ? o.code.normalize('NFKC').trim() : o.code;
     if (typeof code !== 'string' || !/^\d{1,16}$/.test(code)) throw new ApiError('invalid_field', 'code must be digits', { field: 'code' });
     const aux = this.#d.store.aux;
     let rec;
@@ -118,7 +152,7 @@ export class OtpService {
     const found = rec;
     const outcome = await this.#d.store.commit.run(() => {
       const cur = aux.getOtp(found.id)!;
-      if (cur.status === 'superseded') return { valid: false as const, reason: 'expired' as const, ended: true, effect: 'none' as const };
+      if (cur.status === 'superseded') return { valid: false as const, reason: 'expired' as const, ended: true, effect: 'none' as const, canceled: false };
       const r = otpVerifyOutcome(
         { id: cur.id, codeHash: cur.codeHash, expiresAt: cur.expiresAt, used: cur.status === 'used', attempts: cur.attempts },
         now,
@@ -127,10 +161,24 @@ export class OtpService {
       );
       if (r.effect === 'consume') aux.updateOtp(cur.id, { status: 'used' });
       else if (r.effect === 'count_attempt') aux.updateOtp(cur.id, { attempts: cur.attempts + 1, ...(r.ended ? { status: 'locked' as const } : {}) });
-      if (r.ended && cur.messageId !== null) aux.purgeOtpBody(cur.messageId);
-      return r;
+      const canceled = r.ended && cur.messageId !== null ? this.#endMessage(cur.messageId, now) : false;
+      return { ...r, canceled };
     });
+    if (outcome.canceled) this.#d.onCanceled?.();
     this.#d.metrics.otp.inc({ event: 'verify', result: outcome.valid ? 'valid' : outcome.reason });
     return outcome.valid ? { valid: true } : { valid: false, reason: outcome.reason };
+  }
+
+  /**
+   * The OTP of this message ended: cancel the message if it has not gone out (the store
+   * clears its body), else purge the encrypted body once no segment still needs it (a
+   * queued or in-flight segment would be requeued with nothing to send; the final state
+   * purges it then). Runs inside the caller's commit. True when it canceled the message.
+   */
+  #endMessage(messageId: string, now: number): boolean {
+    const { messages, aux } = this.#d.store;
+    if (messages.cancel([messageId], undefined, now).canceled.length > 0) return true;
+    if (!messages.getSegments(messageId).some((s) => s.status === 'queued' || s.status === 'submitting')) aux.purgeOtpBody(messageId);
+    return false;
   }
 }
