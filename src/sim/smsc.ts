@@ -8,6 +8,7 @@
  * Every mode can be changed while running with configure().
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { encodeHeader } from '../carriers/smpp/codec.js';
 import { Status } from '../carriers/smpp/command-status.js';
@@ -58,6 +59,8 @@ export interface SmscSimOptions {
   logger: Logger;
   /** For the outcome mix (tests pass a seeded one). */
   random: () => number;
+  /** Serve SMPP over TLS with these options (key, cert); absent = plain TCP. */
+  tls?: tls.TlsOptions;
 }
 
 export type SmscSimInput = Partial<Omit<SmscSimOptions, 'receipts' | 'idStart'>> & {
@@ -67,7 +70,7 @@ export type SmscSimInput = Partial<Omit<SmscSimOptions, 'receipts' | 'idStart'>>
 
 export type MalformedKind = 'bad-body' | 'unknown-command' | 'absurd-length' | 'short-length';
 
-const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random'> = {
+const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random' | 'tls'> = {
   host: '127.0.0.1',
   port: 0,
   accounts: [{ systemId: 'xinge', password: 'secret' }],
@@ -87,7 +90,7 @@ const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random'> = {
 export class SmscSimulator {
   readonly recorder: SimRecorder;
   readonly #opts: SmscSimOptions;
-  readonly #server: net.Server;
+  readonly #server: net.Server | tls.Server;
   readonly #conns = new Map<number, SimConnection>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #ctx: SimContext;
@@ -112,7 +115,10 @@ export class SmscSimulator {
     this.#nextId = this.#opts.idStart;
     this.recorder = new SimRecorder(this.#opts.recordLimit);
     this.#ctx = this.#makeContext();
-    this.#server = net.createServer((s) => this.#accept(s));
+    const tlsOpts = this.#opts.tls;
+    this.#server = tlsOpts
+      ? tls.createServer(tlsOpts, (s) => this.#accept(s))
+      : net.createServer((s) => this.#accept(s));
   }
 
   /** Current options (read-only view; change them with configure()). */

@@ -44,6 +44,7 @@ t.test('binds N transceivers; capacity is the free window; stop unbinds', async 
   t.equal(sim.recorder.binds.filter((b) => b.command === 'bind_transceiver' && b.status === 0).length, 3);
   t.equal(m.count('bindState', true), 3);
   t.same(events.filter((e) => e.state === 'bound').map((e) => e.bindIndex).sort(), [0, 1, 2]);
+  t.same(events.filter((e) => e.bindIndex === 0).map((e) => e.state), ['connecting', 'binding', 'bound'], 'state changes as events');
   t.same(pool.binds()[0], { carrierId: 'simA', bindIndex: 0, state: 'bound', mode: 'transceiver', inFlight: 0, window: 7 });
   await pool.stop(1000);
   t.ok(pool.binds().every((b) => b.state === 'closed'));

@@ -230,6 +230,9 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     });
     slot.session = session;
     this.#setState(slot, 'connecting');
+    session.once('connected', () => {
+      if (slot.session === session) this.#setState(slot, 'binding');
+    });
     session.on('deliver', (pdu, ack) => this.#onDeliver(slot, pdu, ack));
     session.on('free', this.#pump);
     session.on('decodeError', (e) => this.#metrics.decodeError?.(this.id, statusName(e.status)));

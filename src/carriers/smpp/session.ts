@@ -88,6 +88,8 @@ export interface SessionCloseInfo {
 }
 
 export interface SessionEvents {
+  /** TCP (and TLS) is up; bind_* is on its way. */
+  connected: [];
   /** A deliver_sm (receipt or MO). Call ack(status) once to send deliver_sm_resp. */
   deliver: [pdu: Pdu, ack: (commandStatus?: number) => void];
   /** A window slot freed or the socket drained: submits may resume. */
@@ -122,6 +124,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   readonly #log: Logger;
   #state: SessionState = 'idle';
   #socket: net.Socket | null = null;
+  #raw: net.Socket | null = null;
   #writer: CoalescingWriter | null = null;
   readonly #framer = new PduFramer();
   #seq = 0;
@@ -165,9 +168,13 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   get writeCount(): number {
     return this.#writer?.writes ?? 0;
   }
-  /** The socket (tests read TCP_NODELAY from it). */
+  /** The socket PDUs go through (a TLSSocket over TLS). */
   get socket(): net.Socket | null {
     return this.#socket;
+  }
+  /** The TCP socket underneath (the same as `socket` without TLS); tests read TCP_NODELAY from it. */
+  get tcpSocket(): net.Socket | null {
+    return this.#raw;
   }
   /** Resolves once, when the socket has closed. */
   get closed(): Promise<SessionCloseInfo> {
@@ -193,6 +200,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     this.#state = 'connecting';
     await this.#openSocket();
     this.#state = 'binding';
+    this.emit('connected');
     const o = this.options;
     const command = BIND_COMMAND[o.mode];
     const seq = this.#nextSeq();
@@ -292,6 +300,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     return new Promise<void>((resolve, reject) => {
       const raw = net.connect({ host: o.host, port: o.port, noDelay: true });
       raw.setNoDelay(true);
+      this.#raw = raw;
       let sock: net.Socket = raw;
       if (o.tls) {
         const extra = typeof o.tls === 'object' ? o.tls : {};
