@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { XingeError } from '../domain/errors.js';
+import { QuietHours } from '../policy/quiet-hours.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends XingeError {
@@ -91,6 +92,7 @@ function crossCheck(cfg: Config): string[] {
     tids.add(t.id);
     if (t.text === undefined && t.stages === undefined) errors.push(`templates[${i}].text: required (or stages)`);
   });
+  errors.push(...calendarProblems(cfg));
   const usesOtp = cfg.clients.some((c) => c.scopes.includes('otp'));
   if (usesOtp) {
     if (cfg.policy.otp.secret.length < 16) errors.push('policy.otp.secret: expected at least 16 characters (a client has scope otp)');
@@ -98,6 +100,25 @@ function crossCheck(cfg: Config): string[] {
     if (key.length !== 32) errors.push('policy.otp.body_key: expected base64 of 32 bytes (a client has scope otp)');
   }
   return errors;
+}
+
+/**
+ * The policy calendar and quiet hours are compiled by QuietHours (src/policy): build it the
+ * way the daemon does so check-config reports what would fail at start (an impossible date
+ * such as 2026-02-30, a date both holiday and workday, an unknown time zone).
+ */
+function calendarProblems(cfg: Config): string[] {
+  try {
+    QuietHours.fromPolicy(cfg.policy);
+    return [];
+  } catch (err) {
+    const message = (err as Error).message;
+    if (err instanceof RangeError) return [`policy.timezone: unknown time zone ${cfg.policy.timezone} (${message})`];
+    return message
+      .split('; ')
+      .filter((m) => m !== '')
+      .map((m) => (/^policy\.[\w.[\]]+: /.test(m) ? m : `policy.calendar: ${m}`));
+  }
 }
 
 export function deepFreeze<T>(o: T): T {
@@ -117,11 +138,17 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env):
   const errors: string[] = [];
   const interpolated = interpolateEnv(raw, env, errors);
   const parsed = configSchema.safeParse(interpolated);
+  // A value whose variable is unset was already reported with the variable's name: a
+  // complaint about the empty string left in its place adds nothing.
+  const envPaths = new Set(errors.map((e) => e.slice(0, e.indexOf(': '))));
+  const add = (msgs: string[]) => {
+    for (const m of msgs) if (!envPaths.has(m.slice(0, m.indexOf(': ')))) errors.push(m);
+  };
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) errors.push(...issueMessages(issue));
+    for (const issue of parsed.error.issues) add(issueMessages(issue));
     throw new ConfigError(errors);
   }
-  errors.push(...crossCheck(parsed.data));
+  add(crossCheck(parsed.data));
   if (errors.length > 0) throw new ConfigError(errors);
   return deepFreeze(parsed.data);
 }

@@ -5,11 +5,12 @@
 import { z } from 'zod';
 
 const int = (min: number, max?: number) => {
+  const expected = max === undefined ? `expected integer >= ${min}` : `expected integer ${min}..${max}`;
   let s = z
-    .number({ invalid_type_error: `expected integer >= ${min}`, required_error: 'required' })
-    .int({ message: `expected integer >= ${min}` })
-    .min(min, { message: max === undefined ? `expected integer >= ${min}` : `expected integer ${min}..${max}` });
-  if (max !== undefined) s = s.max(max, { message: `expected integer ${min}..${max}` });
+    .number({ invalid_type_error: expected, required_error: 'required' })
+    .int({ message: expected })
+    .min(min, { message: expected });
+  if (max !== undefined) s = s.max(max, { message: expected });
   return s;
 };
 const num = (min: number) =>
