@@ -124,8 +124,8 @@ export function buildApp(opts: AppOptions): App {
       // Receipts only for the last segment: one delivered receipt settles the message.
       return c === undefined ? 'all' : c.registered_delivery === 'last' ? 'any' : c.multipart_receipts;
     },
-    emitStatus: (e: StatusEvent) => outbox.statusChanged(store.messages.getMessage(e.messageId), e),
-    onFinal: (id) => policy.onFinal(id),
+    emitStatus: (m, e: StatusEvent) => outbox.statusChanged(m, e),
+    onFinal: (m) => policy.onFinal(m),
   });
 
   const receipts = new ReceiptHandler({
@@ -337,7 +337,7 @@ export function buildApp(opts: AppOptions): App {
       const stale = store.messages.awaitingReceipt(c.id, t - c.receipt_timeout_s * 1000, 1000);
       if (stale.length === 0) continue;
       void store.commit.run(() => {
-        for (const s of stale) results.segmentReceipt(s.id, s.messageId, 'unknown', t, { stat: 'TIMEOUT' });
+        for (const s of stale) results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
       });
     }
   }

@@ -64,14 +64,14 @@ export function createPolicy(
     calendar: p.calendar,
     outside: p.quiet_hours.outside,
   });
-  // Calendar coverage (SPEC 11): checked now, then again at most hourly as the dispatcher
-  // asks laneOpen, so a daemon running across New Year notices the new year; the warning is
-  // logged once per year seen, not every hour.
-  let calendarCheckAfter = Number.NEGATIVE_INFINITY;
+  // Calendar coverage (SPEC 11): checked now, then again whenever the dispatcher asks
+  // laneOpen at least an hour away from the last check, so a daemon running across New Year
+  // notices the new year; the warning is logged once per year seen, not every hour.
+  let lastCalendarCheck: number | undefined;
   let warnedYear: number | undefined;
   const checkCalendar = (t: number) => {
-    if (t < calendarCheckAfter) return;
-    calendarCheckAfter = t + 3_600_000;
+    if (lastCalendarCheck !== undefined && Math.abs(t - lastCalendarCheck) < 3_600_000) return;
+    lastCalendarCheck = t;
     const cov = quietHours.calendarCoverage(t);
     metrics.calendarMissing.set({ year: String(cov.year) }, cov.currentYear ? 0 : 1);
     metrics.calendarMissing.set({ year: String(cov.year + 1) }, cov.nextYear ? 0 : 1);

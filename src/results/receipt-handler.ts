@@ -129,7 +129,7 @@ export class ReceiptHandler {
     if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.observe({ carrier: seg.carrierId }, Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
-    this.#d.results.segmentReceipt(seg.id, seg.messageId, status, now, info);
+    this.#d.results.segmentReceipt(seg, status, now, info);
   }
 
   #unmatched(carrierId: string, r: Receipt): void {

@@ -1,11 +1,12 @@
 /**
  * The one writer of final message states (ARCHITECTURE): submit outcomes, receipts,
  * expiry and receipt timeouts all end here. A message whose state changes to a final one
- * gets a status webhook in the outbox, in the same transaction.
+ * gets a status webhook in the outbox, in the same transaction. Single-part messages (the
+ * common case) settle in one UPDATE … RETURNING; multipart ones aggregate their parts.
  */
 import type { Logger } from 'pino';
 import { isFinal, type FinalStatus, type MessageStatus, type SegmentStatus } from '../domain/types.js';
-import type { MessageStore } from '../store/types.js';
+import type { FinalizedMessage, MessageStore } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { aggregateMessageStatus } from './aggregate.js';
 import { normaliseId } from './dlr-id.js';
@@ -23,9 +24,16 @@ export interface ResultsWriterDeps {
   /** multipart_receipts mode of a carrier. */
   multipartMode: (carrierId: string) => 'all' | 'any';
   /** Queue a status webhook (inside the current transaction). */
-  emitStatus: (e: StatusEvent) => void;
-  /** A message reached a final state (OTP body purge, depth accounting…), inside the transaction. */
-  onFinal?: (messageId: string, status: MessageStatus) => void;
+  emitStatus: (m: FinalizedMessage, e: StatusEvent) => void;
+  /** A message reached a final state (OTP body purge, template metrics…), inside the transaction. */
+  onFinal?: (m: FinalizedMessage) => void;
+}
+
+/** What the writer needs to know about a segment. */
+export interface SegmentRef {
+  id: number;
+  messageId: string;
+  total: number;
 }
 
 export class ResultsWriter {
@@ -35,44 +43,44 @@ export class ResultsWriter {
   }
 
   /** submit_sm_resp OK. `finalOnSubmit`: the carrier sends no receipts, so `submitted` is final. */
-  accepted(segmentId: number, messageId: string, carrierMsgId: string, now: number, finalOnSubmit: boolean): void {
-    const m = this.#d.messages;
+  accepted(seg: SegmentRef, carrierMsgId: string, now: number, finalOnSubmit: boolean): void {
     // Stored normalised (case, leading zeros) so receipts match whatever form they use.
-    m.markSubmitted(segmentId, normaliseId(carrierMsgId), now, finalOnSubmit);
-    if (finalOnSubmit) {
-      const msg = m.getMessage(messageId);
-      if (msg !== undefined && msg.status === 'submitted' && msg.finalAt !== null) {
-        this.#d.metrics.final.inc({ carrier: msg.carrierId, category: msg.category, status: 'submitted' });
-        this.#d.emitStatus({ messageId, status: 'submitted', at: now });
-        this.#d.onFinal?.(messageId, 'submitted');
-      }
-    }
+    const done = this.#d.messages.markSubmitted(seg.id, seg.messageId, seg.total, normaliseId(carrierMsgId), now, finalOnSubmit);
+    if (done !== undefined) this.#ended(done, now);
   }
 
   /** A segment ends without a receipt (rejected, failed, expired before sending). */
-  segmentEnded(segmentId: number, messageId: string, status: FinalStatus, now: number, errorCode?: string, errorText?: string): void {
-    this.#d.messages.setSegmentState(segmentId, status, now, { errorCode: errorCode ?? null });
-    this.#settle(messageId, now, errorCode, errorText);
+  segmentEnded(seg: SegmentRef, status: FinalStatus, now: number, errorCode?: string, errorText?: string): void {
+    this.#d.messages.setSegmentState(seg.id, status, now, { errorCode: errorCode ?? null });
+    this.#settle(seg, status, now, errorCode, errorText);
   }
 
-  /** A receipt (or receipt timeout) for a segment. */
-  segmentReceipt(segmentId: number, messageId: string, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): void {
-    this.#d.messages.setSegmentState(segmentId, status, now, { receiptStat: info.stat ?? null, receiptErr: info.err ?? null });
-    if (isFinal(status)) this.#settle(messageId, now, info.err, info.stat);
+  /** A receipt (or receipt timeout) for a segment already on the wire. */
+  segmentReceipt(seg: SegmentRef, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): void {
+    this.#d.messages.setSegmentReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null);
+    if (isFinal(status)) this.#settle(seg, status, now, info.err, info.stat);
   }
 
-  #settle(messageId: string, now: number, errorCode?: string, errorText?: string): void {
+  #settle(seg: SegmentRef, segStatus: FinalStatus, now: number, errorCode?: string, errorText?: string): void {
     const m = this.#d.messages;
-    const msg = m.getMessage(messageId);
-    if (msg === undefined || msg.finalAt !== null) return;
-    const segs = m.getSegments(messageId);
-    const status = aggregateMessageStatus(segs.map((s) => s.status), this.#d.multipartMode(msg.carrierId));
-    if (status === undefined || !isFinal(status)) return;
-    // Segments still queued when the message ends (e.g. part 1 rejected for good) are not sent.
-    for (const s of segs) if (s.status === 'queued') m.setSegmentState(s.id, 'canceled', now);
-    m.finalizeMessage(messageId, status, now, status === 'delivered' ? null : errorCode ?? null, status === 'delivered' ? null : errorText ?? null);
-    this.#d.metrics.final.inc({ carrier: msg.carrierId, category: msg.category, status });
-    this.#d.emitStatus({ messageId, status, at: now });
-    this.#d.onFinal?.(messageId, status);
+    let status: MessageStatus | undefined = segStatus;
+    if (seg.total > 1) {
+      const msg = m.getMessage(seg.messageId);
+      if (msg === undefined || msg.finalAt !== null) return;
+      const segs = m.getSegments(seg.messageId);
+      status = aggregateMessageStatus(segs.map((s) => s.status), this.#d.multipartMode(msg.carrierId));
+      if (status === undefined || !isFinal(status)) return;
+      // Parts still queued when the message ends (part 1 rejected for good) are not sent.
+      for (const s of segs) if (s.status === 'queued') m.setSegmentState(s.id, 'canceled', now);
+    }
+    const ok = status === 'delivered';
+    const done = m.finalizeMessage(seg.messageId, status, now, ok ? null : errorCode ?? null, ok ? null : errorText ?? null);
+    if (done !== undefined) this.#ended(done, now);
+  }
+
+  #ended(done: FinalizedMessage, now: number): void {
+    this.#d.metrics.final.inc({ carrier: done.carrierId, category: done.category, status: done.status });
+    this.#d.emitStatus(done, { messageId: done.id, status: done.status, at: now });
+    this.#d.onFinal?.(done);
   }
 }

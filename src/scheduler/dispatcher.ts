@@ -182,7 +182,7 @@ export class Dispatcher {
     const c = rt.config;
     for (const seg of segs) {
       if (now >= seg.expiresAt) {
-        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'expired', now, 'expired', 'validity passed before sending'));
+        this.#write(() => this.#d.results.segmentEnded(seg, 'expired', now, 'expired', 'validity passed before sending'));
         continue;
       }
       let parts = texts.get(seg.messageId);
@@ -198,7 +198,7 @@ export class Dispatcher {
           });
         } catch (err) {
           this.#d.logger.error({ err: { message: (err as Error).message }, messageId: seg.messageId }, 'cannot build message text');
-          this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'failed', now, 'encode_error'));
+          this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, 'encode_error'));
           continue;
         }
         texts.set(seg.messageId, parts);
@@ -237,12 +237,12 @@ export class Dispatcher {
     const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
       const attempts = seg.attempts + (countAttempt ? 1 : 0);
       if (countAttempt && attempts >= cfg.queue.max_attempts) {
-        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'failed', now, errorCode, 'retry budget exhausted'));
+        this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, errorCode, 'retry budget exhausted'));
         return;
       }
       const dueAt = now + delayMs;
       if (dueAt >= seg.expiresAt) {
-        this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'expired', now, errorCode, 'validity passed before a retry'));
+        this.#write(() => this.#d.results.segmentEnded(seg, 'expired', now, errorCode, 'validity passed before a retry'));
         return;
       }
       const opts: { countAttempt: boolean; errorCode: string; carrierId?: string; tried?: string[] } = { countAttempt, errorCode };
@@ -256,7 +256,7 @@ export class Dispatcher {
       case 'accepted': {
         rt.rate.onSuccess();
         const finalOnSubmit = c.registered_delivery === 'none';
-        this.#write(() => this.#d.results.accepted(seg.id, seg.messageId, o.carrierMessageId, now, finalOnSubmit));
+        this.#write(() => this.#d.results.accepted(seg, o.carrierMessageId, now, finalOnSubmit));
         this.#d.onAccepted?.(c.id, o.carrierMessageId, seg.id);
         break;
       }
@@ -282,7 +282,7 @@ export class Dispatcher {
           if (next === undefined) retry(true, name, backoff());
           else retry(true, name, 0, next, tried);
         } else {
-          this.#write(() => this.#d.results.segmentEnded(seg.id, seg.messageId, 'rejected', now, name));
+          this.#write(() => this.#d.results.segmentEnded(seg, 'rejected', now, name));
         }
         break;
       }

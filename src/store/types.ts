@@ -97,6 +97,22 @@ export interface ClaimedSegment {
   triedCarriers: string[];
 }
 
+/** What the results path needs about a message that just became final (one statement: UPDATE … RETURNING). */
+export interface FinalizedMessage {
+  id: string;
+  client: string;
+  category: Category;
+  status: MessageStatus;
+  carrierId: string;
+  to: string;
+  callbackUrl: string | null;
+  reference: string | null;
+  templateId: string | null;
+  variant: string | null;
+  errorCode: string | null;
+  otpId: string | null;
+}
+
 export interface MessageTransition {
   messageId: string;
   from: MessageStatus;
@@ -149,11 +165,15 @@ export interface MessageStore {
   getSegments(messageId: string): SegmentRecord[];
   /** Claim up to `limit` due queued segments of one carrier and lane; marks them submitting. */
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[];
-  markSubmitted(segmentId: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): void;
+  /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
+  markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;
+  /** A receipt's state on a segment already on the wire (one statement). */
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void;
   /** Back to the queue: retry later, optionally on another carrier. */
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void;
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): void;
-  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): void;
+  /** Final state, once: undefined when the message was already final. Clears a sealed body. */
+  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined;
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined;
   cancel(ids: string[], client: string | undefined, now: number): CancelResult;
   idsByReference(client: string, reference: string): string[];

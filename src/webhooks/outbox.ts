@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { newId } from '../domain/ids.js';
-import type { AuxStore, MessageRecord } from '../store/types.js';
+import type { AuxStore, FinalizedMessage } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StatusEvent } from '../results/writer.js';
 import { OutboxWorker } from './outbox-worker.js';
@@ -58,9 +58,9 @@ export class Outbox {
   }
 
   /** Inside the transaction that made the change. */
-  statusChanged(m: MessageRecord | undefined, e: StatusEvent): void {
-    if (m === undefined) return;
+  statusChanged(m: FinalizedMessage, e: StatusEvent): void {
     const url = m.callbackUrl ?? this.#d.config().clients.find((c) => c.name === m.client)?.webhook_url;
+    if (url === undefined) return;
     this.#record(m.client, url ?? undefined, {
       type: 'message.status',
       message_id: m.id,

@@ -54,7 +54,7 @@ t.test('a bind that drops mid-window: in-flight segments are resent with their s
   const ids: string[] = [];
   for (let i = 0; i < 10; i++) ids.push((await send(env, `1380000010${i}`)).id);
   const sim = env.sims.get('c1')!;
-  await waitFor(() => ids.every((id) => env.app.store.messages.getMessage(id)?.status === 'delivered'), 15000, 'every message delivered');
+  await waitFor(() => ids.every((id) => env.app.store.messages.getMessage(id)?.status === 'delivered'), 30000, 'every message delivered');
   sim.configure({ dropAfterSubmits: 0 });
   // Each message went out whole: for every destination, the accepted parts share one reference.
   const byDest = new Map<string, Set<number>>();

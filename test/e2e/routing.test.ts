@@ -85,7 +85,7 @@ t.test('command_status classes: permanent, failover, temporary with retry budget
 t.test('ESME_RTHROTTLED halves the account rate; the message still goes', async (t) => {
   const env = await startSmppEnv(t, [{ id: 'c1', tps: 200, sim: { throttleEvery: 3 } }]);
   await bound(env, ['c1']);
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 0; i < 6; i++) ids.push(await send(env, `1380000002${i}`));
   await waitFor(() => ids.every((id) => ['submitted', 'delivered'].includes(status(env, id) ?? '')), 10000, 'all sent despite throttling');
   const rate = env.app.carriers.get('c1')!.rate.rate;

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import type {
+  FinalizedMessage,
   CancelResult,
   ClaimedSegment,
   MessageRecord,
@@ -44,6 +45,21 @@ function toSegment(r: SegmentRow): SegmentRecord {
   };
 }
 
+const FINALIZED_COLS = 'id, client, category, status, carrier_id, to_number, callback_url, reference, template_id, variant, error_code, otp_id';
+interface FinalizedRow {
+  id: string; client: string; category: Category; status: MessageStatus; carrier_id: string; to_number: string;
+  callback_url: string | null; reference: string | null; template_id: string | null; variant: string | null;
+  error_code: string | null; otp_id: string | null;
+}
+const toFinalized = (r: FinalizedRow | undefined): FinalizedMessage | undefined =>
+  r === undefined
+    ? undefined
+    : {
+        id: r.id, client: r.client, category: r.category, status: r.status, carrierId: r.carrier_id, to: r.to_number,
+        callbackUrl: r.callback_url, reference: r.reference, templateId: r.template_id, variant: r.variant,
+        errorCode: r.error_code, otpId: r.otp_id,
+      };
+
 export class SqliteMessageStore implements MessageStore {
   readonly #db: Database.Database;
   readonly #refs = new Map<string, number>();
@@ -62,17 +78,20 @@ export class SqliteMessageStore implements MessageStore {
       insertSeg: p(`INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id) VALUES (?, ?, ?, ?, 'queued', ?, ?)`),
       getMsg: p(`SELECT * FROM messages WHERE id = ?`),
       getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
-      claimSel: p(`SELECT s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, m.to_number, m.from_addr,
-        m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at, m.status AS mstatus
-        FROM segments s JOIN messages m ON m.id = s.message_id
-        WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ?
-        ORDER BY s.due_at, s.id LIMIT ?`),
-      claimSeg: p(`UPDATE segments SET status = 'submitting' WHERE id = ?`),
-      msgSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
-        WHERE id = ? AND status IN ('queued', 'scheduled')`),
+      // Claims are set-based: three statements per batch, whatever its size.
+      claimSegs: p(`UPDATE segments SET status = 'submitting' WHERE id IN (
+        SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
+        ORDER BY due_at, id LIMIT ?) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`),
+      claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
+        created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
+      msgsSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
+        WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'scheduled')`),
+      segReceipt: p(`UPDATE segments SET status = ?, receipt_stat = COALESCE(?, receipt_stat), receipt_err = COALESCE(?, receipt_err),
+        final_at = ? WHERE id = ?`),
       segSubmitted: p(`UPDATE segments SET status = 'submitted', carrier_msg_id = ?, submitted_at = ? WHERE id = ? AND status = 'submitting'`),
       msgPendingDec: p(`UPDATE messages SET pending = pending - 1 WHERE id = ? RETURNING pending, status`),
-      msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
+      msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL
+        RETURNING ${FINALIZED_COLS}`),
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
         tried = COALESCE(@tried, tried) WHERE id = @id`),
@@ -81,7 +100,7 @@ export class SqliteMessageStore implements MessageStore {
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
         final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id`),
       finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
-        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
+        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ? AND final_at IS NULL RETURNING ${FINALIZED_COLS}`),
       byCarrierMsg: p(`SELECT * FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
       cancelMsg: p(`UPDATE messages SET status = 'canceled', final_at = ?, body_enc = NULL WHERE id = ?`),
       cancelSegs: p(`UPDATE segments SET status = 'canceled', final_at = ? WHERE message_id = ? AND status = 'queued'`),
@@ -133,33 +152,47 @@ export class SqliteMessageStore implements MessageStore {
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const rows = this.#s.claimSel.all(carrierId, laneIndex(lane), now, limit) as Array<{
+      const segs = this.#s.claimSegs.all(carrierId, laneIndex(lane), now, limit) as Array<{
         id: number; message_id: string; seq: number; total: number; carrier_id: string; attempts: number; tried: string | null;
-        to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null; encoding: ClaimedSegment['encoding'];
-        segmentation: ClaimedSegment['segmentation']; concat_ref: number; expires_at: number; client: string; created_at: number;
-        mstatus: MessageStatus;
       }>;
+      if (segs.length === 0) return [];
+      const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
+      const msgs = new Map(
+        (this.#s.claimMsgs.all(ids) as Array<{
+          id: string; to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null;
+          encoding: ClaimedSegment['encoding']; segmentation: ClaimedSegment['segmentation']; concat_ref: number;
+          expires_at: number; client: string; created_at: number;
+        }>).map((m) => [m.id, m]),
+      );
+      this.#s.msgsSubmitting.run(now, ids);
+      segs.sort((a, b) => a.id - b.id);
       const out: ClaimedSegment[] = [];
-      for (const r of rows) {
-        this.#s.claimSeg.run(r.id);
-        if (r.mstatus === 'queued' || r.mstatus === 'scheduled') this.#s.msgSubmitting.run(now, r.message_id);
+      for (const r of segs) {
+        const m = msgs.get(r.message_id)!;
         out.push({
           id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, lane, carrierId: r.carrier_id, attempts: r.attempts,
-          to: r.to_number, from: r.from_addr, text: r.body, bodyEnc: r.body_enc, encoding: r.encoding,
-          segmentation: r.segmentation, concatRef: r.concat_ref, expiresAt: r.expires_at, client: r.client,
-          createdAt: r.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
+          to: m.to_number, from: m.from_addr, text: m.body, bodyEnc: m.body_enc, encoding: m.encoding,
+          segmentation: m.segmentation, concatRef: m.concat_ref, expiresAt: m.expires_at, client: m.client,
+          createdAt: m.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
         });
       }
       return out;
     });
   }
 
-  markSubmitted(segmentId: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): void {
-    const seg = this.#s.segMsgId.get(segmentId) as { message_id: string; status: string } | undefined;
-    if (seg === undefined || seg.status !== 'submitting') return;
-    this.#s.segSubmitted.run(carrierMsgId, now, segmentId);
-    const r = this.#s.msgPendingDec.get(seg.message_id) as { pending: number; status: string } | undefined;
-    if (r !== undefined && r.pending <= 0) this.#s.msgSubmitted.run(now, finalOnSubmit ? now : null, seg.message_id);
+  markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined {
+    if (this.#s.segSubmitted.run(carrierMsgId, now, segmentId).changes === 0) return undefined;
+    if (total > 1) {
+      const r = this.#s.msgPendingDec.get(messageId) as { pending: number } | undefined;
+      if (r === undefined || r.pending > 0) return undefined;
+    }
+    const done = toFinalized(this.#s.msgSubmitted.get(now, finalOnSubmit ? now : null, messageId) as FinalizedRow | undefined);
+    return finalOnSubmit ? done : undefined;
+  }
+
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void {
+    const final = !['submitted', 'accepted', 'enroute'].includes(status);
+    this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId);
   }
 
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void {
@@ -182,8 +215,8 @@ export class SqliteMessageStore implements MessageStore {
     }
   }
 
-  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): void {
-    this.#s.finalize.run(status, now, errorCode ?? null, errorText ?? null, messageId);
+  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
+    return toFinalized(this.#s.finalize.get(status, now, errorCode ?? null, errorText ?? null, messageId) as FinalizedRow | undefined);
   }
 
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined {
