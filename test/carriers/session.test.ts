@@ -153,7 +153,7 @@ t.test('socket close fails every request in flight at once with `disconnected`',
   const all = Promise.all(Array.from({ length: 5 }, () => s.submit(fields())));
   await until(() => sim.recorder.stats(0).outstanding === 5);
   t.notOk(s.canSubmit(), 'window full');
-  await t.rejects(s.submit(fields()), { code: 'smpp_not_bound' }, 'submit past the window is a caller error');
+  await t.rejects(s.submit(fields()), { code: 'smpp_window_full' }, 'submit past the window is a caller error');
   const t0 = Date.now();
   sim.drop();
   const outs = await all;

@@ -164,6 +164,8 @@ t.test('receipts go to a receiver bind of the account, and wait for one to bind'
   const { got } = await session(t, smsc.port, { mode: 'receiver' });
   await until(() => got.length === 1);
   t.equal(got[0]!.tlvs['receipted_message_id'], '1', 'held receipt delivered on bind');
+  await until(() => smsc.recorder.responses.some((r) => r.command === 'deliver_sm_resp' && r.status === 0));
+  t.pass('a receipt arriving right behind bind_resp is acked');
   await tx.submit(sub());
   await until(() => got.length === 2);
   t.pass('later receipts go straight to the receiver');

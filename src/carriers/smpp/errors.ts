@@ -16,7 +16,7 @@ export type SmppErrorCode =
   | 'smpp_connect_timeout'
   | 'smpp_enquire_link_timeout'
   | 'smpp_closed'
-  | 'smpp_not_bound';
+  | 'smpp_window_full';
 
 export class SmppError extends XingeError {
   declare readonly code: SmppErrorCode;

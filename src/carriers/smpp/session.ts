@@ -213,15 +213,23 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       addr_npi: o.addrNpi ?? 0,
       address_range: o.addressRange ?? '',
     });
-    const settle = await this.#request(seq, 'bind', pdu);
+    // The state changes inside the settle callback, synchronously: PDUs that follow the
+    // bind_resp in the same read (held receipts, say) must find the session bound.
+    const settle = await new Promise<Settle>((resolve) =>
+      this.#track(seq, 'bind', pdu, (st) => {
+        if (st.type === 'resp' && st.status === Status.ESME_ROK && this.#state === 'binding') {
+          this.peerSystemId = st.pdu ? fieldStr(st.pdu, 'system_id') : '';
+          this.#state = 'bound';
+          this.#wasBound = true;
+          this.#lastRx = Date.now();
+          this.#armIdle(o.enquireLinkMs);
+          this.#log.info({ mode: o.mode, peer: this.peerSystemId }, 'smpp bound');
+        }
+        resolve(st);
+      }),
+    );
     if (settle.type === 'resp' && settle.status === Status.ESME_ROK) {
-      if (this.#state !== 'binding') throw this.#closedError();
-      this.peerSystemId = settle.pdu ? fieldStr(settle.pdu, 'system_id') : '';
-      this.#state = 'bound';
-      this.#wasBound = true;
-      this.#lastRx = Date.now();
-      this.#armIdle(o.enquireLinkMs);
-      this.#log.info({ mode: o.mode, peer: this.peerSystemId }, 'smpp bound');
+      if (this.#state !== 'bound') throw this.#closedError();
       return;
     }
     if (settle.type === 'resp') {
@@ -245,7 +253,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   submit(fields: SubmitSmFields): Promise<SubmitOutcome> {
     if (this.#state !== 'bound' || this.options.mode === 'receiver') return Promise.resolve({ kind: 'disconnected' });
     if (this.#inFlight >= this.options.window) {
-      return Promise.reject(new SmppError('smpp_not_bound', 'window full: check canSubmit() before submit()'));
+      return Promise.reject(new SmppError('smpp_window_full', 'window full: check canSubmit() before submit()'));
     }
     const seq = this.#nextSeq();
     let pdu: Buffer;
@@ -522,9 +530,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     const ack = (status = 0): void => {
       if (acked) return;
       acked = true;
-      if (this.#state === 'bound' || this.#state === 'unbinding') {
-        this.#send(encodeMessageIdResp(CommandId.deliver_sm_resp, status, seq));
-      }
+      if (this.#state !== 'closed') this.#send(encodeMessageIdResp(CommandId.deliver_sm_resp, status, seq));
     };
     if (this.listenerCount('deliver') === 0) {
       // Nobody can commit it: ask the SMSC to retry later rather than lose it.
