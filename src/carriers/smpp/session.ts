@@ -229,7 +229,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       }),
     );
     if (settle.type === 'resp' && settle.status === Status.ESME_ROK) {
-      if (this.#state !== 'bound') throw this.#closedError();
+      if ((this.#state as SessionState) !== 'bound') throw this.#closedError();
       return;
     }
     if (settle.type === 'resp') {
