@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config, CarrierConfig } from './config/schema.js';
 import type { Category } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
+import { childCache, createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector } from './carriers/connector.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
@@ -139,6 +139,7 @@ export function buildApp(opts: AppOptions): App {
   });
   const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
 
+  const acceptToSubmit = childCache((lane) => metrics.acceptToSubmit.labels({ lane: lane! }));
   const dispatcher = new Dispatcher({
     config: () => cfg,
     store,
@@ -152,7 +153,7 @@ export function buildApp(opts: AppOptions): App {
     failoverCarrier: (to, category, exclude) =>
       routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
-    onSubmitted: (seg, at) => metrics.acceptToSubmit.observe({ lane: seg.lane }, Math.max(0, at - seg.createdAt) / 1000),
+    onSubmitted: (seg, at) => acceptToSubmit(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
   });
 
   for (const rt of carriers.values()) {

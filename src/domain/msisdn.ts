@@ -12,6 +12,12 @@ export function normalizeMsisdn(input: unknown, allowedCountries: readonly strin
     throw new ApiError('invalid_phone_number', 'phone number must be a string', { field });
   }
   const raw = String(input).replace(/[\s\-()]/g, '');
+  // Chinese mobile numbers (the bulk of the traffic) have a fixed shape: 1[3-9] and 9 digits.
+  const cn = /^(?:\+?86|0086)?(1[3-9]\d{9})$/.exec(raw);
+  if (cn !== null) {
+    if (!allowedCountries.includes('86')) throw new ApiError('country_not_allowed', 'country code +86 is not allowed', { field });
+    return `+86${cn[1]}`;
+  }
   let candidate: string;
   if (CN_MOBILE.test(raw)) candidate = `+86${raw}`;
   else if (/^86 ?1[3-9]\d{9}$/.test(raw)) candidate = `+${raw}`;

@@ -41,3 +41,20 @@ export function createMetrics(prefix = 'xinge_') {
     commitBatch: h('store_commit_batch_size', 'Units per group commit.', [], [1, 2, 5, 10, 50, 100, 500, 1000, 5000]),
   };
 }
+
+/**
+ * Labelled children cached by key: the per-message paths would otherwise hash the label
+ * set on every increment.
+ */
+export function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...labels: string[]) => {
+    const key = labels.join('\u0000');
+    let c = cache.get(key);
+    if (c === undefined) {
+      c = make(...labels);
+      cache.set(key, c);
+    }
+    return c;
+  };
+}

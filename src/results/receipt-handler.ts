@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
 import type { MessageStore, SegmentRecord } from '../store/types.js';
-import type { Metrics } from '../observability/metrics.js';
+import { childCache, type Metrics } from '../observability/metrics.js';
 import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
@@ -36,8 +36,13 @@ export class ReceiptHandler {
   readonly #d: ReceiptHandlerDeps;
   readonly #held: LRUCache<string, Held>;
 
+  readonly #mDlr;
+  readonly #mLatency;
+
   constructor(deps: ReceiptHandlerDeps) {
     this.#d = deps;
+    this.#mDlr = childCache((carrier, stat) => deps.metrics.dlr.labels({ carrier: carrier!, stat: stat! }));
+    this.#mLatency = childCache((carrier) => deps.metrics.dlrLatency.labels({ carrier: carrier! }));
     this.#held = new LRUCache<string, Held>({
       max: 100000,
       ttl: deps.holdMs ?? 60000,
@@ -59,7 +64,7 @@ export class ReceiptHandler {
       ev.ack(0);
       return;
     }
-    this.#d.metrics.dlr.inc({ carrier: ev.carrierId, stat: receipt.stat });
+    this.#mDlr(ev.carrierId, receipt.stat).inc();
     if (receipt.id === undefined || c === undefined) {
       this.#unmatched(ev.carrierId, receipt);
       ev.ack(0);
@@ -126,7 +131,7 @@ export class ReceiptHandler {
     // DELIVERED: a vendor failure code in the text wins over the TLV.
     const stat = r.conflict && isVendorCode(r.rawStat) && r.textStat !== undefined ? r.textStat : r.stat;
     const status = receiptToStatus(stat);
-    if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.observe({ carrier: seg.carrierId }, Math.max(0, now - seg.submittedAt) / 1000);
+    if (seg.submittedAt !== null) this.#mLatency(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
     this.#d.results.segmentReceipt(seg, status, now, info);

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { isFinal, type FinalStatus, type MessageStatus, type SegmentStatus } from '../domain/types.js';
 import type { FinalizedMessage, MessageStore } from '../store/types.js';
-import type { Metrics } from '../observability/metrics.js';
+import { childCache, type Metrics } from '../observability/metrics.js';
 import { aggregateMessageStatus } from './aggregate.js';
 import { normaliseId } from './dlr-id.js';
 
@@ -38,8 +38,10 @@ export interface SegmentRef {
 
 export class ResultsWriter {
   readonly #d: ResultsWriterDeps;
+  readonly #mFinal;
   constructor(deps: ResultsWriterDeps) {
     this.#d = deps;
+    this.#mFinal = childCache((carrier, category, status) => deps.metrics.final.labels({ carrier: carrier!, category: category!, status: status! }));
   }
 
   /** submit_sm_resp OK. `finalOnSubmit`: the carrier sends no receipts, so `submitted` is final. */
@@ -79,7 +81,7 @@ export class ResultsWriter {
   }
 
   #ended(done: FinalizedMessage, now: number): void {
-    this.#d.metrics.final.inc({ carrier: done.carrierId, category: done.category, status: done.status });
+    this.#mFinal(done.carrierId, done.category, done.status).inc();
     this.#d.emitStatus(done, { messageId: done.id, status: done.status, at: now });
     this.#d.onFinal?.(done);
   }

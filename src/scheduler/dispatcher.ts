@@ -11,7 +11,7 @@ import type { CarrierConfig, Config } from '../config/schema.js';
 import type { Connector, OutboundSegment, SubmitOutcome } from '../carriers/connector.js';
 import type { ClaimedSegment } from '../store/types.js';
 import type { Store } from '../store/index.js';
-import type { Metrics } from '../observability/metrics.js';
+import { childCache, type Metrics } from '../observability/metrics.js';
 import type { ResultsWriter } from '../results/writer.js';
 import { segmentText, type SegmentedText } from '../encoding/index.js';
 import { weightedShares } from './lane-plan.js';
@@ -66,9 +66,13 @@ export class Dispatcher {
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #inFlight = 0;
+  readonly #mSubmitted;
+  readonly #mLatency;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
+    this.#mSubmitted = childCache((carrier, category) => deps.metrics.submitted.labels({ carrier: carrier!, category: category! }));
+    this.#mLatency = childCache((carrier) => deps.metrics.submitLatency.labels({ carrier: carrier! }));
   }
 
   start(tickMs = 25): void {
@@ -215,7 +219,7 @@ export class Dispatcher {
         lane: seg.lane,
       };
       this.#inFlight++;
-      this.#d.metrics.submitted.inc({ carrier: c.id, category: seg.lane });
+      this.#mSubmitted(c.id, seg.lane).inc();
       this.#d.onSubmitted?.(seg, now);
       const started = now;
       rt.connector.submit(out).then(
@@ -233,7 +237,7 @@ export class Dispatcher {
     const now = this.#d.now();
     const c = rt.config;
     const cfg = this.#d.config();
-    this.#d.metrics.submitLatency.observe({ carrier: c.id }, (now - started) / 1000);
+    this.#mLatency(c.id).observe((now - started) / 1000);
     const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
       const attempts = seg.attempts + (countAttempt ? 1 : 0);
       if (countAttempt && attempts >= cfg.queue.max_attempts) {

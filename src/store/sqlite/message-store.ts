@@ -1,6 +1,7 @@
 /** SQLite implementation of MessageStore: messages, segments and the durable queue. */
 import type Database from 'better-sqlite3';
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
+import { idUpperBound } from '../../domain/ids.js';
 import type {
   FinalizedMessage,
   CancelResult,
@@ -108,9 +109,11 @@ export class SqliteMessageStore implements MessageStore {
       recoverSegs: p(`UPDATE segments SET status = 'queued' WHERE status = 'submitting'`),
       recoverMsgs: p(`UPDATE messages SET status = 'queued' WHERE status = 'submitting'
         AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.message_id = messages.id AND s.status <> 'queued')`),
-      purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT id FROM messages WHERE final_at IS NOT NULL AND final_at < ?)`),
-      purgeMsgs: p(`DELETE FROM messages WHERE final_at IS NOT NULL AND final_at < ?`),
-      depth: p(`SELECT lane, count(*) AS n FROM messages WHERE final_at IS NULL AND submitted_at IS NULL GROUP BY lane`),
+      // Ids sort by creation time: only rows created before the cutoff can have ended before it.
+      purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT id FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?)`),
+      purgeMsgs: p(`DELETE FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?`),
+      // Queue depth in segments not yet on the wire (the partial due-index holds exactly those).
+      depth: p(`SELECT lane, count(*) AS n FROM segments WHERE status = 'queued' GROUP BY lane`),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
       awaiting: p(`SELECT * FROM segments WHERE carrier_id = ? AND status IN ('submitted','accepted','enroute')
@@ -256,9 +259,10 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   purgeFinal(before: number): number {
+    const bound = idUpperBound(before);
     return this.transaction(() => {
-      this.#s.purgeSegs.run(before);
-      return this.#s.purgeMsgs.run(before).changes;
+      this.#s.purgeSegs.run(bound, before);
+      return this.#s.purgeMsgs.run(bound, before).changes;
     });
   }
 

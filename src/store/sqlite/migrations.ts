@@ -40,10 +40,10 @@ export const MIGRATIONS: readonly string[] = [
     submitted_at INTEGER,
     final_at INTEGER
   );
+  -- Ids are time-ordered, so the primary key doubles as the creation-time index (retention
+  -- purge walks it); every extra index costs on each of the several writes per message.
   CREATE INDEX messages_reference ON messages(client, reference) WHERE reference IS NOT NULL;
-  CREATE INDEX messages_final ON messages(final_at) WHERE final_at IS NOT NULL;
   CREATE INDEX messages_to ON messages(to_number, created_at);
-  CREATE INDEX messages_open ON messages(lane) WHERE final_at IS NULL AND submitted_at IS NULL;
 
   CREATE TABLE segments (
     id INTEGER PRIMARY KEY,

@@ -1,0 +1,20 @@
+import { openStore } from '../../src/store/index.js';
+import { rmSync } from 'node:fs';
+rmSync('/tmp/sb', { recursive: true, force: true });
+const st = openStore({ path: '/tmp/sb/x.db' });
+const N = 20000;
+const now = Date.now();
+let t = process.cpuUsage().user + process.cpuUsage().system;
+const lap = (name: string) => { const u = process.cpuUsage(); const n = u.user + u.system; console.log(name, ((n - t) / N).toFixed(1), 'cpu us/msg'); t = n; };
+st.messages.transaction(() => {
+  for (let i = 0; i < N; i++) st.messages.insertMessage({ id: 'm' + i, client: 'c', category: 'notification', to: '+86138' + i, text: '尊敬的客户，您的借款将于明日到期，请按时还款。', encoding: 'ucs2', segmentation: 'udh8', segments: 1, carrierId: 'sim', concatRef: 0, sendAt: now, expiresAt: now + 1e6, createdAt: now });
+});
+lap('insert');
+const claimed: import('../../src/store/types.js').ClaimedSegment[] = [];
+for (let k = 0; k < N / 200; k++) claimed.push(...st.messages.claim('sim', 'notification', now + 1, 200));
+lap('claim(200)');
+st.messages.transaction(() => { for (const c of claimed) st.messages.markSubmitted(c.id, c.messageId, 1, String(c.id), now, false); });
+lap('markSubmitted');
+st.messages.transaction(() => { for (const c of claimed) { const s = st.messages.findSegmentByCarrierMsgId('sim', String(c.id))!; st.messages.setSegmentReceipt(s.id, 'delivered', now, 'DELIVRD', '000'); st.messages.finalizeMessage(s.messageId, 'delivered', now); } });
+lap('receipt');
+console.log(st.messages.openDepthByLane());
