@@ -3,7 +3,7 @@
  * censored by path, and any run of 7+ digits in a log message string is masked.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
-import { maskDigitsIn } from './redact.js';
+import { maskDigitsIn, maskUrl } from './redact.js';
 
 export const REDACT_PATHS = [
   'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'code', '*.code_value', 'text', '*.text',
@@ -28,10 +28,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         },
       },
       serializers: {
-        err: pino.stdSerializers.err,
+        // Error text can quote input (a number in a URL or a value): digits masked as in messages.
+        err: (e: Error) => {
+          const out = pino.stdSerializers.err(e);
+          if (typeof out.message === 'string') out.message = maskDigitsIn(out.message);
+          if (typeof out.stack === 'string') out.stack = maskDigitsIn(out.stack);
+          return out;
+        },
         req: (req: { method?: string; url?: string; id?: string }) => ({
           method: req.method,
-          url: req.url === undefined ? undefined : maskDigitsIn(req.url),
+          url: req.url === undefined ? undefined : maskUrl(req.url),
           id: req.id,
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
