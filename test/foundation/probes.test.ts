@@ -3,10 +3,10 @@
  * every `required` carrier bound), /metrics with process metrics, intake counters by
  * category and result, queue depth by lane.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ADMIN_TOKEN, auth, baseConfigObject, makeConfig, startTestApp, tempDir } from '../helpers/fixtures.js';
 
-function twoCarriers(t: Parameters<Parameters<typeof t.test>[1]>[0], requiredC2: boolean) {
+function twoCarriers(t: Test, requiredC2: boolean) {
   const dir = tempDir(t);
   const obj = baseConfigObject(dir, [
     { id: 'c1', host: '127.0.0.1', port: 1, prefixes: ['138'] },
