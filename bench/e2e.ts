@@ -55,6 +55,7 @@ export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
   const sim = await startSim({ receipts: 'all', receiptDelayMs: 0 });
   const d = await startDaemon({ simPort: sim.port, window: 200, binds: 2 });
   try {
+    const cpu0 = metric(await scrape(d.url), 'xinge_process_cpu_seconds_total');
     const t0 = performance.now();
     const accepted = await postBatches(d.url, total, 1000, 4);
     const tAccepted = performance.now();
@@ -71,6 +72,8 @@ export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
       accept_to_submit_p50_ms: +(histogramQuantile(text, 'xinge_accept_to_submit_seconds', { lane: 'notification' }, 0.5) * 1000).toFixed(2),
       accept_to_submit_p99_ms: +(histogramQuantile(text, 'xinge_accept_to_submit_seconds', { lane: 'notification' }, 0.99) * 1000).toFixed(2),
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
+      // CPU per message, independent of what else the machine runs.
+      daemon_cpu_us_per_msg: Math.round(((metric(text, 'xinge_process_cpu_seconds_total') - cpu0) / Math.max(1, final)) * 1e6),
     };
   } finally {
     await d.stop();

@@ -56,7 +56,7 @@ export function buildApp(opts: AppOptions): App {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
   const metrics = createMetrics(cfg.metrics.prefix);
-  const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms });
+  const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms, synchronous: cfg.store.synchronous });
   const recovered = store.messages.recoverInFlight();
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);

@@ -43,6 +43,12 @@ const storeSchema = z
     retention_days: int(1).default(180),
     /** Group-commit tick: accepted messages wait at most this long for their transaction. */
     commit_interval_ms: int(0, 1000).default(2),
+    /**
+     * full: every commit is fsynced before the 202 (survives power loss). normal: WAL commits
+     * reach the OS before the 202 (survive a crash or kill of the daemon, not of the machine),
+     * fsync at checkpoints only.
+     */
+    synchronous: enumOf(['full', 'normal']).default('full'),
   })
   .strict()
   .default({});
