@@ -1,9 +1,11 @@
 /**
- * The dispatch loop (SPEC 1, 5): claims due segments from the store by carrier and lane
+ * The dispatch loop (SPEC 1, 5): takes due segments from the store by carrier and lane
  * (OTP strictly first, the rest by weight), within each carrier's free window and rate
  * tokens, builds the PDU text and hands it to the carrier's connector; outcomes go to the
- * results writer or back to the queue. Claims ride the group commit, so one transaction
- * per tick carries intake, claims and results together.
+ * results writer or back to the queue. A claim is a read followed by an immediate send: its
+ * `submitting` mark rides the next group commit instead of waiting for one (an OTP is on
+ * the wire one pass after its 202, not one fsync later). Until that mark is committed the
+ * segment ids sit in the carrier's `claiming` set so the next pass does not take them again.
  */
 import type { Logger } from 'pino';
 import type { Category } from '../domain/types.js';
@@ -35,6 +37,8 @@ export interface CarrierRuntime {
   paused: boolean;
   /** Claimed, not yet handed to the connector. */
   pending: number;
+  /** Sent, `submitting` not yet committed. */
+  claiming?: Set<number>;
   downSince: number | undefined;
 }
 
@@ -117,9 +121,20 @@ export class Dispatcher {
       const now = this.#d.now();
       const plan = this.#plan(now);
       if (plan.length === 0) return;
-      const claimed = await this.#d.store.commit.run(() => this.#claim(plan, now));
-      for (const { rt, segs, granted } of claimed) {
+      for (const { rt, granted } of plan) {
+        const segs = this.#take(rt, granted, now);
         rt.pending -= granted;
+        if (segs.length === 0) continue;
+        rt.rate.tryTake(segs.length);
+        const claiming = (rt.claiming ??= new Set<number>());
+        const ids = segs.map((s) => s.id);
+        for (const id of ids) claiming.add(id);
+        this.#d.store.commit
+          .run(() => this.#d.store.messages.markClaimed(ids, segs.map((s) => s.messageId), now))
+          .catch((err: unknown) => this.#d.logger.error({ err }, 'claim write failed'))
+          .finally(() => {
+            for (const id of ids) claiming.delete(id);
+          });
         this.#send(rt, segs);
       }
     } catch (err) {
@@ -141,7 +156,7 @@ export class Dispatcher {
       const free = rt.connector.capacity() - rt.pending;
       if (free <= 0) continue;
       // Only the dispatcher takes tokens, so reading then taking what was claimed is race-free.
-      const granted = Math.min(free, Math.floor(rt.rate.tokens));
+      const granted = Math.min(free, Math.floor(rt.rate.tokens), this.#d.config().queue.claim_batch);
       if (granted <= 0) {
         this.#later(rt.rate.msUntilAvailable());
         continue;
@@ -153,31 +168,32 @@ export class Dispatcher {
     return out;
   }
 
-  #claim(plan: Array<{ rt: CarrierRuntime; granted: number }>, now: number) {
+  /** Due segments for one carrier: OTP first, then the weighted lanes, leftovers by priority. */
+  #take(rt: CarrierRuntime, granted: number, now: number): ClaimedSegment[] {
     const cfg = this.#d.config();
     const open = new Set<Category>();
     for (const l of ['notification', 'collection', 'marketing'] as const) if (this.#d.laneOpen(l, now)) open.add(l);
-    return plan.map(({ rt, granted }) => {
-      const id = rt.config.id;
-      const segs = this.#d.store.messages.claim(id, 'otp', now, granted);
-      let left = granted - segs.length;
-      if (left > 0) {
-        for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
-          if (share > 0) segs.push(...this.#d.store.messages.claim(id, lane, now, share));
-        }
-        left = granted - segs.length;
-        // What a lane could not use goes to the others, in priority order.
-        for (const lane of ['notification', 'collection', 'marketing'] as const) {
-          if (left <= 0) break;
-          if (!open.has(lane)) continue;
-          const more = this.#d.store.messages.claim(id, lane, now, left);
-          segs.push(...more);
-          left -= more.length;
-        }
+    const id = rt.config.id;
+    const skip = rt.claiming ?? new Set<number>();
+    const m = this.#d.store.messages;
+    const segs = m.peekDue(id, 'otp', now, granted, skip);
+    let left = granted - segs.length;
+    if (left > 0) {
+      for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
+        if (share > 0) segs.push(...m.peekDue(id, lane, now, share, skip));
       }
-      if (segs.length > 0) rt.rate.tryTake(segs.length);
-      return { rt, segs, granted };
-    });
+      left = granted - segs.length;
+      // What a lane could not use goes to the others, in priority order.
+      for (const lane of ['notification', 'collection', 'marketing'] as const) {
+        if (left <= 0) break;
+        if (!open.has(lane)) continue;
+        const taken = new Set(segs.map((s) => s.id));
+        const more = m.peekDue(id, lane, now, left, new Set([...skip, ...taken]));
+        segs.push(...more);
+        left -= more.length;
+      }
+    }
+    return segs;
   }
 
   #send(rt: CarrierRuntime, segs: ClaimedSegment[]): void {

@@ -165,6 +165,14 @@ export interface MessageStore {
   getSegments(messageId: string): SegmentRecord[];
   /** Claim up to `limit` due queued segments of one carrier and lane; marks them submitting. */
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[];
+  /**
+   * Read (no write) up to `limit` due queued segments of one carrier and lane, skipping
+   * `skip` (claimed, their `submitting` not yet committed). The dispatcher sends them at once
+   * and records the claim with `markClaimed` in the next group commit: a crash in between
+   * leaves them queued, so they are sent again (at-least-once, as for `submitting`).
+   */
+  peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[];
+  markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void;
   /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;
   /** A receipt's state on a segment already on the wire (one statement). */

@@ -61,6 +61,10 @@ const toFinalized = (r: FinalizedRow | undefined): FinalizedMessage | undefined 
         errorCode: r.error_code, otpId: r.otp_id,
       };
 
+interface SegRow {
+  id: number; message_id: string; seq: number; total: number; carrier_id: string; attempts: number; tried: string | null;
+}
+
 export class SqliteMessageStore implements MessageStore {
   readonly #db: Database.Database;
   readonly #refs = new Map<string, number>();
@@ -83,6 +87,9 @@ export class SqliteMessageStore implements MessageStore {
       claimSegs: p(`UPDATE segments SET status = 'submitting' WHERE id IN (
         SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
         ORDER BY due_at, id LIMIT ?) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`),
+      dueSegs: p(`SELECT id, message_id, seq, total, carrier_id, attempts, tried FROM segments
+        WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
+      segsSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
       claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
         created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
       msgsSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
@@ -155,32 +162,51 @@ export class SqliteMessageStore implements MessageStore {
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const segs = this.#s.claimSegs.all(carrierId, laneIndex(lane), now, limit) as Array<{
-        id: number; message_id: string; seq: number; total: number; carrier_id: string; attempts: number; tried: string | null;
-      }>;
+      const segs = this.#s.claimSegs.all(carrierId, laneIndex(lane), now, limit) as SegRow[];
       if (segs.length === 0) return [];
-      const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
-      const msgs = new Map(
-        (this.#s.claimMsgs.all(ids) as Array<{
-          id: string; to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null;
-          encoding: ClaimedSegment['encoding']; segmentation: ClaimedSegment['segmentation']; concat_ref: number;
-          expires_at: number; client: string; created_at: number;
-        }>).map((m) => [m.id, m]),
-      );
-      this.#s.msgsSubmitting.run(now, ids);
       segs.sort((a, b) => a.id - b.id);
-      const out: ClaimedSegment[] = [];
-      for (const r of segs) {
-        const m = msgs.get(r.message_id)!;
-        out.push({
-          id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, lane, carrierId: r.carrier_id, attempts: r.attempts,
-          to: m.to_number, from: m.from_addr, text: m.body, bodyEnc: m.body_enc, encoding: m.encoding,
-          segmentation: m.segmentation, concatRef: m.concat_ref, expiresAt: m.expires_at, client: m.client,
-          createdAt: m.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
-        });
-      }
+      const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
+      const out = this.#withMessages(segs, lane, ids);
+      this.#s.msgsSubmitting.run(now, ids);
       return out;
     });
+  }
+
+  peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[] {
+    if (limit <= 0) return [];
+    let segs = this.#s.dueSegs.all(carrierId, laneIndex(lane), now, limit + skip.size) as SegRow[];
+    if (skip.size > 0) segs = segs.filter((r) => !skip.has(r.id));
+    if (segs.length > limit) segs.length = limit;
+    if (segs.length === 0) return [];
+    return this.#withMessages(segs, lane, JSON.stringify([...new Set(segs.map((r) => r.message_id))]));
+  }
+
+  markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void {
+    if (segmentIds.length === 0) return;
+    this.#s.segsSubmitting.run(JSON.stringify(segmentIds));
+    this.#s.msgsSubmitting.run(now, JSON.stringify([...new Set(messageIds)]));
+  }
+
+  #withMessages(segs: SegRow[], lane: Category, messageIdsJson: string): ClaimedSegment[] {
+    const msgs = new Map(
+      (this.#s.claimMsgs.all(messageIdsJson) as Array<{
+        id: string; to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null;
+        encoding: ClaimedSegment['encoding']; segmentation: ClaimedSegment['segmentation']; concat_ref: number;
+        expires_at: number; client: string; created_at: number;
+      }>).map((m) => [m.id, m]),
+    );
+    const out: ClaimedSegment[] = [];
+    for (const r of segs) {
+      const m = msgs.get(r.message_id);
+      if (m === undefined) continue;
+      out.push({
+        id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, lane, carrierId: r.carrier_id, attempts: r.attempts,
+        to: m.to_number, from: m.from_addr, text: m.body, bodyEnc: m.body_enc, encoding: m.encoding,
+        segmentation: m.segmentation, concatRef: m.concat_ref, expiresAt: m.expires_at, client: m.client,
+        createdAt: m.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
+      });
+    }
+    return out;
   }
 
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined {
