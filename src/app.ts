@@ -113,7 +113,7 @@ export function buildApp(opts: AppOptions): App {
     now,
   });
 
-  let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics);
+  let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics, Math.random, now);
 
   const results = new ResultsWriter({
     messages: store.messages,
@@ -210,7 +210,11 @@ export function buildApp(opts: AppOptions): App {
     commit: (fn) => store.commit.run(fn),
     metrics,
     ready,
-    onCanceled: () => refreshDepths(),
+    onCanceled: (ids) => {
+      refreshDepths();
+      // Cancels do not pass through the results writer: count them in the template metric here.
+      for (const id of ids) policy.onFinal(id);
+    },
   });
   registerAdminRoutes(http, {
     clients: () => cfg.clients,
@@ -287,7 +291,7 @@ export function buildApp(opts: AppOptions): App {
         if (nc !== undefined) rt.config = nc;
       }
       cfg = next;
-      policy = createPolicy(cfg, store, logger, metrics);
+      policy = createPolicy(cfg, store, logger, metrics, Math.random, now);
       applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
       logger.info({ applied }, 'config reloaded');
       return { applied };

@@ -99,7 +99,8 @@ export class SubmitService {
       });
     }
     const id = newId('msg', now);
-    const ttlS = req.category === 'otp' ? Math.min(req.validityS ?? cfg.policy.otp.ttl_s, cfg.policy.otp.ttl_s) : req.validityS ?? cfg.queue.max_age_s;
+    // An OTP's validity is its TTL (60..600 s, from /v1/otp or policy.otp.ttl_s), never longer.
+    const ttlS = req.category === 'otp' ? Math.min(req.validityS ?? cfg.policy.otp.ttl_s, 600) : req.validityS ?? cfg.queue.max_age_s;
     const requestedSendAt = req.category === 'otp' ? now : Math.max(now, req.sendAt ?? now);
     const sealed = req.category === 'otp' && policy.sealBody !== undefined;
     const msg: NewMessage = {

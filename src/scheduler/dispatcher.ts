@@ -208,7 +208,8 @@ export class Dispatcher {
       let parts = texts.get(seg.messageId);
       if (parts === undefined) {
         try {
-          const text = seg.text ?? (seg.bodyEnc !== null ? this.#d.openBody(seg.bodyEnc) : '');
+          if (seg.text === null && seg.bodyEnc === null) throw new Error('body purged');
+          const text = seg.text ?? this.#d.openBody(seg.bodyEnc!);
           parts = segmentText(text, {
             segmentation: seg.segmentation,
             encodings: c.encodings,
