@@ -69,11 +69,21 @@ export function buildApp(opts: AppOptions): App {
     carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, now), paused: false, pending: 0, downSince: undefined });
   }
 
-  const routingTable = (): RoutingTable => ({
-    carriers: cfg.carriers.map((c) => ({ id: c.id, prefixes: c.prefixes, categories: c.categories })),
-    portedNumbers: cfg.routing.ported_numbers,
-    defaultCarrier: cfg.routing.default_carrier,
-  });
+  // Rebuilt only when the config object changes (SIGHUP), not per message.
+  let table: { cfg: Config; table: RoutingTable } | undefined;
+  const routingTable = (): RoutingTable => {
+    if (table?.cfg !== cfg) {
+      table = {
+        cfg,
+        table: {
+          carriers: cfg.carriers.map((c) => ({ id: c.id, prefixes: c.prefixes, categories: c.categories })),
+          portedNumbers: cfg.routing.ported_numbers,
+          defaultCarrier: cfg.routing.default_carrier,
+        },
+      };
+    }
+    return table.table;
+  };
   const FAILOVER_AFTER_MS = 3000;
   const unavailable = (id: string): boolean => {
     const rt = carriers.get(id);
@@ -158,13 +168,18 @@ export function buildApp(opts: AppOptions): App {
 
   for (const rt of carriers.values()) {
     rt.connector.on('deliver', (ev) => {
-      try {
-        if (ev.isReceipt) receipts.handle(ev);
-        else mo.handle(ev);
-      } catch (err) {
-        logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-        ev.ack(0x08);
-      }
+      // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is
+      // handled in promise callbacks, so handle the receipt after those have run (and queued
+      // the `submitted` write ahead of the receipt's lookup).
+      setImmediate(() => {
+        try {
+          if (ev.isReceipt) receipts.handle(ev);
+          else mo.handle(ev);
+        } catch (err) {
+          logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+          ev.ack(0x08);
+        }
+      });
     });
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);

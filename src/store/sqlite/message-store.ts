@@ -74,12 +74,11 @@ export class SqliteMessageStore implements MessageStore {
     this.#db = db;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
+      // Positional parameters: binding 26 named ones costs more than the insert on the hot path.
       insertMsg: p(`INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
         segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
         variant, stage, otp_id, created_at, queued_at, scheduled_at)
-        VALUES (@id, @client, @category, @lane, @status, @to, @from, @text, @bodyEnc, @encoding, @segmentation, @segments,
-        @segments, @carrierId, @concatRef, @sendAt, @expiresAt, @reference, @callbackUrl, @templateId, @variant, @stage,
-        @otpId, @createdAt, @queuedAt, @scheduledAt)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertSeg: p(`INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id) VALUES (?, ?, ?, ?, 'queued', ?, ?)`),
       getMsg: p(`SELECT * FROM messages WHERE id = ?`),
       getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
@@ -137,16 +136,13 @@ export class SqliteMessageStore implements MessageStore {
 
   insertMessage(m: NewMessage): void {
     const scheduled = m.sendAt > m.createdAt;
-    this.#s.insertMsg.run({
-      id: m.id, client: m.client, category: m.category, lane: laneIndex(m.category),
-      status: scheduled ? 'scheduled' : 'queued', to: m.to, from: m.from ?? null, text: m.text ?? null,
-      bodyEnc: m.bodyEnc ?? null, encoding: m.encoding, segmentation: m.segmentation, segments: m.segments,
-      carrierId: m.carrierId, concatRef: m.concatRef, sendAt: m.sendAt, expiresAt: m.expiresAt,
-      reference: m.reference ?? null, callbackUrl: m.callbackUrl ?? null, templateId: m.templateId ?? null,
-      variant: m.variant ?? null, stage: m.stage ?? null, otpId: m.otpId ?? null, createdAt: m.createdAt,
-      queuedAt: scheduled ? null : m.createdAt, scheduledAt: scheduled ? m.createdAt : null,
-    });
     const lane = laneIndex(m.category);
+    this.#s.insertMsg.run(
+      m.id, m.client, m.category, lane, scheduled ? 'scheduled' : 'queued', m.to, m.from ?? null, m.text ?? null,
+      m.bodyEnc ?? null, m.encoding, m.segmentation, m.segments, m.segments, m.carrierId, m.concatRef, m.sendAt,
+      m.expiresAt, m.reference ?? null, m.callbackUrl ?? null, m.templateId ?? null, m.variant ?? null, m.stage ?? null,
+      m.otpId ?? null, m.createdAt, scheduled ? null : m.createdAt, scheduled ? m.createdAt : null,
+    );
     for (let seq = 1; seq <= m.segments; seq++) this.#s.insertSeg.run(m.id, seq, m.segments, lane, m.sendAt, m.carrierId);
   }
 
