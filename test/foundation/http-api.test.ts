@@ -53,6 +53,8 @@ t.test('POST /v1/sms answers {id,status,segments,encoding}; numbers stored in E.
     t.match(get.json(), { id, status: 'queued', to: '+8613800138000', carrier: 'c1', parts: [{ seq: 1, status: 'queued' }] });
   }
   t.equal(new Set(ids).size, ids.length, 'distinct ids');
+  const slash = await ta.app.http.inject({ method: 'POST', url: '/v1/sms/', headers: auth(), payload: { to: '13800138000', text: 'x', category: 'notification' } });
+  t.equal(slash.statusCode, 202, 'a trailing slash is ignored');
   const long = await sms(ta, { to: '13800138000', text: '长'.repeat(100), category: 'notification' });
   t.match(long.json(), { segments: 2, encoding: 'ucs2' });
 });

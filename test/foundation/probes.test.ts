@@ -75,6 +75,7 @@ t.test('/metrics: prom-client text with process metrics, intake by category and 
   t.equal((await post({ to: '12', text: 'x', category: 'collection' })).statusCode, 400);
   await ta.app.http.inject({ method: 'POST', url: '/v1/optouts', headers: auth(ADMIN_TOKEN), payload: { number: '13700137000' } });
   t.equal((await post({ to: '13700137000', text: 'x', category: 'marketing' })).statusCode, 422);
+  for (let i = 0; i < 3; i++) t.equal((await post({ to: '13800138000', text: 'x', category: `made-up-${i}` })).statusCode, 400);
   const batch = await ta.app.http.inject({
     method: 'POST',
     url: '/v1/sms/batch',
@@ -105,4 +106,6 @@ t.test('/metrics: prom-client text with process metrics, intake by category and 
   t.equal(value('xinge_queue_depth{lane="otp"}'), 1);
   t.equal(value('xinge_queue_depth{lane="collection"}'), 1);
   t.notMatch(text, /13800138000|13900139000/, 'no phone number in any label');
+  t.notMatch(text, /made-up/, 'a label never takes a value the client made up');
+  t.equal(value('xinge_intake_total{category="invalid",result="invalid_field"}'), 3);
 });
