@@ -167,6 +167,12 @@ t.test('app.reload(newConfig) swaps tokens in place: old token 401, new one 202'
   const send = (token: string) =>
     ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: auth(token), payload: { to: '13800138000', text: 'hello', category: 'notification' } });
   t.equal((await send(TOKEN)).statusCode, 202);
+  const tpl = () =>
+    ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: auth(obj.clients[0].token) /* the current token */, payload: { to: '13800138000', template: 'due_soon', params: { amount: '100' }, category: 'notification' } });
+  const before = await tpl();
+  t.equal(before.statusCode, 400, before.body);
+  t.equal(before.json().error.code, 'unknown_template');
+  obj.templates = [{ id: 'due_soon', category: 'notification', status: 'approved', text: '本期应还{amount}元' }];
   const NEW = 'rotated-token-loans-2';
   obj.clients[0].token = NEW;
   obj.policy.forbidden_words = ['禁词'];
@@ -179,6 +185,7 @@ t.test('app.reload(newConfig) swaps tokens in place: old token 401, new one 202'
   t.equal((await send(ADMIN_TOKEN)).statusCode, 202, 'untouched clients keep working');
   const word = await ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: auth(NEW), payload: { to: '13800138000', text: '含禁词', category: 'notification' } });
   t.equal(word.statusCode, 422, 'policy swapped too');
+  t.equal((await tpl()).statusCode, 202, 'templates swapped too');
   t.equal(ta.connectors.get('c1')!.listenerCount('deliver') > 0, true, 'the same connector (binds not dropped)');
   t.equal(ta.app.carriers.get('c1')!.connector, ta.connectors.get('c1'), 'connector not rebuilt');
 });
