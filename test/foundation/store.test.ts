@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import type { NewMessage } from '../../src/store/types.js';
+import { newId } from '../../src/domain/ids.js';
 import { auth, baseConfigObject, makeConfig, startTestApp, tempDir, waitFor } from '../helpers/fixtures.js';
 
 let n = 0;
@@ -208,25 +209,91 @@ t.test('retention: final messages older than retention_days are purged; newer an
   const day = 86400000;
   const now = Date.now();
   const s = openStore({ path: cfg.store.path });
+  // Ids are time-ordered from their creation time, as intake makes them (the purge walks them).
+  const make = (createdAt: number, over: Partial<NewMessage> = {}) => {
+    const m = newMessage({ id: newId('msg', createdAt), createdAt, sendAt: createdAt, expiresAt: createdAt + day, ...over });
+    s.messages.insertMessage(m);
+    return m.id;
+  };
   const old = now - 40 * day;
-  s.messages.insertMessage(newMessage({ id: 'msg_old_final', createdAt: old, sendAt: old, expiresAt: old + day }));
-  s.messages.finalizeMessage('msg_old_final', 'delivered', old + 1000);
-  s.messages.insertMessage(newMessage({ id: 'msg_recent_final', createdAt: now - 10 * day, sendAt: now - 10 * day }));
-  s.messages.finalizeMessage('msg_recent_final', 'undeliverable', now - 10 * day);
-  s.messages.insertMessage(newMessage({ id: 'msg_old_open', createdAt: old, sendAt: now + day, expiresAt: now + 2 * day }));
-  s.messages.insertMessage(newMessage({ id: 'msg_edge', createdAt: now - 29 * day }));
-  s.messages.finalizeMessage('msg_edge', 'delivered', now - 29 * day);
+  const oldFinal = make(old);
+  s.messages.finalizeMessage(oldFinal, 'delivered', old + 1000);
+  const recentFinal = make(now - 10 * day);
+  s.messages.finalizeMessage(recentFinal, 'undeliverable', now - 10 * day);
+  const oldOpen = make(old, { sendAt: now + day, expiresAt: now + 2 * day });
+  const edge = make(now - 29 * day);
+  s.messages.finalizeMessage(edge, 'delivered', now - 29 * day);
+  const oldCreatedRecentlyFinal = make(old);
+  s.messages.finalizeMessage(oldCreatedRecentlyFinal, 'unknown', now - day);
   s.close();
 
   const ta = startTestApp(cfg, { level: 'info' });
   t.teardown(() => ta.close());
   const ms = ta.app.store.messages;
-  t.ok(ms.getMessage('msg_old_final'), 'present before the purge');
+  t.ok(ms.getMessage(oldFinal), 'present before the purge');
   ta.app.runMaintenance();
-  t.equal(ms.getMessage('msg_old_final'), undefined, 'old final purged');
-  t.same(ms.getSegments('msg_old_final'), [], 'with its segments');
-  t.ok(ms.getMessage('msg_recent_final'), 'newer final kept');
-  t.ok(ms.getMessage('msg_edge'), 'inside the retention window kept');
-  t.equal(ms.getMessage('msg_old_open')?.status, 'scheduled', 'unfinished kept, however old');
+  t.equal(ms.getMessage(oldFinal), undefined, 'old final purged');
+  t.same(ms.getSegments(oldFinal), [], 'with its segments');
+  t.ok(ms.getMessage(recentFinal), 'newer final kept');
+  t.ok(ms.getMessage(edge), 'inside the retention window kept');
+  t.ok(ms.getMessage(oldCreatedRecentlyFinal), 'old but final only recently: kept (retention counts from the final state)');
+  t.equal(ms.getMessage(oldOpen)?.status, 'scheduled', 'unfinished kept, however old');
   t.ok(ta.lines.some((l) => /retention purge/.test(l) && /"messages":1/.test(l)));
+});
+
+t.test('every final status of SPEC 3 is reachable and stamped with final_at', async (t) => {
+  const dir = tempDir(t);
+  const obj = baseConfigObject(dir, [{ id: 'c1', host: '127.0.0.1', port: 1, receipt_timeout_s: 10 }]) as Record<string, any>;
+  obj.queue = { max_attempts: 1 };
+  let clock = Date.now();
+  const ta = startTestApp(makeConfig(obj), { now: () => clock });
+  t.teardown(() => ta.close());
+  const fc = ta.connectors.get('c1')!;
+  const ms = ta.app.store.messages;
+  const post = async (to: string, extra: Record<string, unknown> = {}) => {
+    const res = await ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: auth(), payload: { to, text: 'status', category: 'notification', ...extra } });
+    t.equal(res.statusCode, 202, res.body);
+    return res.json().id as string;
+  };
+  // expired before it could be sent: validity passes while the carrier is down.
+  fc.up = false;
+  await ta.app.start();
+  const expiredBefore = await post('13800000001', { validity_s: 60 });
+  clock += 120_000;
+  fc.up = true;
+  ta.app.dispatcher.wake();
+  await waitFor(() => ms.getMessage(expiredBefore)?.status === 'expired', 3000, 'expired before sending');
+  t.equal(fc.submits.length, 0, 'never sent');
+
+  // failed: a temporary error with the retry budget (max_attempts 1) spent.
+  fc.respond = (seg) =>
+    seg.to.endsWith('0002') ? { kind: 'rejected', commandStatus: 0x14, statusName: 'ESME_RMSGQFUL' } : { kind: 'accepted', carrierMessageId: `cid-${seg.to.slice(-4)}` };
+  const failed = await post('13800000002');
+  await waitFor(() => ms.getMessage(failed)?.status === 'failed', 3000, 'failed');
+  t.equal(ms.getMessage(failed)!.errorCode, 'ESME_RMSGQFUL');
+
+  const byReceipt: Array<[string, string, string]> = [
+    ['13800000003', 'DELIVRD', 'delivered'],
+    ['13800000004', 'UNDELIV', 'undeliverable'],
+    ['13800000005', 'EXPIRED', 'expired'],
+    ['13800000006', 'REJECTD', 'rejected'],
+    ['13800000007', 'UNKNOWN', 'unknown'],
+  ];
+  const ids = new Map<string, string>();
+  for (const [to] of byReceipt) ids.set(to, await post(to));
+  const timeoutId = await post('13800000008');
+  await waitFor(() => [...ids.values(), timeoutId].every((id) => ms.getMessage(id)?.status === 'submitted'), 3000, 'submitted');
+  for (const [to, stat, status] of byReceipt) {
+    t.equal(await fc.receipt(`cid-${to.slice(-4)}`, stat), 0);
+    t.equal(ms.getMessage(ids.get(to)!)!.status, status, `${stat} → ${status}`);
+  }
+  // unknown: no receipt within receipt_timeout_s.
+  clock += 11_000;
+  ta.app.runMaintenance();
+  await waitFor(() => ms.getMessage(timeoutId)?.status === 'unknown', 3000, 'receipt timeout → unknown');
+  t.equal(ms.getSegments(timeoutId)[0]!.receiptStat, 'TIMEOUT');
+
+  const all = [expiredBefore, failed, ...ids.values(), timeoutId].map((id) => ms.getMessage(id)!);
+  t.same(new Set(all.map((m) => m.status)), new Set(['expired', 'failed', 'delivered', 'undeliverable', 'rejected', 'unknown']));
+  for (const m of all) t.ok(m.finalAt !== null && m.finalAt >= m.createdAt, `${m.status}: final_at stamped`);
 });
