@@ -35,6 +35,8 @@ export interface AppOptions {
   connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) => Connector;
   rateFactory: (c: CarrierConfig, now: () => number) => RateGate;
   dispatchTickMs?: number;
+  /** How long a receipt that matches nothing is held for its submit_sm_resp (default 60 s). */
+  receiptHoldMs?: number;
 }
 
 export interface App {
@@ -146,6 +148,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     logger,
     now,
+    ...(opts.receiptHoldMs !== undefined ? { holdMs: opts.receiptHoldMs } : {}),
   });
   const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
 

@@ -51,7 +51,7 @@ t.test('receipts that never come end unknown after receipt_timeout_s', async (t)
 
 t.test('a receipt before its submit_sm_resp is held and applied; an unmatched one is answered and counted', async (t) => {
   const dir = tempDir(t);
-  const ta = startTestApp(makeConfig(baseConfigObject(dir)));
+  const ta = startTestApp(makeConfig(baseConfigObject(dir)), { receiptHoldMs: 300, level: 'warn' });
   t.teardown(() => ta.close());
   await ta.app.start();
   const fc = ta.connectors.get('c1')!;
@@ -68,8 +68,12 @@ t.test('a receipt before its submit_sm_resp is held and applied; an unmatched on
   const ack = await fc.receipt('999999', 'DELIVRD');
   t.equal(ack, 0, 'unmatched receipt answered ESME_ROK');
   await new Promise((r) => setTimeout(r, 20));
-  const m = await ta.app.http.inject({ method: 'GET', url: '/metrics' });
-  t.notMatch(m.body, /xinge_dlr_unmatched_total\{carrier="c1"\} [1-9]/, 'held, not yet counted as unmatched');
+  let m = await ta.app.http.inject({ method: 'GET', url: '/metrics' });
+  t.notMatch(m.body, /xinge_dlr_unmatched_total\{carrier="c1"\} [1-9]/, 'held for its resp, not yet counted');
+  await waitFor(() => ta.lines.some((l) => l.includes('receipt matches no segment')), 3000, 'unmatched logged');
+  m = await ta.app.http.inject({ method: 'GET', url: '/metrics' });
+  t.match(m.body, /xinge_dlr_unmatched_total\{carrier="c1"\} 1/, 'counted once the hold runs out');
+  t.notOk(ta.lines.some((l) => l.includes('999999')), 'the id is not a phone number, but nothing of the receipt text is logged either');
 });
 
 t.test('multipart: all waits for every part and takes the worst; a vendor code in the text wins over a DELIVERED TLV', async (t) => {

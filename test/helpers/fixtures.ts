@@ -116,7 +116,7 @@ export interface TestApp {
 }
 
 /** The app with fake connectors and a logger whose lines the test can read. */
-export function startTestApp(cfg: Config, opts: { level?: string; now?: () => number } = {}): TestApp {
+export function startTestApp(cfg: Config, opts: { level?: string; now?: () => number; receiptHoldMs?: number } = {}): TestApp {
   const lines: string[] = [];
   const dest = new Writable({
     write(chunk, _enc, cb) {
@@ -129,6 +129,7 @@ export function startTestApp(cfg: Config, opts: { level?: string; now?: () => nu
     config: cfg,
     logger: createLogger(opts.level ?? 'silent', dest),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.receiptHoldMs !== undefined ? { receiptHoldMs: opts.receiptHoldMs } : {}),
     connectorFactory: (c) => {
       const f = new FakeConnector(c.id);
       connectors.set(c.id, f);
