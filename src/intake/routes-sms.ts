@@ -44,13 +44,17 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
     const client = req.client!;
     const category = categoryOf(req.body);
     try {
-      d.rateLimits.check(client, 1);
+      // A repeat answered from its Idempotency-Key is neither charged to the rate limit nor
+      // counted again: only work that runs is.
+      let ran = false;
       const answer = await withIdempotency(req, async (record) => {
+        ran = true;
+        d.rateLimits.check(client, 1);
         const sms = parseSmsRequest(req.body);
         const accepted = await d.service.submit(sms, client, record === undefined ? undefined : (a) => record({ status: 202, body: a }));
         return { status: 202, body: accepted };
       });
-      d.metrics.intake.inc({ category, result: 'accepted' });
+      if (ran) d.metrics.intake.inc({ category, result: 'accepted' });
       return reply.code(answer.status).send(answer.body);
     } catch (err) {
       if (err instanceof ApiError) {
@@ -70,8 +74,8 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
     const items = body.messages;
     if (items.length === 0) throw new ApiError('bad_request', 'messages is empty', { field: 'messages' });
     if (items.length > MAX_BATCH) throw new ApiError('batch_too_large', `at most ${MAX_BATCH} messages per batch`, { field: 'messages' });
-    d.rateLimits.check(client, items.length);
     const answer = await withIdempotency(req, async (record) => {
+      d.rateLimits.check(client, items.length);
       const render = (results: Array<Accepted | ApiError>) => {
         let accepted = 0;
         const out = results.map((r) => {

@@ -151,6 +151,18 @@ t.test('429: client rate limit, with Retry-After', async (t) => {
   t.equal((await sms(ta, body)).statusCode, 202, 'other clients unaffected');
   const batch = await ta.app.http.inject({ method: 'POST', url: '/v1/sms/batch', headers: auth('slow-token-123'), payload: { messages: [body, body, body] } });
   isError(t, batch, 429, 'rate_limited');
+
+  // A retry answered from its Idempotency-Key is not charged: the client gets its answer back.
+  const ta2 = app(t, (o) => o.clients.push({ name: 'slow', token: 'slow-token-123', scopes: ['sms'], categories: ['notification'], free_text: true, rate_limit: { per_second: 0.01, burst: 2 } }));
+  const first = await sms(ta2, body, 'slow-token-123', { 'idempotency-key': 'retry-me' });
+  t.equal(first.statusCode, 202);
+  t.equal((await sms(ta2, { ...body, text: 'second' }, 'slow-token-123')).statusCode, 202, 'bucket now empty');
+  const replay = await sms(ta2, body, 'slow-token-123', { 'idempotency-key': 'retry-me' });
+  t.equal(replay.statusCode, 202, `replay not rate limited: ${replay.body}`);
+  t.equal(replay.json().id, first.json().id);
+  isError(t, await sms(ta2, { ...body, text: 'third' }, 'slow-token-123'), 429, 'rate_limited');
+  const metrics = (await ta2.app.http.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^xinge_intake_total\{category="notification",result="accepted"\} 2$/m, 'the replay is not counted as a new accept');
 });
 
 t.test('503: lane over depth refuses bulk, OTP still accepted; draining refuses everything', async (t) => {
