@@ -16,3 +16,14 @@ for (const [id, c] of counts) {
 }
 const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.argv[3] ?? 30));
 for (const [k, v] of top) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+
+// Self time by source file, to see which layer the time goes to.
+const byFile = new Map<string, number>();
+for (const [id, c] of counts) {
+  const n = byId.get(id)!;
+  const url = n.callFrame.url === '' ? `(${n.callFrame.functionName})` : n.callFrame.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^.*\/src\//, 'src/').replace(/^node:/, 'node:');
+  const key = url.startsWith('nm:') ? url.split('/').slice(0, url.startsWith('nm:@') ? 2 : 1).join('/') : url;
+  byFile.set(key, (byFile.get(key) ?? 0) + c);
+}
+console.log('\nby file:');
+for (const [k, v] of [...byFile.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
