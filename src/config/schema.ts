@@ -220,15 +220,66 @@ const smppServerSchema = z
   .strict()
   .optional();
 
-/** MM7 and caller-ID are accepted in the config shape (SPEC 9, 10) and validated loosely. */
+/**
+ * MM7 and caller-ID (SPEC 9, 10): the shape of config.example.yaml, strict like the rest so
+ * a misspelt key is an error naming its path. No defaults yet: whoever builds the MM7
+ * client and the caller-ID client sets them.
+ */
 const mm7Schema = z
   .object({
-    mmscs: z.array(z.record(str(), z.unknown())).default([]),
-    receiver: z.record(str(), z.unknown()).optional(),
+    mmscs: z
+      .array(
+        z
+          .object({
+            id: nonEmpty().regex(/^[A-Za-z0-9_-]+$/, { message: 'expected [A-Za-z0-9_-]+' }),
+            url: str().url({ message: 'expected URL' }),
+            username: str().optional(),
+            password: str().optional(),
+            namespace: str().optional(),
+            version: str().optional(),
+            namespace_prefix: bool().optional(),
+            vaspid: str().optional(),
+            vasid: str().optional(),
+            service_code: str().optional(),
+            sender: str().optional(),
+            timeout_ms: int(1).optional(),
+            max_size_bytes: int(1).optional(),
+            status_codes: z
+              .object({ temporary: z.array(int(0)).optional(), permanent: z.array(int(0)).optional() })
+              .strict()
+              .optional(),
+            prefixes: strList().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    receiver: z
+      .object({
+        host: str().optional(),
+        port: int(0, 65535).optional(),
+        path: str().optional(),
+        username: str().optional(),
+        password: str().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .optional();
-const callerIdSchema = z.record(str(), z.unknown()).optional();
+const callerIdSchema = z
+  .object({
+    provider: str().optional(),
+    base_url: str().url({ message: 'expected URL' }).optional(),
+    app_key: str().optional(),
+    app_secret: str().optional(),
+    poll_s: int(1).optional(),
+    expiry_warning_days: int(0).optional(),
+    numbers: strList().optional(),
+    display_name: z.object({ min: int(1).optional(), max: int(1).optional() }).strict().optional(),
+    logo: z.object({ max_bytes: int(1).optional(), max_width: int(1).optional(), max_height: int(1).optional() }).strict().optional(),
+  })
+  .strict()
+  .optional();
 
 const windowSchema = z
   .object({ start: hhmm(), end: hhmm(), working_days_only: bool().default(false) })
