@@ -5,6 +5,10 @@
  * commit; units run without a savepoint each (savepoints cost as much as the work on the
  * hot path), so a unit that can fail after it has written must wrap itself in
  * `transaction` (a savepoint when nested) — intake does.
+ *
+ * Urgent units (OTP intake) go in their own small transaction at the end of the current
+ * turn, ahead of the tick's batch: behind a draining backlog that batch holds hundreds of
+ * result writes, and a verification code must not wait for them.
  */
 export interface Transactor {
   transaction<T>(fn: () => T): T;
@@ -20,7 +24,9 @@ export class GroupCommit {
   readonly #tx: Transactor;
   readonly #intervalMs: number;
   #queue: Unit[] = [];
+  #urgent: Unit[] = [];
   #scheduled = false;
+  #urgentScheduled = false;
   #closed = false;
   /** Called after each committed batch with the number of units (metrics). */
   onCommit: ((units: number) => void) | undefined;
@@ -30,24 +36,51 @@ export class GroupCommit {
     this.#intervalMs = intervalMs;
   }
 
-  run<T>(fn: () => T): Promise<T> {
+  /** `urgent`: commit at the end of this turn in a transaction of its own. */
+  run<T>(fn: () => T, urgent = false): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      const unit = { fn, resolve: resolve as (v: unknown) => void, reject };
+      if (urgent) {
+        this.#urgent.push(unit);
+        if (!this.#urgentScheduled) {
+          this.#urgentScheduled = true;
+          setImmediate(() => {
+            this.#urgentScheduled = false;
+            this.#commit(this.#takeUrgent());
+          });
+        }
+        return;
+      }
+      this.#queue.push(unit);
       if (!this.#scheduled) {
         this.#scheduled = true;
-        if (this.#intervalMs > 0) setTimeout(() => this.flush(), this.#intervalMs);
-        else setImmediate(() => this.flush());
+        const tick = () => {
+          this.#scheduled = false;
+          this.flush();
+        };
+        if (this.#intervalMs > 0) setTimeout(tick, this.#intervalMs);
+        else setImmediate(tick);
       }
     });
   }
 
-  /** Run everything queued now, in one transaction. */
+  /** Run everything queued now (urgent units first), in one transaction. */
   flush(): void {
-    this.#scheduled = false;
-    const units = this.#queue;
-    if (units.length === 0) return;
+    const units = this.#takeUrgent();
+    units.push(...this.#queue);
     this.#queue = [];
+    this.#commit(units);
+  }
+
+  #takeUrgent(): Unit[] {
+    const u = this.#urgent;
+    this.#urgent = [];
+    return u;
+  }
+
+  #commit(units: Unit[]): void {
+    if (units.length === 0) return;
     const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
     try {
       this.#tx.transaction(() => {
