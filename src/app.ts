@@ -290,7 +290,10 @@ export function buildApp(opts: AppOptions): App {
         refreshGauges();
         for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
       });
-      every(30000, () => sweepReceiptTimeouts());
+      every(30000, () => {
+        sweepReceiptTimeouts();
+        store.aux.expireOtps(now());
+      });
       every(3600000, () => purge());
       purge();
       const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -318,6 +321,7 @@ export function buildApp(opts: AppOptions): App {
       refreshDepths();
       for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
       sweepReceiptTimeouts();
+      store.aux.expireOtps(now());
       mo.sweep();
       purge();
     },

@@ -220,6 +220,8 @@ export interface AuxStore {
   updateOtp(id: string, fields: Partial<Pick<OtpRecord, 'attempts' | 'status' | 'messageId'>>): void;
   /** Mark active OTPs of this number+purpose superseded; returns their message ids. */
   supersedeOtps(to: string, purpose: string): string[];
+  /** Active OTPs past their TTL become expired; their messages' encrypted bodies are cleared. Returns how many. */
+  expireOtps(now: number): number;
   /** Forget OTP bodies: clear the encrypted body of these messages. */
   purgeOtpBody(messageId: string): void;
 

@@ -40,6 +40,7 @@ export class SqliteAuxStore implements AuxStore {
       otpActive: p(`SELECT id, message_id FROM otps WHERE to_number = ? AND purpose = ? AND status = 'active'`),
       otpSupersede: p(`UPDATE otps SET status = 'superseded' WHERE id = ?`),
       bodyPurge: p(`UPDATE messages SET body_enc = NULL WHERE id = ?`),
+      otpExpire: p(`UPDATE otps SET status = 'expired' WHERE status = 'active' AND expires_at < ? RETURNING message_id`),
       obAdd: p(`INSERT INTO outbox (id, client, url, body, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       obDue: p(`SELECT id, client, url, body, attempts, created_at, next_attempt_at FROM outbox
         WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`),
@@ -114,6 +115,15 @@ export class SqliteAuxStore implements AuxStore {
       if (r.message_id !== null) ids.push(r.message_id);
     }
     return ids;
+  }
+  expireOtps(now: number): number {
+    return this.#db.transaction(() => {
+      const rows = this.#s.otpExpire.all(now) as Array<{ message_id: string | null }>;
+      // The code can no longer verify: its body has no reason to stay, sent or not (an
+      // unsent one is past its validity and will end expired without it).
+      for (const r of rows) if (r.message_id !== null) this.#s.bodyPurge.run(r.message_id);
+      return rows.length;
+    })();
   }
   purgeOtpBody(messageId: string): void {
     this.#s.bodyPurge.run(messageId);
