@@ -63,6 +63,7 @@ export function buildApp(opts: AppOptions): App {
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
   let draining = false;
+  let drainPromise: Promise<void> | undefined;
 
   const carriers = new Map<string, CarrierRuntime>();
   const carrierCfg = (id: string) => carriers.get(id)?.config;
@@ -303,16 +304,23 @@ export function buildApp(opts: AppOptions): App {
     },
     reload(next: Config) {
       const applied: string[] = [];
+      // Build everything new first: a config that fails here changes nothing.
+      const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
       // Binds stay up: carrier connection settings need a restart; the rest swaps in place.
       const bindKeys = (c: Config) => JSON.stringify(c.carriers.map((x) => [x.id, x.host, x.port, x.system_id, x.password, x.binds, x.bind, x.tls]));
       if (bindKeys(next) !== bindKeys(cfg)) logger.warn('carrier connection settings changed: they apply at the next restart');
       const carriersById = new Map(next.carriers.map((c) => [c.id, c]));
       for (const rt of carriers.values()) {
         const nc = carriersById.get(rt.config.id);
-        if (nc !== undefined) rt.config = nc;
+        if (nc === undefined) continue;
+        if (nc.tps !== rt.config.tps || nc.burst !== rt.config.burst) {
+          rt.rate = opts.rateFactory(nc, now);
+          applied.push(`carriers.${nc.id}.tps`);
+        }
+        rt.config = nc;
       }
       cfg = next;
-      policy = createPolicy(cfg, store, logger, metrics, Math.random, now);
+      policy = nextPolicy;
       applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
       logger.info({ applied }, 'config reloaded');
       return { applied };
@@ -325,18 +333,23 @@ export function buildApp(opts: AppOptions): App {
       mo.sweep();
       purge();
     },
-    async drain() {
-      draining = true;
-      mo.stop();
-      const graceMs = cfg.shutdown_grace_s * 1000;
-      dispatcher.stop();
-      const deadline = now() + graceMs;
-      while (dispatcher.inFlight() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - now())).catch(() => undefined)));
-      await outbox.stop();
-      for (const t of timers) clearInterval(t);
-      await http.close();
-      store.close();
+    drain() {
+      // Idempotent: a second SIGTERM (or a test teardown) waits for the same drain.
+      drainPromise ??= (async () => {
+        draining = true;
+        mo.stop();
+        // Wall-clock grace: the injected clock may stand still in tests.
+        const graceMs = cfg.shutdown_grace_s * 1000;
+        dispatcher.stop();
+        const deadline = Date.now() + graceMs;
+        while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
+        await outbox.stop();
+        for (const t of timers) clearInterval(t);
+        await http.close();
+        store.close();
+      })();
+      return drainPromise;
     },
   };
 

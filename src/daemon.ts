@@ -72,12 +72,20 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
 export async function runDaemon(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath);
   const logger = createLogger(config.log.level);
-  const d = await startDaemon(config, logger);
+  let d: RunningDaemon | undefined;
+  let stopRequested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
+    if (d === undefined) {
+      // Still starting: drain as soon as it is up.
+      stopRequested = signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining');
+    // A drain that hangs must not keep the process alive for ever.
+    setTimeout(() => process.exit(1), (config.shutdown_grace_s + 15) * 1000).unref();
     d.stop().then(
       () => {
         logger.info('stopped');
@@ -93,6 +101,10 @@ export async function runDaemon(configPath: string): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
+    if (d === undefined) {
+      logger.warn('SIGHUP during start-up ignored');
+      return;
+    }
     try {
       const next = loadConfigFile(configPath);
       d.app.reload(next);
@@ -101,4 +113,6 @@ export async function runDaemon(configPath: string): Promise<void> {
       logger.error({ errors }, 'config reload refused: keeping the old config');
     }
   });
+  d = await startDaemon(config, logger);
+  if (stopRequested !== undefined) stop(stopRequested);
 }

@@ -66,7 +66,8 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   #running = false;
   #again = false;
-  #stopped = false;
+  /** Nothing is dispatched before start(). */
+  #stopped = true;
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #inFlight = 0;

@@ -48,7 +48,7 @@ export interface WebhookSenderOptions {
 
 export class WebhookSender {
   readonly #dispatcher: Dispatcher;
-  readonly #ownAgent: Agent | undefined;
+  #ownAgent: Agent | undefined;
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #userAgent: string;
@@ -114,7 +114,9 @@ export class WebhookSender {
 
   /** Close the sender's own Agent (sockets). */
   async close(): Promise<void> {
-    await this.#ownAgent?.close();
+    const agent = this.#ownAgent;
+    this.#ownAgent = undefined;
+    await agent?.close();
   }
 }
 
