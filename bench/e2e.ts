@@ -88,7 +88,9 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
   try {
     const duration = quick ? 5 : 15;
     let i = 0;
-    const before = metric(await scrape(d.url), 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
+    const text0 = await scrape(d.url);
+    const before = metric(text0, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
+    const cpu0 = metric(text0, 'xinge_process_cpu_seconds_total');
     const t0 = performance.now();
     const result = await autocannon({
       url: `${d.url}/v1/sms`,
@@ -104,13 +106,17 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     });
     await waitFinal(d.url, result['2xx'], 30000, 'xinge_submit_sm_resp_total');
     const t1 = performance.now();
-    const acked = metric(await scrape(d.url), 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' }) - before;
+    const text1 = await scrape(d.url);
+    const acked = metric(text1, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' }) - before;
+    const cpu = metric(text1, 'xinge_process_cpu_seconds_total') - cpu0;
     return {
       single_accept_per_s: Math.round(result['2xx'] / duration),
       single_submit_acked_per_s: Math.round(acked / ((t1 - t0) / 1000)),
       single_non2xx: result.non2xx,
       single_latency_p50_ms: result.latency.p50,
       single_latency_p99_ms: result.latency.p99,
+      single_daemon_cpu_share: +(cpu / ((t1 - t0) / 1000)).toFixed(2),
+      single_daemon_cpu_us_per_msg: Math.round((cpu / Math.max(1, acked)) * 1e6),
     };
   } finally {
     await d.stop();

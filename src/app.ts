@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, CarrierConfig } from './config/schema.js';
-import type { Category } from './domain/types.js';
+import { LANES } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
 import { childCache, createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector } from './carriers/connector.js';
@@ -189,7 +189,7 @@ export function buildApp(opts: AppOptions): App {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
       if (rt.connector.isUp()) rt.downSince = undefined;
       else rt.downSince ??= now();
-      if (b.state === 'bound') dispatcher.wake();
+      if (b.state === 'bound') dispatcher.wake(LANES);
     });
   }
 
@@ -200,7 +200,7 @@ export function buildApp(opts: AppOptions): App {
     router,
     lanes,
     now,
-    onAccepted: () => dispatcher.wake(),
+    onAccepted: (lanes) => dispatcher.wake(lanes),
   });
 
   const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });
@@ -242,7 +242,7 @@ export function buildApp(opts: AppOptions): App {
     lanes,
     store,
     now,
-    wake: () => dispatcher.wake(),
+    wake: () => dispatcher.wake(LANES),
     otp: new OtpService({ config: () => cfg, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
     isDraining: () => draining,
   });
@@ -366,7 +366,7 @@ export function buildApp(opts: AppOptions): App {
       }
       if (moved > 0) logger.warn({ from: fromId, moved }, 'carrier unavailable: queued segments moved to the next carrier');
       return moved;
-    }).then((moved) => moved > 0 && dispatcher.wake());
+    }).then((moved) => moved > 0 && dispatcher.wake(LANES));
   }
 
   function sweepReceiptTimeouts(): void {

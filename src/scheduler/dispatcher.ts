@@ -8,7 +8,7 @@
  * segment ids sit in the carrier's `claiming` set so the next pass does not take them again.
  */
 import type { Logger } from 'pino';
-import type { Category } from '../domain/types.js';
+import { LANES, type Category } from '../domain/types.js';
 import type { CarrierConfig, Config } from '../config/schema.js';
 import type { Connector, OutboundSegment, SubmitOutcome } from '../carriers/connector.js';
 import type { ClaimedSegment } from '../store/types.js';
@@ -71,6 +71,8 @@ export class Dispatcher {
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #inFlight = 0;
+  /** Lanes that may hold due work; a pass drops the ones it found drained. */
+  readonly #hint = new Set<Category>(LANES);
   readonly #mSubmitted;
   readonly #mLatency;
 
@@ -84,7 +86,9 @@ export class Dispatcher {
     this.#stopped = false;
     const tick = () => {
       if (this.#stopped) return;
-      this.wake();
+      // The tick looks at every lane (scheduled messages come due, retries' backoff ends);
+      // event-driven passes look only at lanes that may have work.
+      this.wake(LANES);
       this.#timer = setTimeout(tick, tickMs);
       this.#timer.unref?.();
     };
@@ -102,8 +106,13 @@ export class Dispatcher {
     return this.#inFlight;
   }
 
-  /** Run a pass soon (coalesced: many wakes in one tick give one pass). */
-  wake(): void {
+  /**
+   * Run a pass soon (coalesced: many wakes in one tick give one pass). `lanes`: lanes that
+   * may have new due work (an accept, a requeue); without it, capacity freed up and the
+   * lanes still known to hold work are looked at.
+   */
+  wake(lanes?: Iterable<Category>): void {
+    if (lanes !== undefined) for (const l of lanes) this.#hint.add(l);
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
@@ -119,11 +128,15 @@ export class Dispatcher {
   async #pass(): Promise<void> {
     this.#running = true;
     try {
+      if (this.#hint.size === 0) return;
       const now = this.#d.now();
       const plan = this.#plan(now);
       if (plan.length === 0) return;
+      const lanes = new Set(this.#hint);
+      // A lane stays hinted if some carrier's peek filled its request (there may be more).
+      const full = new Set<Category>();
       for (const { rt, granted } of plan) {
-        const segs = this.#take(rt, granted, now);
+        const segs = this.#take(rt, granted, now, lanes, full);
         rt.pending -= granted;
         if (segs.length === 0) continue;
         rt.rate.tryTake(segs.length);
@@ -138,6 +151,9 @@ export class Dispatcher {
           });
         this.#send(rt, segs);
       }
+      // Only when every usable carrier was asked can a lane be called drained.
+      const allAsked = [...this.#d.carriers.values()].every((rt) => rt.paused || !rt.connector.isUp() || plan.some((p) => p.rt === rt));
+      if (allAsked) for (const l of lanes) if (!full.has(l)) this.#hint.delete(l);
     } catch (err) {
       this.#d.logger.error({ err }, 'dispatch pass failed');
     } finally {
@@ -170,26 +186,34 @@ export class Dispatcher {
   }
 
   /** Due segments for one carrier: OTP first, then the weighted lanes, leftovers by priority. */
-  #take(rt: CarrierRuntime, granted: number, now: number): ClaimedSegment[] {
+  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>): ClaimedSegment[] {
     const cfg = this.#d.config();
     const open = new Set<Category>();
-    for (const l of ['notification', 'collection', 'marketing'] as const) if (this.#d.laneOpen(l, now)) open.add(l);
+    for (const l of ['notification', 'collection', 'marketing'] as const) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
     const id = rt.config.id;
     const skip = rt.claiming ?? new Set<number>();
     const m = this.#d.store.messages;
-    const segs = m.peekDue(id, 'otp', now, granted, skip);
+    const peeked = new Set<Category>();
+    const peek = (lane: Category, n: number, except: ReadonlySet<number>) => {
+      peeked.add(lane);
+      const got = m.peekDue(id, lane, now, n, except);
+      if (got.length >= n) full.add(lane);
+      return got;
+    };
+    const segs = lanes.has('otp') ? peek('otp', granted, skip) : [];
     let left = granted - segs.length;
     if (left > 0) {
       for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
-        if (share > 0) segs.push(...m.peekDue(id, lane, now, share, skip));
+        if (share > 0) segs.push(...peek(lane, share, skip));
       }
       left = granted - segs.length;
       // What a lane could not use goes to the others, in priority order.
       for (const lane of ['notification', 'collection', 'marketing'] as const) {
         if (left <= 0) break;
-        if (!open.has(lane)) continue;
+        // Skip a lane already seen to be drained; one not yet asked (a zero share) is asked now.
+        if (!open.has(lane) || (peeked.has(lane) && !full.has(lane))) continue;
         const taken = new Set(segs.map((s) => s.id));
-        const more = m.peekDue(id, lane, now, left, new Set([...skip, ...taken]));
+        const more = peek(lane, left, new Set([...skip, ...taken]));
         segs.push(...more);
         left -= more.length;
       }
@@ -271,6 +295,7 @@ export class Dispatcher {
       if (carrierId !== undefined) opts.carrierId = carrierId;
       if (tried !== undefined) opts.tried = tried;
       this.#write(() => this.#d.store.messages.requeue(seg.id, dueAt, opts));
+      this.#hint.add(seg.lane);
     };
     const backoff = () => retryDelayMs(seg.attempts + 1, cfg.queue.retry_initial_ms, cfg.queue.retry_max_ms, this.#d.rng);
 

@@ -86,8 +86,11 @@ export class SqliteMessageStore implements MessageStore {
       claimSegs: p(`UPDATE segments SET status = 'submitting' WHERE id IN (
         SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
         ORDER BY due_at, id LIMIT ?) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`),
-      dueSegs: p(`SELECT id, message_id, seq, total, carrier_id, attempts, tried FROM segments
-        WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?`),
+      // One statement per lane peek: the segment and what its PDU needs from the message.
+      dueSegs: p(`SELECT s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, m.to_number, m.from_addr,
+        m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
+        FROM segments s JOIN messages m ON m.id = s.message_id
+        WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT ?`),
       segsSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
       claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
         created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
@@ -170,11 +173,23 @@ export class SqliteMessageStore implements MessageStore {
 
   peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[] {
     if (limit <= 0) return [];
-    let segs = this.#s.dueSegs.all(carrierId, laneIndex(lane), now, limit + skip.size) as SegRow[];
-    if (skip.size > 0) segs = segs.filter((r) => !skip.has(r.id));
-    if (segs.length > limit) segs.length = limit;
-    if (segs.length === 0) return [];
-    return this.#withMessages(segs, lane, JSON.stringify([...new Set(segs.map((r) => r.message_id))]));
+    const rows = this.#s.dueSegs.all(carrierId, laneIndex(lane), now, limit + skip.size) as Array<SegRow & {
+      to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null;
+      encoding: ClaimedSegment['encoding']; segmentation: ClaimedSegment['segmentation']; concat_ref: number;
+      expires_at: number; client: string; created_at: number;
+    }>;
+    const out: ClaimedSegment[] = [];
+    for (const r of rows) {
+      if (skip.has(r.id)) continue;
+      out.push({
+        id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, lane, carrierId: r.carrier_id, attempts: r.attempts,
+        to: r.to_number, from: r.from_addr, text: r.body, bodyEnc: r.body_enc, encoding: r.encoding,
+        segmentation: r.segmentation, concatRef: r.concat_ref, expiresAt: r.expires_at, client: r.client,
+        createdAt: r.created_at, triedCarriers: r.tried === null ? [] : r.tried.split(','),
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void {
