@@ -63,7 +63,11 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const port = await freePort();
   const cfg = {
     http: { host: '127.0.0.1', port },
-    store: { path: process.env.XINGE_BENCH_DB ?? path.join(dir, 'xinge.db'), synchronous: process.env.XINGE_BENCH_SYNC ?? 'full' },
+    store: {
+      path: process.env.XINGE_BENCH_DB ?? path.join(dir, 'xinge.db'),
+      synchronous: process.env.XINGE_BENCH_SYNC ?? 'full',
+      commit_interval_ms: Number(process.env.XINGE_BENCH_COMMIT_MS ?? 2),
+    },
     log: { level: 'warn' },
     queue: { max_depth: o.maxDepth ?? 2000000, otp_max_depth: 100000 },
     clients: [{ name: 'bench', token: BENCH_TOKEN, scopes: ['sms', 'otp', 'admin'], categories: ['otp', 'notification', 'collection', 'marketing'], free_text: true }],
