@@ -24,6 +24,16 @@ export interface HttpServerOptions {
 }
 
 const tokenDigest = (t: string) => createHash('sha256').update(t).digest();
+// Digests of the configured tokens, recomputed only when the client list changes (SIGHUP).
+const digestCache = new WeakMap<readonly ClientConfig[], Array<{ client: ClientConfig; digest: Buffer }>>();
+function clientDigests(list: readonly ClientConfig[]): Array<{ client: ClientConfig; digest: Buffer }> {
+  let d = digestCache.get(list);
+  if (d === undefined) {
+    d = list.map((client) => ({ client, digest: tokenDigest(client.token) }));
+    digestCache.set(list, d);
+  }
+  return d;
+}
 
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -79,7 +89,9 @@ export function requireScope(clients: () => readonly ClientConfig[], scope: stri
     const h = req.headers.authorization;
     if (typeof h !== 'string' || !h.startsWith('Bearer ')) throw new ApiError('unauthorized', 'missing bearer token');
     const given = tokenDigest(h.slice(7).trim());
-    const client = clients().find((c) => timingSafeEqual(tokenDigest(c.token), given));
+    // Compared as fixed-length digests in constant time, against every client.
+    let client: ClientConfig | undefined;
+    for (const c of clientDigests(clients())) if (timingSafeEqual(c.digest, given)) client = c.client;
     if (client === undefined) throw new ApiError('unauthorized', 'unknown token');
     if (!client.scopes.includes(scope as ClientConfig['scopes'][number])) {
       throw new ApiError('forbidden', `token lacks scope ${scope}`);

@@ -104,7 +104,7 @@ export function createPolicy(
       } else {
         if (!client.free_text) throw new ApiError('free_text_not_allowed', 'this token may only send templates', { field: 'text' });
         text = req.text ?? '';
-        linter.check(text, 'text');
+        // Linted once below, on the text as it will be sent (signature and suffix included).
       }
       out.text = applySignature(text, {
         signature: resolveSignature(p.signature, client.signature, templateSig),
