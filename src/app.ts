@@ -200,7 +200,8 @@ export function buildApp(opts: AppOptions): App {
     router,
     lanes,
     now,
-    onAccepted: (lanes) => dispatcher.wake(lanes),
+    // A committed OTP is dispatched in the same turn; bulk waits for the coalesced pass.
+    onAccepted: (lanes) => (lanes.has('otp') ? dispatcher.passNow(lanes) : dispatcher.wake(lanes)),
   });
 
   const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });

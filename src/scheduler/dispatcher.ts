@@ -125,6 +125,17 @@ export class Dispatcher {
     });
   }
 
+  /** Run a pass now, in this turn (an OTP just committed): no wait for the next turn of the loop. */
+  passNow(lanes: Iterable<Category>): void {
+    for (const l of lanes) this.#hint.add(l);
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    void this.#pass();
+  }
+
   async #pass(): Promise<void> {
     this.#running = true;
     try {
@@ -201,12 +212,17 @@ export class Dispatcher {
       return got;
     };
     const segs = lanes.has('otp') ? peek('otp', granted, skip) : [];
-    let left = granted - segs.length;
+    // Bulk never takes the last few slots of the window: a verification code arriving behind
+    // a full window would otherwise wait for a whole window's resps (tens of ms under load).
+    const total = rt.config.window * rt.config.binds;
+    const reserve = total >= 10 ? Math.max(1, Math.floor(total / 50)) : 0;
+    const otpCount = segs.length;
+    let left = Math.min(granted, Math.max(0, rt.connector.capacity() - rt.pending + granted - reserve)) - otpCount;
     if (left > 0) {
       for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
         if (share > 0) segs.push(...peek(lane, share, skip));
       }
-      left = granted - segs.length;
+      left -= segs.length - otpCount;
       // What a lane could not use goes to the others, in priority order.
       for (const lane of ['notification', 'collection', 'marketing'] as const) {
         if (left <= 0) break;
