@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 /**
  * Issue 2, point 1: one schema with explicit defaults; unknown keys and wrong types name
  * their YAML path; ${ENV_VAR} interpolation (unset = error naming it); the policy calendar
@@ -11,7 +13,10 @@ import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { ADMIN_TOKEN, TOKEN, auth, baseConfigObject, makeConfig, startTestApp, tempDir } from '../helpers/fixtures.js';
 import { REPO, runCli, writeYaml } from './fixtures/daemon.js';
 
-const EXAMPLE = '/work/shared/config.example.yaml';
+// The contract's example config: ../shared beside the checkout (as CI lays it out), else the
+// copy kept in fixtures/ (taken from shared/ unchanged).
+const SHARED_EXAMPLE = fileURLToPath(new URL('../../../shared/config.example.yaml', import.meta.url));
+const EXAMPLE = existsSync(SHARED_EXAMPLE) ? SHARED_EXAMPLE : fileURLToPath(new URL('./fixtures/config.example.yaml', import.meta.url));
 
 function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
