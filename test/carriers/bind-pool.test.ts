@@ -227,7 +227,8 @@ t.test('SMSC unbind: answered, the bind is rebuilt', async (t) => {
   const seq = sim.sendUnbind();
   await until(() => sim.recorder.responses.some((r) => r.command === 'unbind_resp' && r.seq === seq));
   await until(() => sim.recorder.binds.length === 2 && pool.isUp(), 3000, 'rebind');
-  t.pass('rebound after unbind');
+  t.equal(sim.recorder.binds.length, 2, 'bound twice');
+  t.ok(pool.isUp(), 'rebound after unbind');
 });
 
 t.test('undecodable PDU: error resp, bind stays up; absurd length: that bind alone is rebuilt', async (t) => {

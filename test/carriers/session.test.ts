@@ -102,7 +102,7 @@ t.test('the SMSC\'s enquire_link is answered; its unbind is answered and the ses
   await s.connect();
   const seq = sim.sendEnquireLink();
   await until(() => sim.recorder.responses.some((r) => r.command === 'enquire_link_resp' && r.seq === seq));
-  t.pass('enquire_link_resp with the same sequence number');
+  t.ok(sim.recorder.responses.some((r) => r.command === 'enquire_link_resp' && r.seq === seq), 'enquire_link_resp with the same sequence number');
   const useq = sim.sendUnbind();
   const info = await s.closed;
   t.equal(info.reason, 'peer_unbind');

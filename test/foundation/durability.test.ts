@@ -94,12 +94,14 @@ t.test('SIGKILL right after the 202s loses nothing; restart resumes', async (t) 
     await new Promise((r) => setTimeout(r, 200));
   }
   t.equal(pending.size, 0, `every queued message went out after the restart (${pending.size} left)`);
-  for (const [id, s] of accepted) {
-    if (s !== 'scheduled') continue;
+  const scheduledIds = [...accepted].filter(([, s]) => s === 'scheduled').map(([id]) => id);
+  const stillScheduled: string[] = [];
+  for (const id of scheduledIds) {
     const g = await http(httpPort2, 'GET', `/v1/messages/${id}`);
-    if (g.json.status !== 'scheduled') t.fail(`${id} should stay scheduled, is ${g.json.status}`);
+    if (g.json.status === 'scheduled') stillScheduled.push(id);
   }
-  t.pass(`${[...accepted.values()].filter((s) => s === 'scheduled').length} scheduled messages still scheduled`);
+  t.ok(scheduledIds.length > 0, 'some accepted messages were scheduled');
+  t.same(stillScheduled, scheduledIds, `${scheduledIds.length} scheduled messages still scheduled`);
 
   d2.child.kill('SIGTERM');
   t.equal((await d2.exited).code, 0);
