@@ -14,7 +14,7 @@ import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
 import { IdempotencyKeys } from './intake/idempotency.js';
-import { SubmitService, type IntakePolicy, type Router } from './intake/submit-service.js';
+import { SubmitService, type Router } from './intake/submit-service.js';
 import { LaneDepths } from './intake/lane-gate.js';
 import { ClientRateLimits } from './intake/client-rate-limit.js';
 import { Dispatcher, type CarrierRuntime, type RateGate } from './scheduler/dispatcher.js';

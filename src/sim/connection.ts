@@ -5,6 +5,7 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
+import type { SmscSimOptions } from './smsc.js';
 import {
   CommandId,
   commandName,
@@ -33,14 +34,8 @@ export type SimBindMode = 'transceiver' | 'transmitter' | 'receiver';
 export interface SimContext {
   readonly recorder: SimRecorder;
   readonly log: Logger;
-  readonly mode: {
-    silent: boolean;
-    respDelayMs: number;
-    throttleEvery: number;
-    errorEvery: { n: number; status: number } | null;
-    errorByDest: Record<string, number>;
-    dropAfterSubmits: number;
-  };
+  /** The simulator's current misbehaviour modes (changed live by configure()). */
+  readonly mode: Pick<SmscSimOptions, 'silent' | 'respDelayMs' | 'throttleEvery' | 'errorEvery' | 'errorByDest' | 'dropAfterSubmits'>;
   authenticate(systemId: string, password: string): number;
   /** Counts every submit_sm the SMSC takes (throttle/error "every Nth" use it). */
   nextSubmitNumber(): number;
