@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { request, Agent } from 'undici';
-import { BENCH_TOKEN, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
+import { BENCH_TOKEN, childCpuSeconds, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
 
 const agent = new Agent({ connections: 16, pipelining: 1 });
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' };
@@ -56,6 +56,7 @@ export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
   const d = await startDaemon({ simPort: sim.port, window: 200, binds: 2 });
   try {
     const cpu0 = metric(await scrape(d.url), 'xinge_process_cpu_seconds_total');
+    const simCpu0 = childCpuSeconds(sim.child);
     const t0 = performance.now();
     const accepted = await postBatches(d.url, total, 1000, 4);
     const tAccepted = performance.now();
@@ -74,6 +75,7 @@ export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
       // CPU per message, independent of what else the machine runs.
       daemon_cpu_us_per_msg: Math.round(((metric(text, 'xinge_process_cpu_seconds_total') - cpu0) / Math.max(1, final)) * 1e6),
+      sim_cpu_us_per_msg: Math.round(((childCpuSeconds(sim.child) - simCpu0) / Math.max(1, final)) * 1e6),
     };
   } finally {
     await d.stop();
@@ -91,6 +93,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const text0 = await scrape(d.url);
     const before = metric(text0, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
     const cpu0 = metric(text0, 'xinge_process_cpu_seconds_total');
+    const simCpu0 = childCpuSeconds(sim.child);
     const t0 = performance.now();
     const result = await autocannon({
       url: `${d.url}/v1/sms`,
@@ -117,6 +120,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
       single_latency_p99_ms: result.latency.p99,
       single_daemon_cpu_share: +(cpu / ((t1 - t0) / 1000)).toFixed(2),
       single_daemon_cpu_us_per_msg: Math.round((cpu / Math.max(1, acked)) * 1e6),
+      single_sim_cpu_us_per_msg: Math.round(((childCpuSeconds(sim.child) - simCpu0) / Math.max(1, acked)) * 1e6),
     };
   } finally {
     await d.stop();

@@ -1,7 +1,7 @@
 /** Child processes for benchmarks: the simulator and the daemon, each in its own process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,8 @@ export async function freePort(): Promise<number> {
 
 export async function startSim(opts: Record<string, unknown>): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const entry = path.join(ROOT, 'src', 'sim', 'sim-process.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, JSON.stringify({ port: 0, recordLimit: 0, ...opts })], {
+  const prof = process.env.XINGE_BENCH_SIM_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.XINGE_BENCH_SIM_PROF] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', entry, JSON.stringify({ port: 0, recordLimit: 0, ...opts })], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -160,6 +161,16 @@ export function histogramQuantile(text: string, name: string, labels: Record<str
     prevCount = count;
   }
   return prevLe;
+}
+
+/** CPU seconds a child has used so far (Linux /proc; 0 elsewhere), to show what bounds a scenario. */
+export function childCpuSeconds(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 export async function scrape(url: string): Promise<string> {

@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
-import type { MessageStore, SegmentRecord } from '../store/types.js';
+import type { MessageStore, ReceiptTarget } from '../store/types.js';
 import { childCache, type Metrics } from '../observability/metrics.js';
 import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
@@ -117,7 +117,7 @@ export class ReceiptHandler {
     this.#retryHeld(carrierId, held.receipt.id, c.dlr_id).catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
   }
 
-  #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): SegmentRecord | undefined {
+  #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): ReceiptTarget | undefined {
     for (const key of candidateIds(id, mode)) {
       const s = this.#d.messages.findSegmentByCarrierMsgId(carrierId, key);
       if (s !== undefined) return s;
@@ -125,7 +125,7 @@ export class ReceiptHandler {
     return undefined;
   }
 
-  #applyNow(seg: SegmentRecord, r: Receipt): void {
+  #applyNow(seg: ReceiptTarget, r: Receipt): void {
     const now = this.#d.now();
     // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
     // DELIVERED: a vendor failure code in the text wins over the TLV.

@@ -13,6 +13,7 @@ import {
   encodeHeader,
   encodeMessageIdResp,
   encodePdu,
+  encodeShortMessagePdu,
   fieldBuf,
   fieldNum,
   fieldStr,
@@ -20,6 +21,7 @@ import {
   readHeader,
   responseIdFor,
   type Pdu,
+  type SubmitSmFields,
 } from '../carriers/smpp/codec.js';
 import { Status } from '../carriers/smpp/command-status.js';
 import { DecodeError } from '../carriers/smpp/errors.js';
@@ -87,6 +89,13 @@ export class SimConnection {
   deliverSm(fields: Record<string, unknown>): number {
     const seq = this.nextSeq();
     this.sendRaw(encodePdu('deliver_sm', seq, fields));
+    return seq;
+  }
+
+  /** Send a receipt (deliver_sm, hand-encoded: the simulator's hot PDU); returns its sequence_number. */
+  deliverReceipt(fields: SubmitSmFields): number {
+    const seq = this.nextSeq();
+    this.sendRaw(encodeShortMessagePdu(CommandId.deliver_sm, seq, fields));
     return seq;
   }
 

@@ -10,7 +10,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
-import { encodeHeader } from '../carriers/smpp/codec.js';
+import { encodeHeader, type SubmitSmFields } from '../carriers/smpp/codec.js';
 import { Status } from '../carriers/smpp/command-status.js';
 import { SimConnection, type SimContext } from './connection.js';
 import { buildMoParts, type MoInput } from './mo.js';
@@ -95,7 +95,9 @@ export class SmscSimulator {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #ctx: SimContext;
   /** Receipts waiting for a receiver of their account to bind. */
-  readonly #heldReceipts = new Map<string, Record<string, unknown>[]>();
+  readonly #heldReceipts = new Map<string, SubmitSmFields[]>();
+  #dueNow: Array<() => void> = [];
+  #dueNowTimer: NodeJS.Immediate | undefined;
   #nextConn = 0;
   #submitNumber = 0;
   #nextId: bigint;
@@ -155,6 +157,9 @@ export class SmscSimulator {
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    if (this.#dueNowTimer !== undefined) clearImmediate(this.#dueNowTimer);
+    this.#dueNowTimer = undefined;
+    this.#dueNow = [];
     for (const c of this.#conns.values()) c.drop();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -273,29 +278,45 @@ export class SmscSimulator {
     const idNum = BigInt(this.#opts.idFormat === 'decimal' ? sub.messageId! : `0x${sub.messageId!}`);
     const id = formatId(idNum, this.#opts.receiptIdFormat ?? this.#opts.idFormat);
     const submitted = new Date(sub.time);
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
+    const send = (): void => {
       const text = receiptText({ id, stat, submitted, done: new Date(), text: sub.shortMessage.subarray(0, 20).toString('latin1') });
-      const fields = {
-        source_addr_ton: sub.destTon,
-        source_addr_npi: sub.destNpi,
-        source_addr: sub.destination,
-        dest_addr_ton: sub.sourceTon,
-        dest_addr_npi: sub.sourceNpi,
-        destination_addr: sub.source,
-        esm_class: 0x04,
-        data_coding: 0,
-        short_message: Buffer.from(text, 'latin1'),
-        receipted_message_id: id,
-        message_state: MESSAGE_STATE[stat],
+      const fields: SubmitSmFields = {
+        sourceAddrTon: sub.destTon,
+        sourceAddrNpi: sub.destNpi,
+        sourceAddr: sub.destination,
+        destAddrTon: sub.sourceTon,
+        destAddrNpi: sub.sourceNpi,
+        destinationAddr: sub.source,
+        esmClass: 0x04,
+        registeredDelivery: 0,
+        dataCoding: 0,
+        shortMessage: Buffer.from(text, 'latin1'),
+        receiptedMessageId: id,
+        messageState: MESSAGE_STATE[stat],
       };
       const target = conn.canReceive ? conn : [...this.#conns.values()].find((c) => c.canReceive && c.systemId === sub.systemId);
-      if (target) target.deliverSm(fields);
+      if (target) target.deliverReceipt(fields);
       else {
         const held = this.#heldReceipts.get(sub.systemId) ?? [];
         held.push(fields);
         this.#heldReceipts.set(sub.systemId, held);
       }
+    };
+    // Receipts without delay go out together at the end of the turn: one timer per receipt
+    // costs the simulator more than the receipt itself at bench rates.
+    if (r.delayMs <= 0) {
+      this.#dueNow.push(send);
+      this.#dueNowTimer ??= setImmediate(() => {
+        this.#dueNowTimer = undefined;
+        const due = this.#dueNow;
+        this.#dueNow = [];
+        for (const f of due) f();
+      });
+      return;
+    }
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      send();
     }, r.delayMs);
     this.#timers.add(t);
   }
@@ -305,7 +326,7 @@ export class SmscSimulator {
     const held = this.#heldReceipts.get(c.systemId);
     if (!held) return;
     this.#heldReceipts.delete(c.systemId);
-    for (const f of held) c.deliverSm(f);
+    for (const f of held) c.deliverReceipt(f);
   }
 }
 

@@ -46,6 +46,9 @@ export interface SegmentRecord {
   finalAt: number | null;
 }
 
+/** What applying a receipt needs to know about its segment. */
+export type ReceiptTarget = Pick<SegmentRecord, 'id' | 'messageId' | 'total' | 'status' | 'carrierId' | 'submittedAt'>;
+
 export interface MessageRecord {
   id: string;
   client: string;
@@ -182,7 +185,8 @@ export interface MessageStore {
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): void;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined;
-  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined;
+  /** The segment a receipt is for: only what applying it needs (a narrow read on the hot path). */
+  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined;
   cancel(ids: string[], client: string | undefined, now: number): CancelResult;
   idsByReference(client: string, reference: string): string[];
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */

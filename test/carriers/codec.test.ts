@@ -8,6 +8,7 @@ import {
   encodeMessageIdResp,
   encodePdu,
   encodeSubmitSm,
+  encodeShortMessagePdu,
   responseIdFor,
   CommandId,
 } from '../../src/carriers/smpp/codec.js';
@@ -89,6 +90,50 @@ t.test('hand-written submit_sm encoder matches node-smpp byte for byte', async (
     t.equal(d.fields['data_coding'], c.dc, 'data_coding as given, not guessed');
     t.equal(d.fields['esm_class'], c.esm, 'esm_class as given');
   }
+});
+
+t.test('deliver_sm receipts from encodeShortMessagePdu: the same bytes as node-smpp, TLVs decoded back', async (t) => {
+  for (const id of ['0', '1a2b3c4d', '18446744073709551615']) {
+    const text = Buffer.from(`id:${id} sub:001 dlvrd:001 submit date:2611291200 done date:2611291201 stat:DELIVRD err:000 text:`, 'latin1');
+    const ours = encodeShortMessagePdu(CommandId.deliver_sm, 7, {
+      sourceAddrTon: 1,
+      sourceAddrNpi: 1,
+      sourceAddr: '8613800138000',
+      destAddrTon: 5,
+      destAddrNpi: 0,
+      destinationAddr: '10690000',
+      esmClass: 0x04,
+      registeredDelivery: 0,
+      dataCoding: 0,
+      shortMessage: text,
+      receiptedMessageId: id,
+      messageState: 2,
+    });
+    const theirs = new smpp.PDU('deliver_sm', {
+      sequence_number: 7,
+      source_addr_ton: 1,
+      source_addr_npi: 1,
+      source_addr: '8613800138000',
+      dest_addr_ton: 5,
+      dest_addr_npi: 0,
+      destination_addr: '10690000',
+      esm_class: 0x04,
+      data_coding: 0,
+      short_message: text,
+      receipted_message_id: id,
+      message_state: 2,
+    }).toBuffer();
+    t.equal(ours.toString('hex'), theirs.toString('hex'), `id ${id}`);
+    const d = decodePdu(ours);
+    t.equal(d.command, 'deliver_sm');
+    t.equal(d.tlvs['receipted_message_id'], id);
+    t.equal(d.tlvs['message_state'], 2);
+  }
+  t.throws(
+    () => encodeShortMessagePdu(CommandId.deliver_sm, 1, { sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '', destAddrTon: 0, destAddrNpi: 0, destinationAddr: '', esmClass: 4, registeredDelivery: 0, dataCoding: 0, shortMessage: Buffer.alloc(0), receiptedMessageId: 'x'.repeat(65) }),
+    { code: 'smpp_encode' },
+    'a receipted_message_id over 64 octets is refused',
+  );
 });
 
 t.test('node-smpp encodePdu sends a Buffer short_message as is, with our data_coding and esm_class', async (t) => {

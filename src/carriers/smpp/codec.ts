@@ -318,12 +318,17 @@ export interface SubmitSmFields {
   sarMsgRefNum?: number;
   sarTotalSegments?: number;
   sarSegmentSeqnum?: number;
+  /** deliver_sm receipts: the receipted_message_id and message_state TLVs. */
+  receiptedMessageId?: string;
+  messageState?: number;
 }
 
 const TLV_MESSAGE_PAYLOAD = 0x0424;
 const TLV_SAR_MSG_REF_NUM = 0x020c;
 const TLV_SAR_TOTAL_SEGMENTS = 0x020e;
 const TLV_SAR_SEGMENT_SEQNUM = 0x020f;
+const TLV_RECEIPTED_MESSAGE_ID = 0x001e;
+const TLV_MESSAGE_STATE = 0x0427;
 
 function checkAddr(what: string, s: string, max: number): number {
   const n = Buffer.byteLength(s, 'latin1');
@@ -336,6 +341,14 @@ function checkAddr(what: string, s: string, max: number): number {
  * allocation, no per-field dispatch. short_message goes out exactly as given.
  */
 export function encodeSubmitSm(sequenceNumber: number, f: SubmitSmFields): Buffer {
+  return encodeShortMessagePdu(CommandId.submit_sm, sequenceNumber, f);
+}
+
+/**
+ * submit_sm or deliver_sm (SMPP 3.4 gives both the same mandatory fields; deliver_sm leaves
+ * the schedule and validity empty). The simulator sends its receipts with it.
+ */
+export function encodeShortMessagePdu(commandId: number, sequenceNumber: number, f: SubmitSmFields): Buffer {
   const sm = f.shortMessage;
   if (sm.length > 254) throw new SmppError('smpp_encode', `short_message is ${sm.length} octets; at most 254 (use message_payload)`);
   const st = f.serviceType ?? '';
@@ -345,13 +358,17 @@ export function encodeSubmitSm(sequenceNumber: number, f: SubmitSmFields): Buffe
   const mp = f.messagePayload;
   if (mp !== undefined && mp.length > 0xffff) throw new SmppError('smpp_encode', `message_payload is ${mp.length} octets; at most 65535`);
   const sar = f.sarMsgRefNum !== undefined && f.sarTotalSegments !== undefined && f.sarSegmentSeqnum !== undefined;
+  const rid = f.receiptedMessageId;
+  const ridLen = rid === undefined ? 0 : checkAddr('receipted_message_id', rid, 64);
   const len =
     HEADER_LENGTH + stLen + 1 + 2 + srcLen + 1 + 2 + dstLen + 1 + 3 + 1 + 1 + 1 + 2 + 1 + 1 + sm.length +
     (mp !== undefined ? 4 + mp.length : 0) +
-    (sar ? 6 + 5 + 5 : 0);
+    (sar ? 6 + 5 + 5 : 0) +
+    (rid !== undefined ? 4 + ridLen + 1 : 0) +
+    (f.messageState !== undefined ? 5 : 0);
   const b = Buffer.allocUnsafe(len);
   b.writeUInt32BE(len, 0);
-  b.writeUInt32BE(CommandId.submit_sm, 4);
+  b.writeUInt32BE(commandId >>> 0, 4);
   b.writeUInt32BE(0, 8);
   b.writeUInt32BE(sequenceNumber >>> 0, 12);
   let o = HEADER_LENGTH;
@@ -393,6 +410,19 @@ export function encodeSubmitSm(sequenceNumber: number, f: SubmitSmFields): Buffe
     b.writeUInt16BE(1, o + 13);
     b[o + 15] = f.sarSegmentSeqnum!;
     o += 16;
+  }
+  if (rid !== undefined) {
+    b.writeUInt16BE(TLV_RECEIPTED_MESSAGE_ID, o);
+    b.writeUInt16BE(ridLen + 1, o + 2);
+    o += 4;
+    o += b.write(rid, o, 'latin1');
+    b[o++] = 0;
+  }
+  if (f.messageState !== undefined) {
+    b.writeUInt16BE(TLV_MESSAGE_STATE, o);
+    b.writeUInt16BE(1, o + 2);
+    b[o + 4] = f.messageState;
+    o += 5;
   }
   return b;
 }

@@ -9,6 +9,7 @@ import type {
   MessageRecord,
   MessageStore,
   NewMessage,
+  ReceiptTarget,
   SegmentRecord,
 } from '../types.js';
 
@@ -100,8 +101,10 @@ export class SqliteMessageStore implements MessageStore {
         final_at = ? WHERE id = ?`),
       segSubmitted: p(`UPDATE segments SET status = 'submitted', carrier_msg_id = ?, submitted_at = ? WHERE id = ? AND status = 'submitting'`),
       msgPendingDec: p(`UPDATE messages SET pending = pending - 1 WHERE id = ? RETURNING pending, status`),
-      msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL
-        RETURNING ${FINALIZED_COLS}`),
+      // UPDATE … RETURNING costs twice a plain UPDATE plus a SELECT by key (SQLite
+      // materialises the returned rows), so the hot path reads, then writes.
+      msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
+      openMsg: p(`SELECT ${FINALIZED_COLS} FROM messages WHERE id = ? AND final_at IS NULL`),
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
         tried = COALESCE(@tried, tried) WHERE id = @id`),
@@ -110,8 +113,8 @@ export class SqliteMessageStore implements MessageStore {
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
         final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id`),
       finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
-        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ? AND final_at IS NULL RETURNING ${FINALIZED_COLS}`),
-      byCarrierMsg: p(`SELECT * FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
+        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
+      byCarrierMsg: p(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
       cancelMsg: p(`UPDATE messages SET status = 'canceled', final_at = ?, body_enc = NULL WHERE id = ?`),
       cancelSegs: p(`UPDATE segments SET status = 'canceled', final_at = ? WHERE message_id = ? AND status = 'queued'`),
       byRef: p(`SELECT id FROM messages WHERE client = ? AND reference = ?`),
@@ -226,8 +229,14 @@ export class SqliteMessageStore implements MessageStore {
       const r = this.#s.msgPendingDec.get(messageId) as { pending: number } | undefined;
       if (r === undefined || r.pending > 0) return undefined;
     }
-    const done = toFinalized(this.#s.msgSubmitted.get(now, finalOnSubmit ? now : null, messageId) as FinalizedRow | undefined);
-    return finalOnSubmit ? done : undefined;
+    if (!finalOnSubmit) {
+      this.#s.msgSubmitted.run(now, null, messageId);
+      return undefined;
+    }
+    const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
+    if (open === undefined) return undefined;
+    this.#s.msgSubmitted.run(now, now, messageId);
+    return toFinalized({ ...open, status: 'submitted' });
   }
 
   setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void {
@@ -256,12 +265,19 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
-    return toFinalized(this.#s.finalize.get(status, now, errorCode ?? null, errorText ?? null, messageId) as FinalizedRow | undefined);
+    const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
+    if (open === undefined) return undefined;
+    this.#s.finalize.run(status, now, errorCode ?? null, errorText ?? null, messageId);
+    return toFinalized({ ...open, status, error_code: errorCode ?? open.error_code });
   }
 
-  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): SegmentRecord | undefined {
-    const r = this.#s.byCarrierMsg.get(carrierId, carrierMsgId) as SegmentRow | undefined;
-    return r === undefined ? undefined : toSegment(r);
+  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined {
+    const r = this.#s.byCarrierMsg.get(carrierId, carrierMsgId) as
+      | { id: number; message_id: string; total: number; status: SegmentStatus; carrier_id: string; submitted_at: number | null }
+      | undefined;
+    return r === undefined
+      ? undefined
+      : { id: r.id, messageId: r.message_id, total: r.total, status: r.status, carrierId: r.carrier_id, submittedAt: r.submitted_at };
   }
 
   cancel(ids: string[], client: string | undefined, now: number): CancelResult {
