@@ -129,7 +129,10 @@ export class SubmitService {
     return { msg, answer: { id, status: 'queued', segments: counted.segments, encoding: counted.encoding } };
   }
 
-  /** Inside the commit: the checks that read the store, then the insert. */
+  /**
+   * Inside the commit: the checks that read the store, then the writes. A refusal (ApiError)
+   * comes only from the checks, before anything is written; callers rely on that.
+   */
   persist(p: PreparedMessage, client: ClientConfig): Accepted {
     const now = p.msg.createdAt;
     const { sendAt } = this.#d.policy().admit(p.msg.to, p.msg.category, client, p.msg.sendAt, now);
@@ -192,22 +195,27 @@ export class SubmitService {
     }
     const toInsert = prepared.filter((x) => results[x.i] === undefined);
     if (toInsert.length > 0 || alsoInCommit !== undefined) {
-      const out = await this.#d.store.commit.run(() => {
-        const inserted = toInsert.map((x) => {
-          try {
-            return this.#d.store.messages.transaction(() => this.persist(x.p, client));
-          } catch (err) {
-            if (err instanceof ApiError) return err;
-            throw err;
+      // One savepoint for the whole batch, none per item: persist refuses an item (ApiError)
+      // before it writes anything, and any other failure takes the batch back entirely, so
+      // no item is stored without the client being told it was accepted.
+      const out = await this.#d.store.commit.run(() =>
+        this.#d.store.messages.transaction(() => {
+          const inserted = toInsert.map((x) => {
+            try {
+              return this.persist(x.p, client);
+            } catch (err) {
+              if (err instanceof ApiError) return err;
+              throw err;
+            }
+          });
+          if (alsoInCommit !== undefined) {
+            const merged = results.slice();
+            inserted.forEach((r, k) => (merged[toInsert[k]!.i] = r));
+            alsoInCommit(merged);
           }
-        });
-        if (alsoInCommit !== undefined) {
-          const merged = results.slice();
-          inserted.forEach((r, k) => (merged[toInsert[k]!.i] = r));
-          alsoInCommit(merged);
-        }
-        return inserted;
-      });
+          return inserted;
+        }),
+      );
       const lanes = new Set<Category>();
       out.forEach((r, k) => {
         const x = toInsert[k]!;

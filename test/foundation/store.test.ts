@@ -168,6 +168,58 @@ t.test('group commit: N concurrent submits take fewer transactions than N', asyn
   t.equal(Number(sum?.[1]), N, 'histogram sums units');
 });
 
+t.test('transactions: a nested unit that throws is rolled back alone; a top-level one entirely; group commit keeps the others', async (t) => {
+  const dir = tempDir(t);
+  const st = openStore({ path: join(dir, 'tx.db') });
+  t.teardown(() => st.close());
+  const m = st.messages;
+  const a = newMessage();
+  const b = newMessage();
+  const c = newMessage();
+  m.transaction(() => {
+    m.insertMessage(a);
+    t.throws(() =>
+      m.transaction(() => {
+        m.insertMessage(b);
+        throw new Error('unit fails after writing');
+      }),
+    );
+    m.insertMessage(c);
+  });
+  t.ok(m.getMessage(a.id), 'outer write before the failed unit committed');
+  t.equal(m.getMessage(b.id), undefined, 'the failed unit rolled back');
+  t.ok(m.getMessage(c.id), 'outer write after the failed unit committed');
+
+  const d = newMessage();
+  t.throws(() =>
+    m.transaction(() => {
+      m.insertMessage(d);
+      throw new Error('whole transaction fails');
+    }),
+  );
+  t.equal(m.getMessage(d.id), undefined, 'top-level failure rolls everything back');
+
+  const e = newMessage();
+  const f = newMessage();
+  const results = await Promise.allSettled([
+    st.commit.run(() => m.transaction(() => m.insertMessage(e))),
+    st.commit.run(() =>
+      m.transaction(() => {
+        m.insertMessage(f);
+        throw new Error('boom');
+      }),
+    ),
+  ]);
+  t.equal(results[0].status, 'fulfilled');
+  t.equal(results[1].status, 'rejected');
+  t.ok(m.getMessage(e.id), 'the good unit of the tick committed');
+  t.equal(m.getMessage(f.id), undefined, 'the failing unit left nothing behind');
+  // Still usable afterwards: no transaction left open.
+  const g = newMessage();
+  m.transaction(() => m.insertMessage(g));
+  t.ok(m.getMessage(g.id));
+});
+
 t.test('on start, segments left submitting are queued again and resent; scheduled stay scheduled', async (t) => {
   const dir = tempDir(t);
   const cfg = makeConfig(baseConfigObject(dir));
