@@ -120,6 +120,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
       single_latency_p99_ms: result.latency.p99,
       single_daemon_cpu_share: +(cpu / ((t1 - t0) / 1000)).toFixed(2),
       single_daemon_cpu_us_per_msg: Math.round((cpu / Math.max(1, acked)) * 1e6),
+      single_commits_per_msg: +((metric(text1, 'xinge_store_commit_batch_size_count') - metric(text0, 'xinge_store_commit_batch_size_count')) / Math.max(1, acked)).toFixed(2),
       single_sim_cpu_us_per_msg: Math.round(((childCpuSeconds(sim.child) - simCpu0) / Math.max(1, acked)) * 1e6),
     };
   } finally {

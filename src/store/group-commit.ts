@@ -31,9 +31,13 @@ export class GroupCommit {
   /** Called after each committed batch with the number of units (metrics). */
   onCommit: ((units: number) => void) | undefined;
 
-  constructor(tx: Transactor, intervalMs = 0) {
+  readonly #durable: (() => Promise<void>) | undefined;
+
+  /** `durable`: resolves when what was committed so far is on disk (WalSync); callers are answered after it. */
+  constructor(tx: Transactor, intervalMs = 0, durable?: () => Promise<void>) {
     this.#tx = tx;
     this.#intervalMs = intervalMs;
+    this.#durable = durable;
   }
 
   /** `urgent`: commit at the end of this turn in a transaction of its own. */
@@ -98,11 +102,21 @@ export class GroupCommit {
       return;
     }
     this.onCommit?.(units.length);
-    for (let i = 0; i < units.length; i++) {
-      const r = results[i]!;
-      if (r.ok) units[i]!.resolve(r.v);
-      else units[i]!.reject(r.v);
+    const answer = () => {
+      for (let i = 0; i < units.length; i++) {
+        const r = results[i]!;
+        if (r.ok) units[i]!.resolve(r.v);
+        else units[i]!.reject(r.v);
+      }
+    };
+    if (this.#durable === undefined) {
+      answer();
+      return;
     }
+    // Not durable, not answered: a unit whose commit did not reach the disk is refused.
+    this.#durable().then(answer, (err: unknown) => {
+      for (const u of units) u.reject(err);
+    });
   }
 
   /** Flush what is queued and refuse more. */

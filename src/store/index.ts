@@ -4,6 +4,7 @@ import { openDatabase, type Synchronous } from './sqlite/database.js';
 import { SqliteMessageStore } from './sqlite/message-store.js';
 import { SqliteAuxStore } from './sqlite/aux-store.js';
 import { GroupCommit } from './group-commit.js';
+import { WalSync } from './sqlite/wal-sync.js';
 import type { AuxStore, MessageStore } from './types.js';
 
 export interface Store {
@@ -12,6 +13,8 @@ export interface Store {
   /** Group commit for writes whose caller waits for durability (intake, receipts). */
   commit: GroupCommit;
   isOpen(): boolean;
+  /** fsyncs of the WAL issued for durability so far (0 with synchronous: normal). */
+  fsyncs(): number;
   close(): void;
 }
 
@@ -19,19 +22,24 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
   const db: Database.Database = openDatabase(opts.path, { synchronous: opts.synchronous ?? 'full' });
   const messages = new SqliteMessageStore(db);
   const aux = new SqliteAuxStore(db);
-  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0);
+  const walSync = (opts.synchronous ?? 'full') === 'full' && opts.path !== ':memory:' ? new WalSync(`${opts.path}-wal`) : undefined;
+  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0, walSync === undefined ? undefined : () => walSync.sync());
   return {
     messages,
     aux,
     commit,
     isOpen: () => db.open,
+    fsyncs: () => walSync?.syncs ?? 0,
     close: () => {
       if (!db.open) return;
       commit.close();
+      let checkpointed = false;
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
+        checkpointed = true;
       } finally {
         db.close();
+        walSync?.close(checkpointed);
       }
     },
   };

@@ -1,0 +1,89 @@
+/**
+ * Durability off the main thread: SQLite commits without fsync (synchronous=NORMAL) and the
+ * group commit answers only after WalSync has fsynced the WAL on the thread pool.
+ */
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/index.js';
+import { GroupCommit } from '../../src/store/group-commit.js';
+import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const newMessage = (id: string) => {
+  const now = Date.now();
+  return {
+    id, client: 'loans', category: 'notification' as const, to: '+8613800138000', text: 'hello', encoding: 'gsm7' as const,
+    segmentation: 'udh8' as const, segments: 1, carrierId: 'c1', concatRef: 0, sendAt: now, expiresAt: now + 86400000, createdAt: now,
+  };
+};
+
+t.test('WalSync: calls made while an fsync runs share the next one; close answers or refuses the waiting', async (t) => {
+  const dir = tempDir(t);
+  const db = new Database(join(dir, 'w.db'));
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE x (v)');
+  t.teardown(() => db.close());
+  const ws = new WalSync(join(dir, 'w.db-wal'));
+  await ws.sync();
+  t.equal(ws.syncs, 1);
+  await Promise.all(Array.from({ length: 50 }, () => ws.sync()));
+  t.ok(ws.syncs <= 3, `50 concurrent callers took ${ws.syncs - 1} fsyncs`);
+
+  const running = ws.sync(); // starts an fsync
+  const queued = ws.sync(); // waits for the next one, which close() will not start
+  ws.close(true);
+  await t.resolves(running, 'the fsync in progress completes');
+  await t.resolves(queued, 'close(true): the caller is told its commit is durable (a checkpoint synced it)');
+  await t.rejects(ws.sync(), /store closed/, 'no sync after close');
+
+  const ws2 = new WalSync(join(dir, 'w.db-wal'));
+  const a = ws2.sync();
+  const b = ws2.sync();
+  const refused = t.rejects(b, /before the commit reached the disk/, 'close(false): a commit not known durable is refused');
+  ws2.close(false);
+  await t.resolves(a);
+  await refused;
+});
+
+t.test('group commit: callers are answered after the durable step, and refused if it fails', async (t) => {
+  const rows: number[] = [];
+  const tx = { transaction: <T>(fn: () => T): T => fn() };
+  let release: () => void = () => undefined;
+  let fail = false;
+  const gc = new GroupCommit(tx, 0, () =>
+    fail ? Promise.reject(new Error('fsync failed: EIO')) : new Promise<void>((r) => (release = r)),
+  );
+  let answered = false;
+  const p = gc.run(() => rows.push(1)).then(() => (answered = true));
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(rows, [1], 'the unit ran and committed');
+  t.equal(answered, false, 'not answered before the commit is durable');
+  release();
+  await p;
+  t.equal(answered, true, 'answered once durable');
+
+  fail = true;
+  await t.rejects(gc.run(() => rows.push(2)), /EIO/, 'a commit that did not reach the disk is refused to its caller');
+});
+
+t.test('openStore (synchronous full): units are answered after an fsync of the WAL; normal does none', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'x.db');
+  const st = openStore({ path, commitIntervalMs: 1 });
+  let commits = 0;
+  st.commit.onCommit = () => commits++;
+  t.equal(st.fsyncs(), 0);
+  await Promise.all(Array.from({ length: 20 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage(`msg_ws${i}`)))));
+  t.ok(st.fsyncs() >= 1 && st.fsyncs() <= commits, `${commits} commits, ${st.fsyncs()} fsyncs`);
+  const other = new Database(path, { readonly: true });
+  t.equal((other.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 20, 'all rows visible to a second connection');
+  other.close();
+  st.close();
+  const again = openStore({ path, synchronous: 'normal' });
+  t.ok(again.messages.getMessage('msg_ws19'), 'rows survive close and reopen');
+  await again.commit.run(() => again.messages.insertMessage(newMessage('msg_ws_normal')));
+  t.equal(again.fsyncs(), 0, 'synchronous: normal does not fsync');
+  again.close();
+});
