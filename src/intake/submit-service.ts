@@ -152,6 +152,7 @@ export class SubmitService {
     const p = this.prepare(req, client, '', composedBySystem);
     this.#d.lanes.check(p.msg.category, 1);
     // An OTP does not wait for the group-commit tick: its latency budget is milliseconds.
+    const lanes = new Set([p.msg.category]);
     const accepted = await this.#d.store.commit.run(
       () =>
         this.#d.store.messages.transaction(() => {
@@ -160,9 +161,10 @@ export class SubmitService {
           return a;
         }),
       p.msg.category === 'otp',
+      // Dispatch on commit; the 202 waits for the fsync.
+      () => this.#d.onAccepted?.(lanes),
     );
     this.#d.lanes.added(p.msg.category, 1);
-    this.#d.onAccepted?.(new Set([p.msg.category]));
     return accepted;
   }
 
@@ -198,34 +200,37 @@ export class SubmitService {
       // One savepoint for the whole batch, none per item: persist refuses an item (ApiError)
       // before it writes anything, and any other failure takes the batch back entirely, so
       // no item is stored without the client being told it was accepted.
-      const out = await this.#d.store.commit.run(() =>
-        this.#d.store.messages.transaction(() => {
-          const inserted = toInsert.map((x) => {
-            try {
-              return this.persist(x.p, client);
-            } catch (err) {
-              if (err instanceof ApiError) return err;
-              throw err;
+      const stored = new Set<Category>();
+      const out = await this.#d.store.commit.run(
+        () =>
+          this.#d.store.messages.transaction(() => {
+            const inserted = toInsert.map((x) => {
+              try {
+                const a = this.persist(x.p, client);
+                stored.add(x.p.msg.category);
+                return a;
+              } catch (err) {
+                if (err instanceof ApiError) return err;
+                throw err;
+              }
+            });
+            if (alsoInCommit !== undefined) {
+              const merged = results.slice();
+              inserted.forEach((r, k) => (merged[toInsert[k]!.i] = r));
+              alsoInCommit(merged);
             }
-          });
-          if (alsoInCommit !== undefined) {
-            const merged = results.slice();
-            inserted.forEach((r, k) => (merged[toInsert[k]!.i] = r));
-            alsoInCommit(merged);
-          }
-          return inserted;
-        }),
+            return inserted;
+          }),
+        false,
+        () => {
+          if (stored.size > 0) this.#d.onAccepted?.(stored);
+        },
       );
-      const lanes = new Set<Category>();
       out.forEach((r, k) => {
         const x = toInsert[k]!;
         results[x.i] = r;
-        if (!(r instanceof ApiError)) {
-          this.#d.lanes.added(x.p.msg.category, 1);
-          lanes.add(x.p.msg.category);
-        }
+        if (!(r instanceof ApiError)) this.#d.lanes.added(x.p.msg.category, 1);
       });
-      if (lanes.size > 0) this.#d.onAccepted?.(lanes);
     }
     return results;
   }

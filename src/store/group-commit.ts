@@ -18,6 +18,7 @@ interface Unit {
   fn: () => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  onCommitted: (() => void) | undefined;
 }
 
 export class GroupCommit {
@@ -40,11 +41,16 @@ export class GroupCommit {
     this.#durable = durable;
   }
 
-  /** `urgent`: commit at the end of this turn in a transaction of its own. */
-  run<T>(fn: () => T, urgent = false): Promise<T> {
+  /**
+   * `urgent`: commit at the end of this turn in a transaction of its own. `onCommitted`:
+   * called once the unit's transaction has committed, before the fsync the promise waits
+   * for: what the rest of the daemon may act on at once (the dispatcher sends a new OTP
+   * while the disk confirms; a crash in between is the documented at-least-once case).
+   */
+  run<T>(fn: () => T, urgent = false, onCommitted?: () => void): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store closed'));
     return new Promise<T>((resolve, reject) => {
-      const unit = { fn, resolve: resolve as (v: unknown) => void, reject };
+      const unit = { fn, resolve: resolve as (v: unknown) => void, reject, onCommitted };
       if (urgent) {
         this.#urgent.push(unit);
         if (!this.#urgentScheduled) {
@@ -102,6 +108,15 @@ export class GroupCommit {
       return;
     }
     this.onCommit?.(units.length);
+    for (let i = 0; i < units.length; i++) {
+      const cb = units[i]!.onCommitted;
+      if (cb === undefined || !results[i]!.ok) continue;
+      try {
+        cb();
+      } catch {
+        /* a hook's failure is not the unit's: it still gets its answer */
+      }
+    }
     const answer = () => {
       for (let i = 0; i < units.length; i++) {
         const r = results[i]!;

@@ -56,9 +56,11 @@ t.test('group commit: callers are answered after the durable step, and refused i
     fail ? Promise.reject(new Error('fsync failed: EIO')) : new Promise<void>((r) => (release = r)),
   );
   let answered = false;
-  const p = gc.run(() => rows.push(1)).then(() => (answered = true));
+  let committed = 0;
+  const p = gc.run(() => rows.push(1), false, () => committed++).then(() => (answered = true));
   await new Promise((r) => setTimeout(r, 20));
   t.same(rows, [1], 'the unit ran and committed');
+  t.equal(committed, 1, 'onCommitted ran at commit (the dispatcher may send now)');
   t.equal(answered, false, 'not answered before the commit is durable');
   release();
   await p;
@@ -66,6 +68,20 @@ t.test('group commit: callers are answered after the durable step, and refused i
 
   fail = true;
   await t.rejects(gc.run(() => rows.push(2)), /EIO/, 'a commit that did not reach the disk is refused to its caller');
+  fail = false;
+  const hooks: string[] = [];
+  const bad = gc.run(() => {
+    throw new Error('unit failed');
+  }, false, () => hooks.push('failed unit'));
+  const good = gc.run(() => 1, false, () => {
+    hooks.push('good unit');
+    throw new Error('hook failed');
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  release();
+  await t.rejects(bad, /unit failed/);
+  t.equal(await good, 1, 'a throwing hook does not fail its unit');
+  t.same(hooks, ['good unit'], 'onCommitted only for units that succeeded');
 });
 
 t.test('openStore (synchronous full): units are answered after an fsync of the WAL; normal does none', async (t) => {
