@@ -174,6 +174,9 @@ export async function benchQueuedRss(quick: boolean): Promise<E2eResult> {
       queued: accepted,
       queued_accept_per_s: Math.round(accepted / ((t1 - t0) / 1000)),
       queued_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
+      queued_heap_used_mb: Math.round(metric(text, 'xinge_nodejs_heap_size_used_bytes') / 1048576),
+      queued_heap_total_mb: Math.round(metric(text, 'xinge_nodejs_heap_size_total_bytes') / 1048576),
+      queued_external_mb: Math.round(metric(text, 'xinge_nodejs_external_memory_bytes') / 1048576),
     };
   } finally {
     await d.stop();
@@ -182,6 +185,7 @@ export async function benchQueuedRss(quick: boolean): Promise<E2eResult> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Run alone, it uses the dist/ build as it is: `npm run build` first.
   const quick = process.argv.includes('--quick');
   const which = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
   const all: Record<string, (q: boolean) => Promise<E2eResult>> = { batch: benchBatchE2e, single: benchSinglePost, otp: benchOtpUnderLoad, rss: benchQueuedRss };

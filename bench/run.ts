@@ -3,6 +3,7 @@
  * process; prints a table and writes JSON to bench/results/. `--quick` finishes in under
  * two minutes; `--only=codec,smpp,batch,single,otp,rss,kannel` picks scenarios.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,9 @@ const scenarios: Array<[string, () => Promise<Result>]> = [
   ['otp', () => benchOtpUnderLoad(quick)],
   ['rss', () => benchQueuedRss(quick)],
 ];
+
+// The daemon runs from dist/ (what `npm start` runs): build it from the current sources.
+execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 
 const results: Record<string, Result> = {};
 const started = Date.now();

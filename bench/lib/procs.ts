@@ -98,7 +98,10 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, stringify(cfg));
   const prof = process.env.XINGE_BENCH_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.XINGE_BENCH_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), '--config', file], {
+  // The production artefact (`npm run build`, as `npm start` runs it), not the sources
+  // through tsx: its loader keeps transpiled code and source maps (tens of MB of heap).
+  const entry = process.env.XINGE_BENCH_TSX === '1' ? ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')] : [path.join(ROOT, 'dist', 'cli.js')];
+  const child = spawn(process.execPath, [...prof, ...entry, '--config', file], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
