@@ -8,19 +8,21 @@ import { buildApp, type App } from './app.js';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { loadConfigFile } from './config/load.js';
 import { createLogger } from './observability/logger.js';
-import type { Metrics } from './observability/metrics.js';
+import { childCache, type Metrics } from './observability/metrics.js';
 import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
+  // One resp per submit: label hashing per call showed in profiles.
+  const resp = childCache((carrier, status) => m.submitResp.labels({ carrier: carrier!, status: status! }));
   return {
     bindState: (carrier, index, up) => m.bindUp.set({ carrier, bind: String(index) }, up ? 1 : 0),
     reconnect: (carrier) => m.reconnects.inc({ carrier }),
     bindFailure: (carrier, status) => m.bindFailures.inc({ carrier, status }),
     authFailure: (carrier) => m.authFailures.inc({ carrier }),
-    submitResp: (carrier, status) => m.submitResp.inc({ carrier, status }),
+    submitResp: (carrier, status) => resp(carrier, status).inc(),
     submitNoResp: (carrier, kind) => m.submitResp.inc({ carrier, status: kind }),
     inFlight: (carrier, n) => m.windowInFlight.set({ carrier }, n),
   };

@@ -91,13 +91,18 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
         (b, prefix) => parseSmsRequest(b, prefix),
         record === undefined ? undefined : (r) => record({ status: 202, body: render(r) }),
       );
+      // Counted per category and result, not per item: a batch is up to 1,000 label lookups.
+      const counts = new Map<string, { category: string; result: string; n: number }>();
       results.forEach((r, i) => {
         const category = categoryOf(items[i]);
-        if (r instanceof ApiError) {
-          d.metrics.intake.inc({ category, result: r.code });
-          d.metrics.refused.inc({ reason: r.code });
-        } else d.metrics.intake.inc({ category, result: 'accepted' });
+        const result = r instanceof ApiError ? r.code : 'accepted';
+        if (r instanceof ApiError) d.metrics.refused.inc({ reason: r.code });
+        const key = `${category}\u0000${result}`;
+        const c = counts.get(key);
+        if (c === undefined) counts.set(key, { category, result, n: 1 });
+        else c.n++;
       });
+      for (const c of counts.values()) d.metrics.intake.inc({ category: c.category, result: c.result }, c.n);
       return { status: 202, body: render(results) };
     });
     return reply.code(answer.status).send(answer.body);
