@@ -154,12 +154,15 @@ export class Dispatcher {
         const claiming = (rt.claiming ??= new Set<number>());
         const ids = segs.map((s) => s.id);
         for (const id of ids) claiming.add(id);
+        const release = () => {
+          for (const id of ids) claiming.delete(id);
+        };
+        // Once committed, the `submitting` mark keeps the next peeks off these rows: the ids
+        // leave the skip set then, not after the fsync (peeks would read past them meanwhile).
         this.#d.store.commit
-          .run(() => this.#d.store.messages.markClaimed(ids, segs.map((s) => s.messageId), now))
+          .run(() => this.#d.store.messages.markClaimed(ids, segs.map((s) => s.messageId), now), false, release)
           .catch((err: unknown) => this.#d.logger.error({ err }, 'claim write failed'))
-          .finally(() => {
-            for (const id of ids) claiming.delete(id);
-          });
+          .finally(release);
         this.#send(rt, segs);
       }
       // Only when every usable carrier was asked can a lane be called drained.
