@@ -5,6 +5,7 @@ import { SqliteMessageStore } from './sqlite/message-store.js';
 import { SqliteAuxStore } from './sqlite/aux-store.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
+import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
 import type { AuxStore, MessageStore } from './types.js';
 
 export interface Store {
@@ -15,11 +16,24 @@ export interface Store {
   isOpen(): boolean;
   /** fsyncs of the WAL issued for durability so far (0 with synchronous: normal). */
   fsyncs(): number;
+  /** The checkpoint thread's counters (undefined for an in-memory database). */
+  checkpoints(): CheckpointStats | undefined;
   close(): void;
 }
 
-export function openStore(opts: { path: string; commitIntervalMs?: number; synchronous?: Synchronous }): Store {
+export function openStore(opts: { path: string; commitIntervalMs?: number; synchronous?: Synchronous; checkpointIntervalMs?: number }): Store {
   const db: Database.Database = openDatabase(opts.path, { synchronous: opts.synchronous ?? 'full' });
+  let checkpointer: Checkpointer | undefined;
+  if (opts.path !== ':memory:') {
+    try {
+      checkpointer = new Checkpointer(opts.path, opts.checkpointIntervalMs);
+      // Backstop only (~100 MB of WAL): the thread keeps the WAL far below it.
+      db.pragma('wal_autocheckpoint = 25000');
+      db.pragma('journal_size_limit = 67108864');
+    } catch {
+      checkpointer = undefined; // no worker threads here: SQLite's own checkpoints, as configured
+    }
+  }
   const messages = new SqliteMessageStore(db);
   const aux = new SqliteAuxStore(db);
   const walSync = (opts.synchronous ?? 'full') === 'full' && opts.path !== ':memory:' ? new WalSync(`${opts.path}-wal`) : undefined;
@@ -30,9 +44,11 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
     commit,
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,
+    checkpoints: () => checkpointer?.stats,
     close: () => {
       if (!db.open) return;
       commit.close();
+      checkpointer?.stop();
       let checkpointed = false;
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');

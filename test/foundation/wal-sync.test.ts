@@ -103,3 +103,26 @@ t.test('openStore (synchronous full): units are answered after an fsync of the W
   t.equal(again.fsyncs(), 0, 'synchronous: normal does not fsync');
   again.close();
 });
+
+t.test('checkpoints run on their own thread: the WAL is copied back while the writer goes on', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'cp.db');
+  const st = openStore({ path, commitIntervalMs: 1, checkpointIntervalMs: 10 });
+  for (let b = 0; b < 20; b++) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage(`msg_cp${b}_${i}`)))));
+  }
+  const deadline = Date.now() + 5000;
+  while ((st.checkpoints()?.framesCheckpointed ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const stats = st.checkpoints()!;
+  t.ok(stats.runs > 0, `${stats.runs} checkpoint runs`);
+  t.ok(stats.framesCheckpointed > 0, `${stats.framesCheckpointed} frames copied into the database file`);
+  t.equal(stats.errors, 0, stats.lastError ?? 'no checkpoint errors');
+  st.close();
+  const again = openStore({ path });
+  t.ok(again.messages.getMessage('msg_cp19_49'), 'every row there after close and reopen');
+  t.ok(again.messages.getMessage('msg_cp0_0'));
+  again.close();
+  const mem = openStore({ path: ':memory:' });
+  t.equal(mem.checkpoints(), undefined, 'no checkpoint thread for an in-memory database');
+  mem.close();
+});
