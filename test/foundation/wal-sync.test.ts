@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
@@ -125,4 +125,17 @@ t.test('checkpoints run on their own thread: the WAL is copied back while the wr
   const mem = openStore({ path: ':memory:' });
   t.equal(mem.checkpoints(), undefined, 'no checkpoint thread for an in-memory database');
   mem.close();
+});
+
+t.test('a process that leaves its store open still exits: the checkpoint thread does not hold it', async (t) => {
+  const dir = tempDir(t);
+  const fixture = join(import.meta.dirname, 'fixtures', 'open-store-and-leave.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, join(dir, 'leave.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  t.equal(out.trim(), 'opened');
+  t.equal(code, 0, 'exited by itself, not killed');
 });

@@ -53,8 +53,6 @@ export class Checkpointer {
   constructor(path: string, intervalMs = 200) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, driver } });
-    // Never what keeps the process alive; the store stops it on close.
-    this.#worker.unref();
     this.#worker.on('message', (m: { kind: 'checkpoint'; log: number; checkpointed: number } | { kind: 'error'; message: string }) => {
       if (m.kind === 'checkpoint') {
         this.stats.runs++;
@@ -68,6 +66,9 @@ export class Checkpointer {
       this.stats.errors++;
       this.stats.lastError = err.message;
     });
+    // Never what keeps the process alive (the store stops it on close). After the listeners:
+    // a 'message' listener refs the worker's port again.
+    this.#worker.unref();
   }
 
   /** Ask the thread to close its connection and end (it finishes a checkpoint in progress first). */
