@@ -1,6 +1,7 @@
 /** SQLite implementation of AuxStore: idempotency keys, opt-outs, caps log, OTP state, webhook outbox, replies. */
 import type Database from 'better-sqlite3';
 import type { AuxStore, IdempotencyRecord, OtpRecord, OutboxRow } from '../types.js';
+import { limitedStatement } from './limited.js';
 
 interface OtpRow {
   id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
@@ -26,7 +27,7 @@ export class SqliteAuxStore implements AuxStore {
       optAdd: p(`INSERT OR IGNORE INTO optouts (number, source, created_at) VALUES (?, ?, ?)`),
       optDel: p(`DELETE FROM optouts WHERE number = ?`),
       optHas: p(`SELECT 1 FROM optouts WHERE number = ?`),
-      optList: p(`SELECT number, source, created_at FROM optouts WHERE number > ? ORDER BY number LIMIT ?`),
+      optList: limitedStatement(db, `SELECT number, source, created_at FROM optouts WHERE number > ? ORDER BY number LIMIT {limit}`),
       logSend: p(`INSERT INTO send_log (number, category, at) VALUES (?, ?, ?)`),
       sendsSince: p(`SELECT at FROM send_log WHERE number = ? AND category = ? AND at > ? ORDER BY at`),
       purgeSendLog: p(`DELETE FROM send_log WHERE at < ?`),
@@ -42,8 +43,8 @@ export class SqliteAuxStore implements AuxStore {
       bodyPurge: p(`UPDATE messages SET body_enc = NULL WHERE id = ?`),
       otpExpire: p(`UPDATE otps SET status = 'expired' WHERE status = 'active' AND expires_at < ? RETURNING message_id`),
       obAdd: p(`INSERT INTO outbox (id, client, url, body, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      obDue: p(`SELECT id, client, url, body, attempts, created_at, next_attempt_at FROM outbox
-        WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`),
+      obDue: limitedStatement(db, `SELECT id, client, url, body, attempts, created_at, next_attempt_at FROM outbox
+        WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT {limit}`),
       obLease: p(`UPDATE outbox SET next_attempt_at = ? WHERE id = ?`),
       obDone: p(`UPDATE outbox SET state = 'delivered', done_at = ? WHERE id = ?`),
       obRetry: p(`UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?`),
@@ -75,7 +76,7 @@ export class SqliteAuxStore implements AuxStore {
     return this.#s.optHas.get(number) !== undefined;
   }
   listOptOuts(limit: number, after = ''): Array<{ number: string; source: string; createdAt: number }> {
-    return (this.#s.optList.all(after, limit) as Array<{ number: string; source: string; created_at: number }>).map((r) => ({
+    return (this.#s.optList(limit).all(after) as Array<{ number: string; source: string; created_at: number }>).slice(0, limit).map((r) => ({
       number: r.number, source: r.source, createdAt: r.created_at,
     }));
   }
@@ -134,7 +135,7 @@ export class SqliteAuxStore implements AuxStore {
   }
   claimOutbox(now: number, limit: number, leaseMs: number): OutboxRow[] {
     return this.#db.transaction(() => {
-      const rows = this.#s.obDue.all(now, limit) as OutboxDbRow[];
+      const rows = (this.#s.obDue(limit).all(now) as OutboxDbRow[]).slice(0, limit);
       // A lease, so a slow delivery is not picked up twice by the next poll.
       for (const r of rows) this.#s.obLease.run(now + leaseMs, r.id);
       return rows.map((r) => ({

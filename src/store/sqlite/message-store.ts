@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import { idUpperBound } from '../../domain/ids.js';
+import { limitedStatement } from './limited.js';
 import type {
   FinalizedMessage,
   CancelResult,
@@ -93,14 +94,14 @@ export class SqliteMessageStore implements MessageStore {
       getMsg: p(`SELECT * FROM messages WHERE id = ?`),
       getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
       // Claims are set-based: three statements per batch, whatever its size.
-      claimSegs: p(`UPDATE segments SET status = 'submitting' WHERE id IN (
+      claimSegs: limitedStatement(db, `UPDATE segments SET status = 'submitting' WHERE id IN (
         SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
-        ORDER BY due_at, id LIMIT ?) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`),
+        ORDER BY due_at, id LIMIT {limit}) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`, true),
       // One statement per lane peek: the segment and what its PDU needs from the message.
-      dueSegs: p(`SELECT s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, m.to_number, m.from_addr,
+      dueSegs: limitedStatement(db, `SELECT s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, m.to_number, m.from_addr,
         m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
         FROM segments s JOIN messages m ON m.id = s.message_id
-        WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT ?`),
+        WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT {limit}`),
       segsSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
       claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
         created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
@@ -137,10 +138,10 @@ export class SqliteMessageStore implements MessageStore {
       depth: p(`SELECT lane, count(*) AS n FROM segments WHERE status = 'queued' GROUP BY lane`),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
-      awaiting: p(`SELECT * FROM segments WHERE carrier_id = ? AND status IN ('submitted','accepted','enroute')
-        AND submitted_at < ? ORDER BY submitted_at LIMIT ?`),
-      queuedOf: p(`SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
-        WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT ?`),
+      awaiting: limitedStatement(db, `SELECT * FROM segments WHERE carrier_id = ? AND status IN ('submitted','accepted','enroute')
+        AND submitted_at < ? ORDER BY submitted_at LIMIT {limit}`),
+      queuedOf: limitedStatement(db, `SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
+        WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT {limit}`),
       lastTo: p(`SELECT id, client FROM messages WHERE to_number = ? ORDER BY created_at DESC LIMIT 1`),
     };
   }
@@ -195,7 +196,7 @@ export class SqliteMessageStore implements MessageStore {
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const segs = this.#s.claimSegs.all(carrierId, laneIndex(lane), now, limit) as SegRow[];
+      const segs = this.#s.claimSegs(limit).all(carrierId, laneIndex(lane), now) as SegRow[];
       if (segs.length === 0) return [];
       segs.sort((a, b) => a.id - b.id);
       const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
@@ -207,7 +208,7 @@ export class SqliteMessageStore implements MessageStore {
 
   peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[] {
     if (limit <= 0) return [];
-    const rows = this.#s.dueSegs.all(carrierId, laneIndex(lane), now, limit + skip.size) as Array<SegRow & {
+    const rows = this.#s.dueSegs(limit + skip.size).all(carrierId, laneIndex(lane), now) as Array<SegRow & {
       to_number: string; from_addr: string | null; body: string | null; body_enc: Buffer | null;
       encoding: ClaimedSegment['encoding']; segmentation: ClaimedSegment['segmentation']; concat_ref: number;
       expires_at: number; client: string; created_at: number;
@@ -366,11 +367,11 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   awaitingReceipt(carrierId: string, before: number, limit: number): SegmentRecord[] {
-    return (this.#s.awaiting.all(carrierId, before, limit) as SegmentRow[]).map(toSegment);
+    return (this.#s.awaiting(limit).all(carrierId, before) as SegmentRow[]).slice(0, limit).map(toSegment);
   }
 
   queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }> {
-    return (this.#s.queuedOf.all(carrierId, limit) as Array<{ id: number; to_number: string; category: Category; tried: string | null }>).map(
+    return (this.#s.queuedOf(limit).all(carrierId) as Array<{ id: number; to_number: string; category: Category; tried: string | null }>).slice(0, limit).map(
       (r) => ({ segmentId: r.id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
     );
   }
