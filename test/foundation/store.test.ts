@@ -220,6 +220,31 @@ t.test('transactions: a nested unit that throws is rolled back alone; a top-leve
   t.ok(m.getMessage(g.id));
 });
 
+t.test('markClaimed: a few ids or many, segments and messages become submitting, stamped once', async (t) => {
+  const dir = tempDir(t);
+  const st = openStore({ path: join(dir, 'claim.db') });
+  t.teardown(() => st.close());
+  const m = st.messages;
+  const now = Date.now();
+  for (const count of [3, 40]) {
+    const msgs = Array.from({ length: count }, () => newMessage({ carrierId: `claim${count}` }));
+    m.transaction(() => msgs.forEach((x) => m.insertMessage(x)));
+    const due = m.peekDue(`claim${count}`, 'notification', now + 60000, 100, new Set());
+    t.equal(due.length, count);
+    m.transaction(() => m.markClaimed(due.map((d) => d.id), due.map((d) => d.messageId), now + 5));
+    for (const x of msgs) {
+      const rec = m.getMessage(x.id)!;
+      t.equal(rec.status, 'submitting', `${count}: message submitting`);
+      t.equal(rec.submittingAt, now + 5);
+      t.equal(m.getSegments(x.id)[0]!.status, 'submitting');
+    }
+    t.same(m.peekDue(`claim${count}`, 'notification', now + 60000, 100, new Set()), [], `${count}: no longer due`);
+    // Claimed again (a resend after a requeue): the first stamp stays.
+    m.transaction(() => m.markClaimed([due[0]!.id], [due[0]!.messageId], now + 9));
+    t.equal(m.getMessage(due[0]!.messageId)!.submittingAt, now + 5);
+  }
+});
+
 t.test('on start, segments left submitting are queued again and resent; scheduled stay scheduled', async (t) => {
   const dir = tempDir(t);
   const cfg = makeConfig(baseConfigObject(dir));
