@@ -9,31 +9,9 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
-import type { NewMessage } from '../../src/store/types.js';
 import { newId } from '../../src/domain/ids.js';
-import { auth, baseConfigObject, makeConfig, startTestApp, tempDir, waitFor } from '../helpers/fixtures.js';
-
-let n = 0;
-function newMessage(over: Partial<NewMessage> = {}): NewMessage {
-  const now = Date.now();
-  n++;
-  return {
-    id: `msg_test${String(n).padStart(6, '0')}`,
-    client: 'loans',
-    category: 'notification',
-    to: '+8613800138000',
-    text: 'hello',
-    encoding: 'gsm7',
-    segmentation: 'udh8',
-    segments: 1,
-    carrierId: 'c1',
-    concatRef: 0,
-    sendAt: now,
-    expiresAt: now + 86400000,
-    createdAt: now,
-    ...over,
-  };
-}
+import type { NewMessage } from '../../src/store/types.js';
+import { auth, baseConfigObject, makeConfig, newMessage, startTestApp, tempDir, waitFor } from '../helpers/fixtures.js';
 
 t.test('WAL mode, versioned migrations, reopening is idempotent', async (t) => {
   const dir = tempDir(t);

@@ -9,15 +9,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
-import { tempDir } from '../helpers/fixtures.js';
-
-const newMessage = (id: string) => {
-  const now = Date.now();
-  return {
-    id, client: 'loans', category: 'notification' as const, to: '+8613800138000', text: 'hello', encoding: 'gsm7' as const,
-    segmentation: 'udh8' as const, segments: 1, carrierId: 'c1', concatRef: 0, sendAt: now, expiresAt: now + 86400000, createdAt: now,
-  };
-};
+import { newMessage, tempDir } from '../helpers/fixtures.js';
 
 t.test('WalSync: calls made while an fsync runs share the next one; close answers or refuses the waiting', async (t) => {
   const dir = tempDir(t);
@@ -91,7 +83,7 @@ t.test('openStore (synchronous full): units are answered after an fsync of the W
   let commits = 0;
   st.commit.onCommit = () => commits++;
   t.equal(st.fsyncs(), 0);
-  await Promise.all(Array.from({ length: 20 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage(`msg_ws${i}`)))));
+  await Promise.all(Array.from({ length: 20 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage({ id: `msg_ws${i}` })))));
   t.ok(st.fsyncs() >= 1 && st.fsyncs() <= commits, `${commits} commits, ${st.fsyncs()} fsyncs`);
   const other = new Database(path, { readonly: true });
   t.equal((other.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 20, 'all rows visible to a second connection');
@@ -99,7 +91,7 @@ t.test('openStore (synchronous full): units are answered after an fsync of the W
   st.close();
   const again = openStore({ path, synchronous: 'normal' });
   t.ok(again.messages.getMessage('msg_ws19'), 'rows survive close and reopen');
-  await again.commit.run(() => again.messages.insertMessage(newMessage('msg_ws_normal')));
+  await again.commit.run(() => again.messages.insertMessage(newMessage({ id: 'msg_ws_normal' })));
   t.equal(again.fsyncs(), 0, 'synchronous: normal does not fsync');
   again.close();
 });
@@ -109,7 +101,7 @@ t.test('checkpoints run on their own thread: the WAL is copied back while the wr
   const path = join(dir, 'cp.db');
   const st = openStore({ path, commitIntervalMs: 1, checkpointIntervalMs: 10 });
   for (let b = 0; b < 20; b++) {
-    await Promise.all(Array.from({ length: 50 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage(`msg_cp${b}_${i}`)))));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage({ id: `msg_cp${b}_${i}` })))));
   }
   const deadline = Date.now() + 5000;
   while ((st.checkpoints()?.framesCheckpointed ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -11,6 +11,7 @@ import type { BindState, Connector, ConnectorEvents, InboundDeliver, OutboundSeg
 import { createLogger } from '../../src/observability/logger.js';
 import { buildApp, type App } from '../../src/app.js';
 import { AdaptiveTokenBucket } from '../../src/scheduler/rate-limiter.js';
+import type { NewMessage } from '../../src/store/types.js';
 
 export const TOKEN = 'test-token-loans-1';
 export const ADMIN_TOKEN = 'test-token-admin-1';
@@ -152,3 +153,26 @@ export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 50
 }
 
 export const auth = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
+
+let messageCount = 0;
+/** A queued single-part message for store tests; ids count up unless `over` gives one. */
+export function newMessage(over: Partial<NewMessage> = {}): NewMessage {
+  const now = Date.now();
+  messageCount++;
+  return {
+    id: `msg_test${String(messageCount).padStart(6, '0')}`,
+    client: 'loans',
+    category: 'notification',
+    to: '+8613800138000',
+    text: 'hello',
+    encoding: 'gsm7',
+    segmentation: 'udh8',
+    segments: 1,
+    carrierId: 'c1',
+    concatRef: 0,
+    sendAt: now,
+    expiresAt: now + 86400000,
+    createdAt: now,
+    ...over,
+  };
+}

@@ -54,14 +54,12 @@ interface FinalizedRow {
   callback_url: string | null; reference: string | null; template_id: string | null; variant: string | null;
   error_code: string | null; otp_id: string | null;
 }
-const toFinalized = (r: FinalizedRow | undefined): FinalizedMessage | undefined =>
-  r === undefined
-    ? undefined
-    : {
-        id: r.id, client: r.client, category: r.category, status: r.status, carrierId: r.carrier_id, to: r.to_number,
-        callbackUrl: r.callback_url, reference: r.reference, templateId: r.template_id, variant: r.variant,
-        errorCode: r.error_code, otpId: r.otp_id,
-      };
+/** An open message row as it is once the caller's update has set its final state. */
+const toFinalized = (r: FinalizedRow, status: MessageStatus, errorCode: string | null): FinalizedMessage => ({
+  id: r.id, client: r.client, category: r.category, status, carrierId: r.carrier_id, to: r.to_number,
+  callbackUrl: r.callback_url, reference: r.reference, templateId: r.template_id, variant: r.variant,
+  errorCode, otpId: r.otp_id,
+});
 
 interface SegRow {
   id: number; message_id: string; seq: number; total: number; carrier_id: string; attempts: number; tried: string | null;
@@ -279,7 +277,7 @@ export class SqliteMessageStore implements MessageStore {
     const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
     if (open === undefined) return undefined;
     this.#s.msgSubmitted.run(now, now, messageId);
-    return toFinalized({ ...open, status: 'submitted' });
+    return toFinalized(open, 'submitted', open.error_code);
   }
 
   setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void {
@@ -311,7 +309,7 @@ export class SqliteMessageStore implements MessageStore {
     const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
     if (open === undefined) return undefined;
     this.#s.finalize.run(status, now, errorCode ?? null, errorText ?? null, messageId);
-    return toFinalized({ ...open, status, error_code: errorCode ?? open.error_code });
+    return toFinalized(open, status, errorCode ?? open.error_code);
   }
 
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined {
