@@ -101,7 +101,10 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   // The production artefact (`npm run build`, as `npm start` runs it), not the sources
   // through tsx: its loader keeps transpiled code and source maps (tens of MB of heap).
   const entry = process.env.XINGE_BENCH_TSX === '1' ? ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')] : [path.join(ROOT, 'dist', 'cli.js')];
-  const child = spawn(process.execPath, [...prof, ...entry, '--config', file], {
+  // XINGE_BENCH_PERF=file: the daemon under `perf record` (native frames: SQLite, V8, libc).
+  const perfOut = process.env.XINGE_BENCH_PERF;
+  const argv = [...prof, ...(perfOut !== undefined ? ['--perf-basic-prof'] : []), ...entry, '--config', file];
+  const child = spawn(perfOut !== undefined ? 'perf' : process.execPath, perfOut !== undefined ? ['record', '-F', '999', '-g', '-o', perfOut, '--', process.execPath, ...argv] : argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

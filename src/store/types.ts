@@ -97,7 +97,7 @@ export interface ClaimedSegment {
   expiresAt: number;
   client: string;
   createdAt: number;
-  triedCarriers: string[];
+  triedCarriers: readonly string[];
 }
 
 /** What the results path needs about a message that just became final (one statement: UPDATE … RETURNING). */

@@ -32,4 +32,8 @@ t.test('limitedStatement returns what LIMIT ? returns; SELECTs share rounded sta
   for (let i = 1; i < 80; i++) upd(i); // more distinct limits than the exact cache keeps
   t.equal(upd(2).run().changes, 2, 'still exact after the cache was cleared');
   t.throws(() => limitedStatement(db, 'SELECT v FROM x LIMIT ?'), /no \{limit\}/);
+
+  const raw = limitedStatement(db, "SELECT rowid, 'r' || rowid FROM x ORDER BY rowid LIMIT {limit}", false, true);
+  t.same(raw(2).all(), [[1, 'r1'], [2, 'r2']], 'raw: rows as arrays, every statement of the cache');
+  t.same(raw(40).all()[39], [40, 'r40']);
 });

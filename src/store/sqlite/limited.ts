@@ -13,8 +13,8 @@ import type Database from 'better-sqlite3';
 
 const MAX_EXACT = 64;
 
-/** `sql` carries `LIMIT {limit}`. */
-export function limitedStatement(db: Database.Database, sql: string, exact = false): (limit: number) => Database.Statement {
+/** `sql` carries `LIMIT {limit}`; `raw`: rows as arrays (see SqliteMessageStore). */
+export function limitedStatement(db: Database.Database, sql: string, exact = false, raw = false): (limit: number) => Database.Statement {
   if (!sql.includes('{limit}')) throw new Error('limitedStatement: the SQL has no {limit}');
   const cache = new Map<number, Database.Statement>();
   return (limit: number) => {
@@ -24,6 +24,7 @@ export function limitedStatement(db: Database.Database, sql: string, exact = fal
     if (st === undefined) {
       if (exact && cache.size >= MAX_EXACT) cache.clear();
       st = db.prepare(sql.replace('{limit}', String(key)));
+      if (raw) st.raw(true);
       cache.set(key, st);
     }
     return st;
