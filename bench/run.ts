@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (SPEC 15, issue 7): every scenario against `xinge sim` in a separate
  * process; prints a table and writes JSON to bench/results/. `--quick` finishes in under
- * two minutes; `--only=codec,smpp,batch,single,otp,rss,kannel` picks scenarios.
+ * two minutes; `--only=codec,smpp,batch,single,otp,rss,kannel,floor` picks scenarios.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { runCodecBench } from './codec.js';
 import { runSmppBench } from './smpp.js';
 import { benchBatchE2e, benchOtpUnderLoad, benchQueuedRss, benchSinglePost } from './e2e.js';
 import { benchKannel } from './kannel.js';
+import { benchHttpFloor, benchStoreFloor } from './floors.js';
 import { ROOT } from './lib/procs.js';
 
 type Result = Record<string, number | string>;
@@ -23,6 +24,8 @@ const scenarios: Array<[string, () => Promise<Result>]> = [
   ['batch', () => benchBatchE2e(quick)],
   ['single', () => benchSinglePost(quick)],
   ['kannel', () => benchKannel(quick)],
+  // What fastify and SQLite cost before xinge does anything: the ceilings of `single` and `batch`.
+  ['floor', async () => ({ ...benchStoreFloor(quick), ...(await benchHttpFloor(quick)) })],
   ['otp', () => benchOtpUnderLoad(quick)],
   ['rss', () => benchQueuedRss(quick)],
 ];
@@ -43,9 +46,12 @@ for (const [name, run] of scenarios) {
 }
 const single = results.single?.single_submit_acked_per_s;
 const kannel = results.kannel?.kannel_submit_acked_per_s;
-if (typeof single === 'number' && typeof kannel === 'number' && kannel > 0) {
-  results.comparison = { xinge_over_kannel_single_post: +(single / kannel).toFixed(2) };
-}
+const httpFloor = results.floor?.http_floor_per_s;
+const comparison: Result = {};
+if (typeof single === 'number' && typeof kannel === 'number' && kannel > 0) comparison.xinge_over_kannel_single_post = +(single / kannel).toFixed(2);
+if (typeof httpFloor === 'number' && typeof kannel === 'number' && kannel > 0) comparison.empty_fastify_over_kannel = +(httpFloor / kannel).toFixed(2);
+if (typeof single === 'number' && typeof httpFloor === 'number' && httpFloor > 0) comparison.xinge_single_over_empty_fastify = +(single / httpFloor).toFixed(2);
+if (Object.keys(comparison).length > 0) results.comparison = comparison;
 
 const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', mem_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg: os.loadavg().map((l) => +l.toFixed(2)) };
 const out = { date: new Date().toISOString(), quick, machine, seconds: Math.round((Date.now() - started) / 1000), results };

@@ -103,7 +103,8 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const entry = process.env.XINGE_BENCH_TSX === '1' ? ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')] : [path.join(ROOT, 'dist', 'cli.js')];
   // XINGE_BENCH_PERF=file: the daemon under `perf record` (native frames: SQLite, V8, libc).
   const perfOut = process.env.XINGE_BENCH_PERF;
-  const argv = [...prof, ...(perfOut !== undefined ? ['--perf-basic-prof'] : []), ...entry, '--config', file];
+  const nodeArgs = (process.env.XINGE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const argv = [...nodeArgs, ...prof, ...(perfOut !== undefined ? ['--perf-basic-prof'] : []), ...entry, '--config', file];
   const child = spawn(perfOut !== undefined ? 'perf' : process.execPath, perfOut !== undefined ? ['record', '-F', '999', '-g', '-o', perfOut, '--', process.execPath, ...argv] : argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
