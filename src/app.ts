@@ -53,6 +53,9 @@ export interface App {
   runMaintenance(): void;
 }
 
+/** Segments one receipt-timeout step walks (well under a millisecond of the commit it joins). */
+const RECEIPT_SWEEP_SCAN = 500;
+
 export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
   const now = opts.now ?? Date.now;
@@ -63,6 +66,8 @@ export function buildApp(opts: AppOptions): App {
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
   let draining = false;
+  /** Carriers with a receipt-timeout walk under way (one at a time each). */
+  const sweeping = new Set<string>();
   let drainPromise: Promise<void> | undefined;
 
   const carriers = new Map<string, CarrierRuntime>();
@@ -370,16 +375,36 @@ export function buildApp(opts: AppOptions): App {
     }).then((moved) => moved > 0 && dispatcher.wake(LANES));
   }
 
+  /**
+   * Segments whose receipt never came end `unknown`. Each step walks a bounded slice of the
+   * carrier's submitted segments inside one commit unit (read, end and cursor move in one
+   * transaction, so a receipt committed just before is seen), then the next step follows
+   * until the walk reaches the cutoff: a carrier that stops sending receipts at full rate
+   * is caught up with, without one long stall.
+   */
   function sweepReceiptTimeouts(): void {
     for (const rt of carriers.values()) {
       const c = rt.config;
-      if (c.registered_delivery === 'none') continue;
-      const t = now();
-      const stale = store.messages.awaitingReceipt(c.id, t - c.receipt_timeout_s * 1000, 1000);
-      if (stale.length === 0) continue;
-      void store.commit.run(() => {
-        for (const s of stale) results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
-      });
+      if (c.registered_delivery === 'none' || sweeping.has(c.id)) continue;
+      sweeping.add(c.id);
+      const before = now() - c.receipt_timeout_s * 1000;
+      const step = (): void => {
+        store.commit
+          .run(() => {
+            const t = now();
+            const { stale, more } = store.messages.takeReceiptTimeouts(c.id, before, RECEIPT_SWEEP_SCAN);
+            for (const s of stale) results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
+            return more;
+          })
+          .then(
+            (more) => (more && !draining ? setImmediate(step) : sweeping.delete(c.id)),
+            (err: unknown) => {
+              sweeping.delete(c.id);
+              logger.error({ err, carrier: c.id }, 'receipt timeout sweep failed');
+            },
+          );
+      };
+      step();
     }
   }
 

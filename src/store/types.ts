@@ -195,8 +195,13 @@ export interface MessageStore {
   /** Messages not yet on the wire (queued/scheduled/submitting), by lane. */
   openDepthByLane(): Record<Category, number>;
   nextConcatRef(carrierId: string): number;
-  /** Segments awaiting a receipt submitted before `before`. */
-  awaitingReceipt(carrierId: string, before: number, limit: number): SegmentRecord[];
+  /**
+   * Receipt timeouts: segments of a carrier submitted before `before` and still awaiting a
+   * receipt. Walks at most `scan` segments in submit order from the carrier's stored cursor
+   * and moves the cursor past them, so it must run in the transaction that ends what it
+   * returns. `more`: the walk stopped at `scan`, not at `before`.
+   */
+  takeReceiptTimeouts(carrierId: string, before: number, scan: number): { stale: SegmentRecord[]; more: boolean };
   /** Queued segments of a carrier (for failover when it is down or paused). */
   queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }>;
   lastMessageTo(to: string): { id: string; client: string } | undefined;

@@ -150,8 +150,9 @@ export class SqliteMessageStore implements MessageStore {
       depth: p(`SELECT lane, count(*) AS n FROM segments WHERE status = 'queued' GROUP BY lane`),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
-      awaiting: limitedStatement(db, `SELECT * FROM segments WHERE carrier_id = ? AND status IN ('submitted','accepted','enroute')
-        AND submitted_at < ? ORDER BY submitted_at LIMIT {limit}`),
+      // Keyset walk of segments_submitted: (submitted_at, id) after the cursor, before the cutoff.
+      sweep: limitedStatement(db, `SELECT * FROM segments WHERE carrier_id = ? AND submitted_at >= ? AND (submitted_at, id) > (?, ?)
+        AND submitted_at < ? ORDER BY submitted_at, id LIMIT {limit}`, true),
       queuedOf: limitedStatement(db, `SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
         WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT {limit}`),
       lastTo: p(`SELECT id, client FROM messages WHERE to_number = ? ORDER BY created_at DESC LIMIT 1`),
@@ -379,8 +380,19 @@ export class SqliteMessageStore implements MessageStore {
     return v;
   }
 
-  awaitingReceipt(carrierId: string, before: number, limit: number): SegmentRecord[] {
-    return (this.#s.awaiting(limit).all(carrierId, before) as SegmentRow[]).slice(0, limit).map(toSegment);
+  takeReceiptTimeouts(carrierId: string, before: number, scan: number): { stale: SegmentRecord[]; more: boolean } {
+    const atKey = `receipt_sweep_at:${carrierId}`;
+    const idKey = `receipt_sweep_id:${carrierId}`;
+    const at = (this.#s.refGet.get(atKey) as { value: number } | undefined)?.value ?? 0;
+    const id = (this.#s.refGet.get(idKey) as { value: number } | undefined)?.value ?? 0;
+    const rows = this.#s.sweep(scan).all(carrierId, at, at, id, before) as SegmentRow[];
+    const last = rows[rows.length - 1];
+    if (last !== undefined) {
+      this.#s.refSet.run(atKey, last.submitted_at);
+      this.#s.refSet.run(idKey, last.id);
+    }
+    const stale = rows.filter((r) => r.status === 'submitted' || r.status === 'accepted' || r.status === 'enroute').map(toSegment);
+    return { stale, more: rows.length >= scan };
   }
 
   queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }> {
