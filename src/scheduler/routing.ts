@@ -35,11 +35,15 @@ export function routeCandidates(table: RoutingTable, to: string, category: Categ
     if (c !== undefined && takes(c)) out.push(id);
   };
   add(table.portedNumbers[to] ?? table.portedNumbers[national]);
-  // Longest matching prefix first.
-  const matches = table.carriers
-    .map((c) => ({ c, len: Math.max(0, ...c.prefixes.filter((p) => national.startsWith(p) || to.replace(/^\+/, '').startsWith(p)).map((p) => p.length)) }))
-    .filter((x) => x.len > 0)
-    .sort((a, b) => b.len - a.len);
+  // Longest matching prefix first. Runs for every message accepted: no regex, no arrays per prefix.
+  const bare = to.startsWith('+') ? to.slice(1) : to;
+  const matches: Array<{ c: RouteCarrier; len: number }> = [];
+  for (const c of table.carriers) {
+    let len = 0;
+    for (const p of c.prefixes) if (p.length > len && (national.startsWith(p) || bare.startsWith(p))) len = p.length;
+    if (len > 0) matches.push({ c, len });
+  }
+  if (matches.length > 1) matches.sort((a, b) => b.len - a.len);
   for (const m of matches) add(m.c.id);
   add(table.defaultCarrier);
   // Carriers with no prefixes take any number: last-resort failover targets.
