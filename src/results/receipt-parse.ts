@@ -158,6 +158,14 @@ export interface ParseReceiptOptions {
 
 const KEY_RE = /(^|[\s,;])(submit[ _]?date|done[ _]?date|dlvrd|sub|stat|err|text|id)\s*:/gi;
 
+const FIRST_TOKEN = /\S+/;
+/** The first whitespace-delimited token of a value, without trailing separators (`id:123,sub:001`). */
+export function firstToken(value: string): string {
+  const tok = FIRST_TOKEN.exec(value)?.[0] ?? '';
+  const c = tok.charCodeAt(tok.length - 1);
+  return c === 44 || c === 59 ? tok.replace(/[,;]+$/, '') : tok;
+}
+
 type Key = 'id' | 'sub' | 'dlvrd' | 'submit date' | 'done date' | 'stat' | 'err' | 'text';
 
 function canonicalKey(k: string): Key {
@@ -195,8 +203,7 @@ export function parseReceiptText(s: string): Partial<Record<Key, string>> {
       out.text = value.trim();
     } else {
       // `id:123,sub:001`: a separator before the next key is not part of the value.
-      const tok = (value.trim().split(/\s+/)[0] ?? '').replace(/[,;]+$/, '');
-      out[f.key] = tok;
+      out[f.key] = firstToken(value);
     }
   }
   return out;

@@ -7,6 +7,7 @@ import {
   parseReceipt,
   parseReceiptDate,
   parseReceiptText,
+  firstToken,
 } from '../../src/results/receipt-parse.js';
 
 const noTlv = {};
@@ -300,4 +301,16 @@ t.test('never throws on arbitrary input', async (t) => {
     ),
   ),
   );
+});
+
+t.test('firstToken: the first whitespace-delimited token, trailing , and ; dropped (as trim/split/replace did)', async (t) => {
+  const before = (v: string) => (v.trim().split(/\s+/)[0] ?? '').replace(/[,;]+$/, '');
+  t.equal(firstToken('  123,sub'), '123,sub');
+  t.equal(firstToken(' 123,; sub:1'), '123');
+  t.equal(firstToken(' \t\u3000 '), '');
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u3000', ',', ';', 'a', '1', ':') }), (v: string) => firstToken(v) === before(v)),
+    { numRuns: 2000 },
+  );
+  t.pass('2,000 strings of spaces, separators and text');
 });
