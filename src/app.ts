@@ -9,7 +9,7 @@ import type { Config, CarrierConfig } from './config/schema.js';
 import { LANES } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
 import { childCache, createMetrics, type Metrics } from './observability/metrics.js';
-import type { Connector } from './carriers/connector.js';
+import type { Connector, InboundDeliver } from './carriers/connector.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
@@ -175,20 +175,26 @@ export function buildApp(opts: AppOptions): App {
     onSubmitted: (seg, at) => acceptToSubmit(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
   });
 
+  // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is
+  // handled in promise callbacks, so receipts are handled after those have run (and queued
+  // the `submitted` write ahead of the receipt's lookup): all of a turn's, in one immediate.
+  let delivers: InboundDeliver[] = [];
+  const handleDelivers = () => {
+    const batch = delivers;
+    delivers = [];
+    for (const ev of batch) {
+      try {
+        if (ev.isReceipt) receipts.handle(ev);
+        else mo.handle(ev);
+      } catch (err) {
+        logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+        ev.ack(0x08);
+      }
+    }
+  };
   for (const rt of carriers.values()) {
     rt.connector.on('deliver', (ev) => {
-      // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is
-      // handled in promise callbacks, so handle the receipt after those have run (and queued
-      // the `submitted` write ahead of the receipt's lookup).
-      setImmediate(() => {
-        try {
-          if (ev.isReceipt) receipts.handle(ev);
-          else mo.handle(ev);
-        } catch (err) {
-          logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-          ev.ack(0x08);
-        }
-      });
+      if (delivers.push(ev) === 1) setImmediate(handleDelivers);
     });
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
