@@ -17,6 +17,7 @@ import { SmscSimulator } from './sim/smsc.js';
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp per submit: label hashing per call showed in profiles.
   const resp = childCache((carrier, status) => m.submitResp.labels({ carrier: carrier!, status: status! }));
+  const inFlight = childCache((carrier) => m.windowInFlight.labels({ carrier: carrier! }));
   return {
     bindState: (carrier, index, up) => m.bindUp.set({ carrier, bind: String(index) }, up ? 1 : 0),
     reconnect: (carrier) => m.reconnects.inc({ carrier }),
@@ -24,7 +25,7 @@ export function smppMetrics(m: Metrics): SmppMetrics {
     authFailure: (carrier) => m.authFailures.inc({ carrier }),
     submitResp: (carrier, status) => resp(carrier, status).inc(),
     submitNoResp: (carrier, kind) => m.submitResp.inc({ carrier, status: kind }),
-    inFlight: (carrier, n) => m.windowInFlight.set({ carrier }, n),
+    inFlight: (carrier, n) => inFlight(carrier).set(n),
   };
 }
 

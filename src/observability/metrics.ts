@@ -47,13 +47,25 @@ export function createMetrics(prefix = 'xinge_') {
  * set on every increment.
  */
 export function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
-  const cache = new Map<string, T>();
+  // One Map level per label: label values are mostly interned strings whose hash V8 keeps,
+  // where a joined key is a new string to build and hash on every call.
+  const root = new Map<string, unknown>();
   return (...labels: string[]) => {
-    const key = labels.join('\u0000');
-    let c = cache.get(key);
+    let level = root;
+    const last = labels.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(labels[i]!) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(labels[i]!, next);
+      }
+      level = next;
+    }
+    const key = labels[last] ?? '';
+    let c = level.get(key) as T | undefined;
     if (c === undefined) {
       c = make(...labels);
-      cache.set(key, c);
+      level.set(key, c);
     }
     return c;
   };
