@@ -1,12 +1,13 @@
 /** Store factory: the only place that knows the backend is SQLite. */
 import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './sqlite/database.js';
-import { SqliteMessageStore } from './sqlite/message-store.js';
+import { SqliteMessageStore, QUEUED_BY_LANE_SQL, depthByLane } from './sqlite/message-store.js';
 import { SqliteAuxStore } from './sqlite/aux-store.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
 import type { AuxStore, MessageStore } from './types.js';
+import type { Category } from '../domain/types.js';
 
 export interface Store {
   messages: MessageStore;
@@ -18,6 +19,11 @@ export interface Store {
   fsyncs(): number;
   /** The checkpoint thread's counters (undefined for an in-memory database). */
   checkpoints(): CheckpointStats | undefined;
+  /**
+   * openDepthByLane counted on the store's thread, off the event loop; undefined where there
+   * is no such thread (an in-memory database): count synchronously then.
+   */
+  depthInBackground(): Promise<Record<Category, number>> | undefined;
   close(): void;
 }
 
@@ -45,6 +51,8 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,
     checkpoints: () => checkpointer?.stats,
+    depthInBackground: () =>
+      checkpointer?.read(QUEUED_BY_LANE_SQL).then((rows) => depthByLane(rows as Array<{ lane: number; n: number }>)),
     close: () => {
       if (!db.open) return;
       commit.close();

@@ -16,6 +16,18 @@ import type {
 
 const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
 
+/** Queue depth in segments not yet on the wire (the partial due-index holds exactly those). */
+export const QUEUED_BY_LANE_SQL = `SELECT lane, count(*) AS n FROM segments WHERE status = 'queued' GROUP BY lane`;
+/** QUEUED_BY_LANE_SQL rows by category. */
+export function depthByLane(rows: ReadonlyArray<{ lane: number; n: number }>): Record<Category, number> {
+  const out = { otp: 0, notification: 0, collection: 0, marketing: 0 };
+  for (const r of rows) {
+    const c = CATEGORIES[r.lane];
+    if (c !== undefined) out[c] = r.n;
+  }
+  return out;
+}
+
 interface MessageRow {
   id: string; client: string; category: Category; status: MessageStatus; to_number: string; from_addr: string | null;
   encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; carrier_id: string;
@@ -146,8 +158,7 @@ export class SqliteMessageStore implements MessageStore {
       // Ids sort by creation time: only rows created before the cutoff can have ended before it.
       purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT id FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?)`),
       purgeMsgs: p(`DELETE FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?`),
-      // Queue depth in segments not yet on the wire (the partial due-index holds exactly those).
-      depth: p(`SELECT lane, count(*) AS n FROM segments WHERE status = 'queued' GROUP BY lane`),
+      depth: p(QUEUED_BY_LANE_SQL),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
       // Keyset walk of segments_submitted: (submitted_at, id) after the cursor, before the cutoff.
@@ -366,9 +377,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   openDepthByLane(): Record<Category, number> {
-    const out = { otp: 0, notification: 0, collection: 0, marketing: 0 };
-    for (const r of this.#s.depth.all() as Array<{ lane: number; n: number }>) out[CATEGORIES[r.lane]!] = r.n;
-    return out;
+    return depthByLane(this.#s.depth.all() as Array<{ lane: number; n: number }>);
   }
 
   nextConcatRef(carrierId: string): number {
