@@ -15,7 +15,7 @@ import { registerSmsRoutes } from './intake/routes-sms.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
 import { IdempotencyKeys } from './intake/idempotency.js';
 import { SubmitService, type Router } from './intake/submit-service.js';
-import { LaneDepths } from './intake/lane-gate.js';
+import { DepthRecount, LaneDepths } from './intake/lane-gate.js';
 import { ClientRateLimits } from './intake/client-rate-limit.js';
 import { Dispatcher, type CarrierRuntime, type RateGate } from './scheduler/dispatcher.js';
 import { pickCarrier, routeCandidates, type RoutingTable } from './scheduler/routing.js';
@@ -26,6 +26,7 @@ import { createPolicy, type GatewayPolicy } from './intake/intake-policy.js';
 import { registerAdminRoutes } from './intake/routes-admin.js';
 import { OtpService } from './intake/otp-service.js';
 import { MoHandler } from './results/mo-handler.js';
+import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 
 export interface AppOptions {
   config: Config;
@@ -53,9 +54,6 @@ export interface App {
   runMaintenance(): void;
 }
 
-/** Segments one receipt-timeout step walks (well under a millisecond of the commit it joins). */
-const RECEIPT_SWEEP_SCAN = 500;
-
 export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
   const now = opts.now ?? Date.now;
@@ -66,8 +64,6 @@ export function buildApp(opts: AppOptions): App {
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
   let draining = false;
-  /** Carriers with a receipt-timeout walk under way (one at a time each). */
-  const sweeping = new Set<string>();
   let drainPromise: Promise<void> | undefined;
 
   const carriers = new Map<string, CarrierRuntime>();
@@ -122,25 +118,14 @@ export function buildApp(opts: AppOptions): App {
   };
   const refreshDepths = () => setDepths(store.messages.openDepthByLane());
   refreshDepths();
-  // The periodic recount runs on the store's thread: counting a large backlog on the event
-  // loop stalled everything behind it (400 ms for a million queued segments, every 2 s).
-  let depthCounting = false;
-  const refreshDepthsInBackground = () => {
-    if (depthCounting) return;
-    const counting = store.depthInBackground();
-    if (counting === undefined) return refreshDepths();
-    depthCounting = true;
-    counting.then(
-      (d) => {
-        depthCounting = false;
-        if (!draining) setDepths(d);
-      },
-      (err: unknown) => {
-        depthCounting = false;
-        if (!draining) logger.warn({ err: { message: (err as Error).message } }, 'queue depth count failed on the store thread');
-      },
-    );
-  };
+
+  const recount = new DepthRecount({
+    count: () => store.messages.openDepthByLane(),
+    countInBackground: () => store.depthInBackground(),
+    apply: setDepths,
+    logger,
+    stopping: () => draining,
+  });
 
   const outbox = new Outbox({
     aux: store.aux,
@@ -163,6 +148,16 @@ export function buildApp(opts: AppOptions): App {
     },
     emitStatus: (m, e: StatusEvent) => outbox.statusChanged(m, e),
     onFinal: (m) => policy.onFinal(m),
+  });
+
+  const receiptTimeouts = new ReceiptTimeouts({
+    messages: store.messages,
+    commit: store.commit,
+    results,
+    carriers: () => [...carriers.values()].map((rt) => rt.config),
+    logger,
+    now,
+    stopping: () => draining,
   });
 
   const receipts = new ReceiptHandler({
@@ -318,12 +313,12 @@ export function buildApp(opts: AppOptions): App {
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
       every(2000, () => {
-        refreshDepthsInBackground();
+        recount.inBackground();
         refreshGauges();
         for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
       });
       every(30000, () => {
-        sweepReceiptTimeouts();
+        receiptTimeouts.sweep();
         store.aux.expireOtps(now());
       });
       every(3600000, () => purge());
@@ -359,7 +354,7 @@ export function buildApp(opts: AppOptions): App {
     runMaintenance() {
       refreshDepths();
       for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
-      sweepReceiptTimeouts();
+      receiptTimeouts.sweep();
       store.aux.expireOtps(now());
       mo.sweep();
       purge();
@@ -398,39 +393,6 @@ export function buildApp(opts: AppOptions): App {
       if (moved > 0) logger.warn({ from: fromId, moved }, 'carrier unavailable: queued segments moved to the next carrier');
       return moved;
     }).then((moved) => moved > 0 && dispatcher.wake(LANES));
-  }
-
-  /**
-   * Segments whose receipt never came end `unknown`. Each step walks a bounded slice of the
-   * carrier's submitted segments inside one commit unit (read, end and cursor move in one
-   * transaction, so a receipt committed just before is seen), then the next step follows
-   * until the walk reaches the cutoff: a carrier that stops sending receipts at full rate
-   * is caught up with, without one long stall.
-   */
-  function sweepReceiptTimeouts(): void {
-    for (const rt of carriers.values()) {
-      const c = rt.config;
-      if (c.registered_delivery === 'none' || sweeping.has(c.id)) continue;
-      sweeping.add(c.id);
-      const before = now() - c.receipt_timeout_s * 1000;
-      const step = (): void => {
-        store.commit
-          .run(() => {
-            const t = now();
-            const { stale, more } = store.messages.takeReceiptTimeouts(c.id, before, RECEIPT_SWEEP_SCAN);
-            for (const s of stale) results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
-            return more;
-          })
-          .then(
-            (more) => (more && !draining ? setImmediate(step) : sweeping.delete(c.id)),
-            (err: unknown) => {
-              sweeping.delete(c.id);
-              logger.error({ err, carrier: c.id }, 'receipt timeout sweep failed');
-            },
-          );
-      };
-      step();
-    }
   }
 
   function purge(): void {

@@ -4,6 +4,7 @@
  * bulk backlog never refuses an OTP. Depths are recounted from the store periodically and
  * raised on every accept in between.
  */
+import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import { CATEGORIES, type Category } from '../domain/types.js';
 import type { LaneGate } from './submit-service.js';
@@ -36,5 +37,48 @@ export class LaneDepths implements LaneGate {
 
   added(category: Category, n: number): void {
     this.#depth[category] += n;
+  }
+}
+
+export interface DepthRecountDeps {
+  count: () => Record<Category, number>;
+  /** The same count off the event loop, or undefined where the store has no thread for it. */
+  countInBackground: () => Promise<Record<Category, number>> | undefined;
+  apply: (depths: Record<Category, number>) => void;
+  logger: Logger;
+  stopping: () => boolean;
+}
+
+/**
+ * The periodic recount behind LaneDepths, on the store's thread: counting a large backlog on
+ * the event loop stalled everything behind it (400 ms for a million queued segments, every
+ * 2 s). One count at a time; a count that fails leaves the last depths in place.
+ */
+export class DepthRecount {
+  readonly #d: DepthRecountDeps;
+  #counting = false;
+
+  constructor(deps: DepthRecountDeps) {
+    this.#d = deps;
+  }
+
+  inBackground(): void {
+    if (this.#counting) return;
+    const counting = this.#d.countInBackground();
+    if (counting === undefined) {
+      this.#d.apply(this.#d.count());
+      return;
+    }
+    this.#counting = true;
+    counting.then(
+      (depths) => {
+        this.#counting = false;
+        if (!this.#d.stopping()) this.#d.apply(depths);
+      },
+      (err: unknown) => {
+        this.#counting = false;
+        if (!this.#d.stopping()) this.#d.logger.warn({ err: { message: (err as Error).message } }, 'queue depth count failed on the store thread');
+      },
+    );
   }
 }

@@ -5,7 +5,10 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
+import { DepthRecount } from '../../src/intake/lane-gate.js';
 import { auth, baseConfigObject, makeConfig, newMessage, startTestApp, tempDir } from '../helpers/fixtures.js';
 
 t.test('the count on the store thread is the count on the main thread', async (t) => {
@@ -59,4 +62,50 @@ t.test('the daemon refreshes the depth gauge and the lane limits from the store 
     await new Promise((r) => setTimeout(r, 100));
   }
   t.match(body, /xinge_queue_depth\{lane="collection"\} 12/, 'recounted within one 2 s period');
+});
+
+t.test('DepthRecount: one count at a time; without a thread it counts in place; a failed count keeps the last depths', async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+  const applied: Array<Record<string, number>> = [];
+  const zero = { otp: 0, notification: 0, collection: 0, marketing: 0 };
+  let background: (() => Promise<typeof zero>) | undefined;
+  let started = 0;
+  let stopping = false;
+  const recount = new DepthRecount({
+    count: () => ({ ...zero, otp: 1 }),
+    countInBackground: () => {
+      if (background === undefined) return undefined;
+      started++;
+      return background();
+    },
+    apply: (d) => applied.push(d),
+    logger,
+    stopping: () => stopping,
+  });
+  recount.inBackground();
+  t.same(applied, [{ ...zero, otp: 1 }], 'no thread: counted in place');
+
+  let answer!: (d: typeof zero) => void;
+  background = () => new Promise((r) => (answer = r));
+  recount.inBackground();
+  recount.inBackground();
+  t.equal(started, 1, 'a second recount while one runs is skipped');
+  answer({ ...zero, marketing: 9 });
+  await new Promise((r) => setImmediate(r));
+  t.same(applied.at(-1), { ...zero, marketing: 9 });
+
+  background = () => Promise.reject(new Error('store thread ended'));
+  recount.inBackground();
+  await new Promise((r) => setImmediate(r));
+  t.equal(applied.length, 2, 'a failed count applies nothing');
+  t.match(lines.join(''), /queue depth count failed on the store thread/);
+  background = () => Promise.resolve({ ...zero, collection: 3 });
+  recount.inBackground();
+  await new Promise((r) => setImmediate(r));
+  t.same(applied.at(-1), { ...zero, collection: 3 }, 'and the next one runs');
+  stopping = true;
+  recount.inBackground();
+  await new Promise((r) => setImmediate(r));
+  t.equal(applied.length, 3, 'nothing applied once the daemon drains');
 });

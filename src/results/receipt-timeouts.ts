@@ -1,0 +1,67 @@
+/**
+ * Receipts that never come (SPEC 7, receipt_timeout_s): segments submitted longer ago than
+ * their carrier's timeout end `unknown`. Each step walks a bounded slice of a carrier's
+ * submitted segments inside one commit unit (read, end and cursor move in one transaction,
+ * so a receipt committed just before wins), and the next step follows until the walk
+ * reaches the cutoff: a carrier that stops sending receipts at full rate is caught up with,
+ * without one long stall of the event loop.
+ */
+import type { Logger } from 'pino';
+import type { CarrierConfig } from '../config/schema.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore } from '../store/types.js';
+import type { ResultsWriter } from './writer.js';
+
+/** Segments one step walks (well under a millisecond of the commit it joins). */
+export const RECEIPT_SWEEP_SCAN = 500;
+
+export interface ReceiptTimeoutsDeps {
+  messages: MessageStore;
+  commit: GroupCommit;
+  results: ResultsWriter;
+  carriers: () => Iterable<CarrierConfig>;
+  logger: Logger;
+  now: () => number;
+  /** No new steps once the daemon drains. */
+  stopping: () => boolean;
+}
+
+export class ReceiptTimeouts {
+  readonly #d: ReceiptTimeoutsDeps;
+  /** Carriers with a walk under way (one at a time each). */
+  readonly #walking = new Set<string>();
+
+  constructor(deps: ReceiptTimeoutsDeps) {
+    this.#d = deps;
+  }
+
+  /** Start a walk for every carrier that asks for receipts and has none under way. */
+  sweep(): void {
+    for (const c of this.#d.carriers()) {
+      if (c.registered_delivery === 'none' || this.#walking.has(c.id)) continue;
+      this.#walking.add(c.id);
+      this.#step(c.id, this.#d.now() - c.receipt_timeout_s * 1000);
+    }
+  }
+
+  #step(carrierId: string, before: number): void {
+    const d = this.#d;
+    d.commit
+      .run(() => {
+        const t = d.now();
+        const { stale, more } = d.messages.takeReceiptTimeouts(carrierId, before, RECEIPT_SWEEP_SCAN);
+        for (const s of stale) d.results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
+        return more;
+      })
+      .then(
+        (more) => {
+          if (more && !d.stopping()) setImmediate(() => this.#step(carrierId, before));
+          else this.#walking.delete(carrierId);
+        },
+        (err: unknown) => {
+          this.#walking.delete(carrierId);
+          d.logger.error({ err, carrier: carrierId }, 'receipt timeout sweep failed');
+        },
+      );
+  }
+}
