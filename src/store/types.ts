@@ -191,7 +191,8 @@ export interface MessageStore {
   idsByReference(client: string, reference: string): string[];
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;
-  purgeFinal(before: number): number;
+  /** Deletes up to `limit` messages final before `before`, with their segments; returns how many. */
+  purgeFinal(before: number, limit: number): number;
   /** Messages not yet on the wire (queued/scheduled/submitting), by lane. */
   openDepthByLane(): Record<Category, number>;
   nextConcatRef(carrierId: string): number;

@@ -287,6 +287,8 @@ t.test('retention: final messages older than retention_days are purged; newer an
   const ms = ta.app.store.messages;
   t.ok(ms.getMessage(oldFinal), 'present before the purge');
   ta.app.runMaintenance();
+  await waitFor(() => ms.getMessage(oldFinal) === undefined, 5000, 'the purge');
+  await waitFor(() => ta.lines.some((l) => /retention purge/.test(l)), 5000, 'the purge log line');
   t.equal(ms.getMessage(oldFinal), undefined, 'old final purged');
   t.same(ms.getSegments(oldFinal), [], 'with its segments');
   t.ok(ms.getMessage(recentFinal), 'newer final kept');

@@ -156,8 +156,9 @@ export class SqliteMessageStore implements MessageStore {
       recoverMsgs: p(`UPDATE messages SET status = 'queued' WHERE status = 'submitting'
         AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.message_id = messages.id AND s.status <> 'queued')`),
       // Ids sort by creation time: only rows created before the cutoff can have ended before it.
-      purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT id FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?)`),
-      purgeMsgs: p(`DELETE FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ?`),
+      purgeable: limitedStatement(db, `SELECT id FROM messages WHERE id < ? AND final_at IS NOT NULL AND final_at < ? LIMIT {limit}`, true),
+      purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT value FROM json_each(?))`),
+      purgeMsgs: p(`DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
       depth: p(QUEUED_BY_LANE_SQL),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
@@ -368,11 +369,14 @@ export class SqliteMessageStore implements MessageStore {
     });
   }
 
-  purgeFinal(before: number): number {
+  purgeFinal(before: number, limit: number): number {
     const bound = idUpperBound(before);
     return this.transaction(() => {
-      this.#s.purgeSegs.run(bound, before);
-      return this.#s.purgeMsgs.run(bound, before).changes;
+      const ids = this.#s.purgeable(limit).pluck().all(bound, before) as string[];
+      if (ids.length === 0) return 0;
+      const json = JSON.stringify(ids);
+      this.#s.purgeSegs.run(json);
+      return this.#s.purgeMsgs.run(json).changes;
     });
   }
 
