@@ -27,6 +27,7 @@ import { registerAdminRoutes } from './intake/routes-admin.js';
 import { OtpService } from './intake/otp-service.js';
 import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
+import { RetentionPurge } from './store/retention.js';
 
 export interface AppOptions {
   config: Config;
@@ -54,9 +55,6 @@ export interface App {
   runMaintenance(): void;
 }
 
-/** Messages one retention step deletes (~5 ms of the commit it joins). */
-const PURGE_STEP = 500;
-
 export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
   const now = opts.now ?? Date.now;
@@ -68,7 +66,6 @@ export function buildApp(opts: AppOptions): App {
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
   let draining = false;
   let drainPromise: Promise<void> | undefined;
-  let purging = false;
 
   const carriers = new Map<string, CarrierRuntime>();
   const carrierCfg = (id: string) => carriers.get(id)?.config;
@@ -163,6 +160,9 @@ export function buildApp(opts: AppOptions): App {
     now,
     stopping: () => draining,
   });
+
+  const retention = new RetentionPurge({ store, retentionDays: () => cfg.store.retention_days, logger, now, stopping: () => draining });
+  const purge = () => retention.run();
 
   const receipts = new ReceiptHandler({
     messages: store.messages,
@@ -397,38 +397,5 @@ export function buildApp(opts: AppOptions): App {
       if (moved > 0) logger.warn({ from: fromId, moved }, 'carrier unavailable: queued segments moved to the next carrier');
       return moved;
     }).then((moved) => moved > 0 && dispatcher.wake(LANES));
-  }
-
-  /**
-   * Retention: final messages older than retention_days go, a bounded slice per commit unit,
-   * the next slice in the next turn: one statement over a day's messages held the event loop
-   * for seconds (9 µs a message), the verification codes behind it too.
-   */
-  function purge(): void {
-    const t = now();
-    store.aux.purgeIdempotency(t - 7 * 86400000);
-    store.aux.purgeSendLog(t - 8 * 86400000);
-    if (purging) return;
-    purging = true;
-    const before = t - cfg.store.retention_days * 86400000;
-    let total = 0;
-    const step = (): void => {
-      store.commit.run(() => store.messages.purgeFinal(before, PURGE_STEP)).then(
-        (n) => {
-          total += n;
-          if (n >= PURGE_STEP && !draining) {
-            setImmediate(step);
-            return;
-          }
-          purging = false;
-          if (total > 0) logger.info({ messages: total }, 'retention purge');
-        },
-        (err: unknown) => {
-          purging = false;
-          if (!draining) logger.error({ err }, 'retention purge failed');
-        },
-      );
-    };
-    step();
   }
 }
