@@ -169,14 +169,15 @@ export async function benchQueuedRss(quick: boolean): Promise<E2eResult> {
     const t0 = performance.now();
     const accepted = await postBatches(d.url, total, 1000, 4, 'marketing');
     const t1 = performance.now();
-    // The event loop's longest stall over 5 s with the backlog in place (two periodic queue
-    // recounts): the first scrape resets prom-client's delay histogram.
-    await scrape(d.url);
-    await new Promise((r) => setTimeout(r, 5000));
     const text = await scrape(d.url);
+    // The event loop's longest stall over 5 s with the backlog in place (two periodic queue
+    // recounts): the scrape above reset prom-client's delay histogram.
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = await scrape(d.url);
     return {
       queued: accepted,
-      queued_eventloop_lag_max_ms: Math.round(metric(text, 'xinge_nodejs_eventloop_lag_max_seconds') * 1000),
+      queued_eventloop_lag_max_ms: Math.round(metric(idle, 'xinge_nodejs_eventloop_lag_max_seconds') * 1000),
+      queued_rss_mb_after_5s: Math.round(metric(idle, 'xinge_process_resident_memory_bytes') / 1048576),
       queued_accept_per_s: Math.round(accepted / ((t1 - t0) / 1000)),
       queued_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
       queued_heap_used_mb: Math.round(metric(text, 'xinge_nodejs_heap_size_used_bytes') / 1048576),
