@@ -212,7 +212,8 @@ export interface MessageStore {
 export interface AuxStore {
   getIdempotency(client: string, key: string): IdempotencyRecord | undefined;
   putIdempotency(client: string, key: string, rec: IdempotencyRecord): void;
-  purgeIdempotency(before: number): number;
+  /** Deletes up to `limit` keys stored before `before`, oldest first; returns how many. */
+  purgeIdempotency(before: number, limit: number): number;
 
   addOptOut(number: string, source: string, now: number): boolean;
   removeOptOut(number: string): boolean;
@@ -221,7 +222,11 @@ export interface AuxStore {
 
   logSend(number: string, category: string, at: number): void;
   sendsSince(number: string, category: string, since: number): number[];
-  purgeSendLog(before: number): number;
+  /**
+   * Deletes entries logged before `before` among the oldest `limit`; returns how many. Fewer
+   * than `limit` means the oldest entries left are newer than `before`.
+   */
+  purgeSendLog(before: number, limit: number): number;
 
   insertOtp(o: OtpRecord): void;
   getOtp(id: string): OtpRecord | undefined;

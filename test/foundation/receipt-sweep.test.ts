@@ -101,6 +101,7 @@ t.test('upgrade from a version-2 database: the index is swapped and segments alr
   check.close();
   t.ok(indexes.includes('segments_submitted'), 'new index');
   t.notOk(indexes.includes('segments_awaiting'), 'old index dropped');
+  t.ok(indexes.includes('idempotency_created'), 'migration 4: idempotency keys by age');
   const got = st.messages.transaction(() => st.messages.takeReceiptTimeouts('c1', base + 1000, 10));
   t.same(got.stale.map((s) => s.messageId), ['msg_old']);
 });

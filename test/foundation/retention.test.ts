@@ -38,3 +38,34 @@ t.test('purgeFinal deletes at most its limit; a maintenance run purges a backlog
   t.same(ms.getSegments(ids[1233]!), [], 'with their segments');
   t.equal(ms.getMessage(keep.id)?.status, 'scheduled', 'an old message not yet final stays');
 });
+
+t.test('idempotency keys and the caps log expire oldest first, in steps, and newer ones stay', async (t) => {
+  const dir = tempDir(t);
+  const ta = startTestApp(makeConfig(baseConfigObject(dir)), { level: 'info' });
+  t.teardown(() => ta.close());
+  const aux = ta.app.store.aux;
+  const day = 86400000;
+  const now = Date.now();
+  const rec = (createdAt: number) => ({ bodyHash: 'h', status: 202, response: '{}', createdAt });
+  ta.app.store.messages.transaction(() => {
+    // Keys stored in no particular order of age: the purge follows age, not the key.
+    for (let i = 0; i < 1234; i++) aux.putIdempotency('loans', `k${(i * 7919) % 1234}`, rec(now - 8 * day + ((i * 7919) % 1234)));
+    aux.putIdempotency('loans', 'fresh', rec(now - day));
+    for (let i = 0; i < 1234; i++) aux.logSend('+8613800138000', 'collection', now - 9 * day + i);
+    aux.logSend('+8613800138000', 'collection', now - day);
+  });
+  t.equal(aux.purgeIdempotency(now - 7 * day, 10), 10, 'ten keys, the limit');
+  t.equal(aux.getIdempotency('loans', 'k0'), undefined, 'the oldest went first');
+  t.ok(aux.getIdempotency('loans', 'k10'));
+  t.equal(aux.purgeSendLog(now - 8 * day, 10), 10);
+  t.equal(aux.sendsSince('+8613800138000', 'collection', 0).length, 1225);
+
+  ta.app.runMaintenance();
+  await waitFor(() => ta.lines.some((l) => /retention purge/.test(l)), 10000, 'the purge to finish');
+  const line = ta.lines.find((l) => /retention purge/.test(l))!;
+  t.match(line, /"idempotency_keys":1224/);
+  t.match(line, /"send_log":1224/);
+  t.ok([...Array(1234).keys()].every((i) => aux.getIdempotency('loans', `k${i}`) === undefined), 'every old key gone');
+  t.ok(aux.getIdempotency('loans', 'fresh'), 'a key from yesterday stays');
+  t.same(aux.sendsSince('+8613800138000', 'collection', 0), [now - day], 'only the recent send is left in the caps log');
+});

@@ -23,14 +23,18 @@ export class SqliteAuxStore implements AuxStore {
     this.#s = {
       idemGet: p(`SELECT body_hash, status, response, created_at FROM idempotency WHERE client = ? AND key = ?`),
       idemPut: p(`INSERT OR IGNORE INTO idempotency (client, key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-      idemPurge: p(`DELETE FROM idempotency WHERE created_at < ?`),
+      idemPurge: limitedStatement(db, `DELETE FROM idempotency WHERE (client, key) IN
+        (SELECT client, key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT {limit})`, true),
       optAdd: p(`INSERT OR IGNORE INTO optouts (number, source, created_at) VALUES (?, ?, ?)`),
       optDel: p(`DELETE FROM optouts WHERE number = ?`),
       optHas: p(`SELECT 1 FROM optouts WHERE number = ?`),
       optList: limitedStatement(db, `SELECT number, source, created_at FROM optouts WHERE number > ? ORDER BY number LIMIT {limit}`),
       logSend: p(`INSERT INTO send_log (number, category, at) VALUES (?, ?, ?)`),
       sendsSince: p(`SELECT at FROM send_log WHERE number = ? AND category = ? AND at > ? ORDER BY at`),
-      purgeSendLog: p(`DELETE FROM send_log WHERE at < ?`),
+      // The log is appended in time order: the oldest rows are the first rowids, so a step
+      // looks at the first `limit` rows only and never reads the whole table.
+      purgeSendLog: limitedStatement(db, `DELETE FROM send_log WHERE rowid IN
+        (SELECT rowid FROM (SELECT rowid, at FROM send_log ORDER BY rowid LIMIT {limit}) WHERE at < ?)`, true),
       otpIns: p(`INSERT INTO otps (id, client, to_number, purpose, code_hash, message_id, created_at, expires_at, attempts, status)
         VALUES (@id, @client, @to, @purpose, @codeHash, @messageId, @createdAt, @expiresAt, @attempts, @status)`),
       otpGet: p(`SELECT * FROM otps WHERE id = ?`),
@@ -62,8 +66,8 @@ export class SqliteAuxStore implements AuxStore {
   putIdempotency(client: string, key: string, rec: IdempotencyRecord): void {
     this.#s.idemPut.run(client, key, rec.bodyHash, rec.status, rec.response, rec.createdAt);
   }
-  purgeIdempotency(before: number): number {
-    return this.#s.idemPurge.run(before).changes;
+  purgeIdempotency(before: number, limit: number): number {
+    return this.#s.idemPurge(limit).run(before).changes;
   }
 
   addOptOut(number: string, source: string, now: number): boolean {
@@ -87,8 +91,8 @@ export class SqliteAuxStore implements AuxStore {
   sendsSince(number: string, category: string, since: number): number[] {
     return (this.#s.sendsSince.all(number, category, since) as Array<{ at: number }>).map((r) => r.at);
   }
-  purgeSendLog(before: number): number {
-    return this.#s.purgeSendLog.run(before).changes;
+  purgeSendLog(before: number, limit: number): number {
+    return this.#s.purgeSendLog(limit).run(before).changes;
   }
 
   insertOtp(o: OtpRecord): void {

@@ -143,6 +143,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX segments_awaiting;
   CREATE INDEX segments_submitted ON segments(carrier_id, submitted_at) WHERE submitted_at IS NOT NULL;
   `,
+  // 4: idempotency keys expire oldest first, a bounded slice at a time: without an index on
+  // their age each hourly purge read every key (350 ms for 2 million, 3.7 s to delete 0.9M).
+  `
+  CREATE INDEX idempotency_created ON idempotency(created_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
