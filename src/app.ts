@@ -27,6 +27,7 @@ import { registerAdminRoutes } from './intake/routes-admin.js';
 import { OtpService } from './intake/otp-service.js';
 import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
+import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
 
 export interface AppOptions {
@@ -149,6 +150,17 @@ export function buildApp(opts: AppOptions): App {
     },
     emitStatus: (m, e: StatusEvent) => outbox.statusChanged(m, e),
     onFinal: (m) => policy.onFinal(m),
+  });
+
+  const reroute = new QueueReroute({
+    messages: store.messages,
+    commit: store.commit,
+    nextCarrier: (to, category, from) => routeCandidates(routingTable(), to, category).find((id) => id !== from && !unavailable(id)),
+    unavailable,
+    moved: () => dispatcher.wake(LANES),
+    logger,
+    now,
+    stopping: () => draining,
   });
 
   const receiptTimeouts = new ReceiptTimeouts({
@@ -319,7 +331,7 @@ export function buildApp(opts: AppOptions): App {
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
-        for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
+        for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
       });
       every(30000, () => {
         receiptTimeouts.sweep();
@@ -357,7 +369,7 @@ export function buildApp(opts: AppOptions): App {
     },
     runMaintenance() {
       refreshDepths();
-      for (const rt of carriers.values()) if (unavailable(rt.config.id)) rerouteQueued(rt.config.id);
+      for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
       receiptTimeouts.sweep();
       store.aux.expireOtps(now());
       mo.sweep();
@@ -382,20 +394,4 @@ export function buildApp(opts: AppOptions): App {
       return drainPromise;
     },
   };
-
-  function rerouteQueued(fromId: string): void {
-    const rows = store.messages.queuedOf(fromId, 1000);
-    if (rows.length === 0) return;
-    void store.commit.run(() => {
-      let moved = 0;
-      for (const r of rows) {
-        const next = routeCandidates(routingTable(), r.to, r.category).find((id) => id !== fromId && !unavailable(id));
-        if (next === undefined) continue;
-        store.messages.requeue(r.segmentId, now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
-        moved++;
-      }
-      if (moved > 0) logger.warn({ from: fromId, moved }, 'carrier unavailable: queued segments moved to the next carrier');
-      return moved;
-    }).then((moved) => moved > 0 && dispatcher.wake(LANES));
-  }
 }

@@ -1,0 +1,79 @@
+/**
+ * Failover of a backlog (SPEC 4): while a carrier is paused or has no bound bind, its queued
+ * segments move to the next carrier that takes them, a bounded slice per commit unit and the
+ * next slice in the next turn, until its queue is empty or nothing more can move. The next
+ * carrier takes the whole backlog at its own rate, where moving a fixed 1,000 per 2 s tick
+ * capped it at 500 messages a second. Moved segments keep the carrier they left in `tried`.
+ */
+import type { Logger } from 'pino';
+import type { Category } from '../domain/types.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore } from '../store/types.js';
+
+/** Segments one step moves (a few ms of the commit it joins). */
+export const REROUTE_STEP = 500;
+
+export interface QueueRerouteDeps {
+  messages: MessageStore;
+  commit: GroupCommit;
+  /** The next carrier for a number and category, other than `from` and available now. */
+  nextCarrier: (to: string, category: Category, from: string) => string | undefined;
+  unavailable: (carrierId: string) => boolean;
+  /** Some segments moved: the dispatcher has work. */
+  moved: () => void;
+  logger: Logger;
+  now: () => number;
+  stopping: () => boolean;
+}
+
+export class QueueReroute {
+  readonly #d: QueueRerouteDeps;
+  readonly #walking = new Set<string>();
+
+  constructor(deps: QueueRerouteDeps) {
+    this.#d = deps;
+  }
+
+  /** Start moving `fromId`'s queue unless a walk for it is under way. */
+  run(fromId: string): void {
+    if (this.#walking.has(fromId)) return;
+    this.#walking.add(fromId);
+    let total = 0;
+    const d = this.#d;
+    const done = () => {
+      this.#walking.delete(fromId);
+      if (total > 0) d.logger.warn({ from: fromId, moved: total }, 'carrier unavailable: queued segments moved to the next carrier');
+    };
+    const step = (): void => {
+      d.commit
+        .run(() => {
+          // Read in the unit: the carrier may have come back, or the rows been taken, meanwhile.
+          if (!d.unavailable(fromId)) return { seen: 0, moved: 0 };
+          const rows = d.messages.queuedOf(fromId, REROUTE_STEP);
+          let moved = 0;
+          for (const r of rows) {
+            const next = d.nextCarrier(r.to, r.category, fromId);
+            if (next === undefined) continue;
+            d.messages.requeue(r.segmentId, d.now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
+            moved++;
+          }
+          return { seen: rows.length, moved };
+        })
+        .then(
+          ({ seen, moved }) => {
+            total += moved;
+            if (moved > 0) d.moved();
+            // A full slice that moved something: there may be more. One that moved nothing is
+            // made of segments no other carrier takes; the next tick tries again.
+            if (seen >= REROUTE_STEP && moved > 0 && !d.stopping()) setImmediate(step);
+            else done();
+          },
+          (err: unknown) => {
+            done();
+            if (!d.stopping()) d.logger.error({ err, carrier: fromId }, 'moving queued segments failed');
+          },
+        );
+    };
+    step();
+  }
+}
