@@ -2,8 +2,11 @@
  * Retention (SPEC 13, store.retention_days): final messages older than the window go, a
  * bounded slice per commit unit, the next slice in the next turn. One statement over a
  * day's messages held the event loop for seconds (9 µs a message), and every verification
- * code behind it. Idempotency keys (7 days) and the caps' send log (8 days) go the same way
- * (a single DELETE of each read its whole table: seconds for a few million keys).
+ * code behind it. Replies (MO) are kept as long as messages, as the record of what was sent
+ * and answered. Idempotency keys (7 days), the caps' send log and OTP records (8 days: the
+ * per-day limits look back 24 h) and webhook events already delivered or given up (7 days)
+ * go the same way; before, the last three were never deleted, and a single DELETE of the
+ * first two read the whole table (seconds for a few million keys).
  */
 import type { Logger } from 'pino';
 import type { Store } from './index.js';
@@ -36,10 +39,14 @@ export class RetentionPurge {
     this.#running = true;
     const t = d.now();
     const messagesBefore = t - d.retentionDays() * DAY;
-    const walks: Array<{ name: 'messages' | 'idempotency_keys' | 'send_log'; step: () => number }> = [
+    const aux = d.store.aux;
+    const walks: Array<{ name: string; step: () => number }> = [
       { name: 'messages', step: () => d.store.messages.purgeFinal(messagesBefore, PURGE_STEP) },
-      { name: 'idempotency_keys', step: () => d.store.aux.purgeIdempotency(t - 7 * DAY, PURGE_STEP) },
-      { name: 'send_log', step: () => d.store.aux.purgeSendLog(t - 8 * DAY, PURGE_STEP) },
+      { name: 'replies', step: () => aux.purgeMo(messagesBefore, PURGE_STEP) },
+      { name: 'idempotency_keys', step: () => aux.purgeIdempotency(t - 7 * DAY, PURGE_STEP) },
+      { name: 'send_log', step: () => aux.purgeSendLog(t - 8 * DAY, PURGE_STEP) },
+      { name: 'otps', step: () => aux.purgeOtps(t - 8 * DAY, PURGE_STEP) },
+      { name: 'webhook_events', step: () => aux.purgeOutbox(t - 7 * DAY, PURGE_STEP) },
     ];
     const totals: Record<string, number> = {};
     const next = (i: number): void => {

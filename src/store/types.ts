@@ -237,6 +237,12 @@ export interface AuxStore {
   supersedeOtps(to: string, purpose: string): string[];
   /** Active OTPs past their TTL become expired; their messages' encrypted bodies are cleared. Returns how many. */
   expireOtps(now: number): number;
+  /** Deletes up to `limit` OTP records, no longer active, created before `before`; returns how many. */
+  purgeOtps(before: number, limit: number): number;
+  /** Deletes up to `limit` webhook events delivered or given up, created before `before`. */
+  purgeOutbox(before: number, limit: number): number;
+  /** Deletes up to `limit` replies (MO) received before `before`. */
+  purgeMo(before: number, limit: number): number;
   /** Forget OTP bodies: clear the encrypted body of these messages. */
   purgeOtpBody(messageId: string): void;
 

@@ -69,3 +69,55 @@ t.test('idempotency keys and the caps log expire oldest first, in steps, and new
   t.ok(aux.getIdempotency('loans', 'fresh'), 'a key from yesterday stays');
   t.same(aux.sendsSince('+8613800138000', 'collection', 0), [now - day], 'only the recent send is left in the caps log');
 });
+
+t.test('OTP records, delivered webhook events and replies are purged too; active codes, pending events and recent rows stay', async (t) => {
+  const dir = tempDir(t);
+  const obj = baseConfigObject(dir) as Record<string, any>;
+  obj.store.retention_days = 30;
+  // Not started: no outbox worker delivers (or retries) the pending event while we look.
+  const ta = startTestApp(makeConfig(obj), { level: 'info' });
+  t.teardown(() => ta.close());
+  const aux = ta.app.store.aux;
+  const day = 86400000;
+  const now = Date.now();
+  const otp = (createdAt: number, status: 'active' | 'used' | 'expired', i: number) => {
+    const id = newId('otp', createdAt);
+    aux.insertOtp({ id, client: 'loans', to: `+86138000${String(i).padStart(5, '0')}`, purpose: 'login', codeHash: 'x', messageId: null, createdAt, expiresAt: status === 'active' ? now + day : createdAt + 300000, attempts: 0, status });
+    return id;
+  };
+  const event = (createdAt: number, delivered: boolean) => {
+    const id = newId('evt', createdAt);
+    aux.addOutbox({ id, client: 'loans', url: 'http://127.0.0.1:9/hook', body: '{}', attempts: 0, createdAt, nextAttemptAt: now + 3600000 });
+    if (delivered) aux.outboxDelivered(id, createdAt + 1000);
+    return id;
+  };
+  const reply = (createdAt: number) => {
+    const id = newId('mo', createdAt);
+    aux.insertMo({ id, carrierId: 'c1', from: '+8613800138000', to: '10690000', body: 'TD', intent: 'optout', client: null, lastMessageId: null, partial: false, createdAt });
+    return id;
+  };
+  const oldOtps: string[] = [];
+  let keepActive = '';
+  let recentOtp = '';
+  const oldEvents: string[] = [];
+  ta.app.store.messages.transaction(() => {
+    for (let i = 0; i < 1100; i++) oldOtps.push(otp(now - 9 * day + i, i % 2 === 0 ? 'used' : 'expired', i));
+    keepActive = otp(now - 9 * day, 'active', 99999);
+    recentOtp = otp(now - day, 'used', 99998);
+    for (let i = 0; i < 600; i++) oldEvents.push(event(now - 8 * day + i, true));
+    event(now - 8 * day, false);
+    event(now - day, true);
+    for (let i = 0; i < 3; i++) reply(now - 31 * day + i);
+    reply(now - day);
+  });
+  ta.app.runMaintenance();
+  await waitFor(() => ta.lines.some((l) => /retention purge/.test(l)), 10000, 'the purge to finish');
+  const line = ta.lines.find((l) => /retention purge/.test(l))!;
+  t.match(line, /"otps":1100/);
+  t.match(line, /"webhook_events":600/, 'the 600 old delivered ones: not the pending one, not yesterday\'s');
+  t.match(line, /"replies":3/);
+  t.ok(oldOtps.every((id) => aux.getOtp(id) === undefined), 'old OTP records gone, past one step');
+  t.ok(aux.getOtp(recentOtp), 'a record from yesterday stays: the per-day limits look back 24 h');
+  t.equal(aux.getOtp(keepActive)?.status, 'active', 'an active code is never purged');
+  t.equal(aux.outboxPending(), 1, 'the old pending event stays: it is still owed');
+});

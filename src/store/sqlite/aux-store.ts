@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AuxStore, IdempotencyRecord, OtpRecord, OutboxRow } from '../types.js';
 import { limitedStatement } from './limited.js';
+import { idUpperBound } from '../../domain/ids.js';
 
 interface OtpRow {
   id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
@@ -54,6 +55,10 @@ export class SqliteAuxStore implements AuxStore {
       obRetry: p(`UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?`),
       obDead: p(`UPDATE outbox SET state = 'dead', done_at = ?, last_error = ? WHERE id = ?`),
       obPending: p(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
+      // Ids sort by creation time: each walk reads the oldest rows of its primary key only.
+      otpPurge: limitedStatement(db, `DELETE FROM otps WHERE id IN (SELECT id FROM otps WHERE id < ? AND status <> 'active' LIMIT {limit})`, true),
+      obPurge: limitedStatement(db, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id < ? AND state <> 'pending' LIMIT {limit})`, true),
+      moPurge: limitedStatement(db, `DELETE FROM mo_messages WHERE id IN (SELECT id FROM mo_messages WHERE id < ? LIMIT {limit})`, true),
       moIns: p(`INSERT INTO mo_messages (id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at)
         VALUES (@id, @carrierId, @from, @to, @body, @intent, @client, @lastMessageId, @partial, @createdAt)`),
     };
@@ -129,6 +134,15 @@ export class SqliteAuxStore implements AuxStore {
       for (const r of rows) if (r.message_id !== null) this.#s.bodyPurge.run(r.message_id);
       return rows.length;
     })();
+  }
+  purgeOtps(before: number, limit: number): number {
+    return this.#s.otpPurge(limit).run(idUpperBound(before, 'otp')).changes;
+  }
+  purgeOutbox(before: number, limit: number): number {
+    return this.#s.obPurge(limit).run(idUpperBound(before, 'evt')).changes;
+  }
+  purgeMo(before: number, limit: number): number {
+    return this.#s.moPurge(limit).run(idUpperBound(before, 'mo')).changes;
   }
   purgeOtpBody(messageId: string): void {
     this.#s.bodyPurge.run(messageId);
