@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { CarrierConfig } from '../config/schema.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore } from '../store/types.js';
+import { walkInSteps } from '../store/step-walk.js';
 import type { ResultsWriter } from './writer.js';
 
 /** Segments one step walks (well under a millisecond of the commit it joins). */
@@ -46,22 +47,19 @@ export class ReceiptTimeouts {
 
   #step(carrierId: string, before: number): void {
     const d = this.#d;
-    d.commit
-      .run(() => {
+    walkInSteps(d.commit, {
+      step: () => {
         const t = d.now();
         const { stale, more } = d.messages.takeReceiptTimeouts(carrierId, before, RECEIPT_SWEEP_SCAN);
         for (const s of stale) d.results.segmentReceipt(s, 'unknown', t, { stat: 'TIMEOUT' });
         return more;
-      })
-      .then(
-        (more) => {
-          if (more && !d.stopping()) setImmediate(() => this.#step(carrierId, before));
-          else this.#walking.delete(carrierId);
-        },
-        (err: unknown) => {
-          this.#walking.delete(carrierId);
-          d.logger.error({ err, carrier: carrierId }, 'receipt timeout sweep failed');
-        },
-      );
+      },
+      more: (more) => more,
+      stopping: d.stopping,
+      done: (err) => {
+        this.#walking.delete(carrierId);
+        if (err !== undefined) d.logger.error({ err, carrier: carrierId }, 'receipt timeout sweep failed');
+      },
+    });
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Category } from '../domain/types.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore } from '../store/types.js';
+import { walkInSteps } from '../store/step-walk.js';
 
 /** Segments one step moves (a few ms of the commit it joins). */
 export const REROUTE_STEP = 500;
@@ -40,40 +41,33 @@ export class QueueReroute {
     this.#walking.add(fromId);
     let total = 0;
     const d = this.#d;
-    const done = () => {
-      this.#walking.delete(fromId);
-      if (total > 0) d.logger.warn({ from: fromId, moved: total }, 'carrier unavailable: queued segments moved to the next carrier');
-    };
-    const step = (): void => {
-      d.commit
-        .run(() => {
-          // Read in the unit: the carrier may have come back, or the rows been taken, meanwhile.
-          if (!d.unavailable(fromId)) return { seen: 0, moved: 0 };
-          const rows = d.messages.queuedOf(fromId, REROUTE_STEP);
-          let moved = 0;
-          for (const r of rows) {
-            const next = d.nextCarrier(r.to, r.category, fromId);
-            if (next === undefined) continue;
-            d.messages.requeue(r.segmentId, d.now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
-            moved++;
-          }
-          return { seen: rows.length, moved };
-        })
-        .then(
-          ({ seen, moved }) => {
-            total += moved;
-            if (moved > 0) d.moved();
-            // A full slice that moved something: there may be more. One that moved nothing is
-            // made of segments no other carrier takes; the next tick tries again.
-            if (seen >= REROUTE_STEP && moved > 0 && !d.stopping()) setImmediate(step);
-            else done();
-          },
-          (err: unknown) => {
-            done();
-            if (!d.stopping()) d.logger.error({ err, carrier: fromId }, 'moving queued segments failed');
-          },
-        );
-    };
-    step();
+    walkInSteps(d.commit, {
+      step: () => {
+        // Read in the unit: the carrier may have come back, or the rows been taken, meanwhile.
+        if (!d.unavailable(fromId)) return { seen: 0, moved: 0 };
+        const rows = d.messages.queuedOf(fromId, REROUTE_STEP);
+        let moved = 0;
+        for (const r of rows) {
+          const next = d.nextCarrier(r.to, r.category, fromId);
+          if (next === undefined) continue;
+          d.messages.requeue(r.segmentId, d.now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
+          moved++;
+        }
+        return { seen: rows.length, moved };
+      },
+      // A full slice that moved something: there may be more. One that moved nothing is made
+      // of segments no other carrier takes; the next tick tries again.
+      more: ({ seen, moved }) => {
+        total += moved;
+        if (moved > 0) d.moved();
+        return seen >= REROUTE_STEP && moved > 0;
+      },
+      stopping: d.stopping,
+      done: (err) => {
+        this.#walking.delete(fromId);
+        if (total > 0) d.logger.warn({ from: fromId, moved: total }, 'carrier unavailable: queued segments moved to the next carrier');
+        if (err !== undefined && !d.stopping()) d.logger.error({ err, carrier: fromId }, 'moving queued segments failed');
+      },
+    });
   }
 }
