@@ -24,30 +24,52 @@ function nationalPart(e164: string): string {
   return e164.startsWith('+86') ? e164.slice(3) : e164.replace(/^\+/, '');
 }
 
-/** Candidate carriers in preference order (before availability). */
+// The ported-number table as a Map, made once per table: indexing a plain object with each
+// message's fresh number string made V8 internalise the string first (about 1.5 µs a lookup).
+const portedMaps = new WeakMap<object, ReadonlyMap<string, string>>();
+function portedMap(table: RoutingTable): ReadonlyMap<string, string> {
+  let m = portedMaps.get(table.portedNumbers);
+  if (m === undefined) {
+    m = new Map(Object.entries(table.portedNumbers));
+    portedMaps.set(table.portedNumbers, m);
+  }
+  return m;
+}
+
+/** Adds carrier `id` to `out` unless it is there already, unknown, or does not take `category`. */
+function addCandidate(table: RoutingTable, out: string[], id: string | undefined, category: Category): void {
+  if (id === undefined || out.includes(id)) return;
+  for (const c of table.carriers) {
+    if (c.id !== id) continue;
+    if (c.categories === undefined || c.categories.includes(category)) out.push(id);
+    return;
+  }
+}
+
+/**
+ * Candidate carriers in preference order (before availability). Runs for every message
+ * accepted: no closures, regexes or arrays per prefix.
+ */
 export function routeCandidates(table: RoutingTable, to: string, category: Category): string[] {
-  const national = nationalPart(to);
-  const takes = (c: RouteCarrier) => c.categories === undefined || c.categories.includes(category);
   const out: string[] = [];
-  const add = (id: string | undefined) => {
-    if (id === undefined || out.includes(id)) return;
-    const c = table.carriers.find((x) => x.id === id);
-    if (c !== undefined && takes(c)) out.push(id);
-  };
-  add(table.portedNumbers[to] ?? table.portedNumbers[national]);
-  // Longest matching prefix first. Runs for every message accepted: no regex, no arrays per prefix.
+  const national = nationalPart(to);
+  const ported = portedMap(table);
+  if (ported.size > 0) addCandidate(table, out, ported.get(to) ?? ported.get(national), category);
+  // Longest matching prefix first.
   const bare = to.startsWith('+') ? to.slice(1) : to;
-  const matches: Array<{ c: RouteCarrier; len: number }> = [];
+  let matches: Array<{ c: RouteCarrier; len: number }> | undefined;
   for (const c of table.carriers) {
     let len = 0;
     for (const p of c.prefixes) if (p.length > len && (national.startsWith(p) || bare.startsWith(p))) len = p.length;
-    if (len > 0) matches.push({ c, len });
+    if (len > 0) (matches ??= []).push({ c, len });
   }
-  if (matches.length > 1) matches.sort((a, b) => b.len - a.len);
-  for (const m of matches) add(m.c.id);
-  add(table.defaultCarrier);
+  if (matches !== undefined) {
+    if (matches.length > 1) matches.sort((x, y) => y.len - x.len);
+    for (const m of matches) addCandidate(table, out, m.c.id, category);
+  }
+  addCandidate(table, out, table.defaultCarrier, category);
   // Carriers with no prefixes take any number: last-resort failover targets.
-  for (const c of table.carriers) if (c.prefixes.length === 0) add(c.id);
+  for (const c of table.carriers) if (c.prefixes.length === 0) addCandidate(table, out, c.id, category);
   return out;
 }
 
