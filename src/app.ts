@@ -118,9 +118,6 @@ export function buildApp(opts: AppOptions): App {
     lanes.set(d);
     for (const [lane, n] of Object.entries(d)) metrics.queueDepth.set({ lane }, n);
   };
-  const refreshDepths = () => setDepths(store.messages.openDepthByLane());
-  refreshDepths();
-
   const recount = new DepthRecount({
     count: () => store.messages.openDepthByLane(),
     countInBackground: () => store.depthInBackground(),
@@ -128,6 +125,8 @@ export function buildApp(opts: AppOptions): App {
     logger,
     stopping: () => draining,
   });
+  const refreshDepths = () => recount.inPlace();
+  refreshDepths();
 
   const outbox = new Outbox({
     aux: store.aux,

@@ -62,11 +62,17 @@ export class DepthRecount {
     this.#d = deps;
   }
 
+  /** Count on the event loop (startup, maintenance run by hand, after a cancel). */
+  inPlace(): void {
+    this.#d.apply(this.#d.count());
+  }
+
+  /** Count on the store's thread, or in place where it has none. */
   inBackground(): void {
     if (this.#counting) return;
     const counting = this.#d.countInBackground();
     if (counting === undefined) {
-      this.#d.apply(this.#d.count());
+      this.inPlace();
       return;
     }
     this.#counting = true;

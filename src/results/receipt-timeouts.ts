@@ -41,11 +41,11 @@ export class ReceiptTimeouts {
     for (const c of this.#d.carriers()) {
       if (c.registered_delivery === 'none' || this.#walking.has(c.id)) continue;
       this.#walking.add(c.id);
-      this.#step(c.id, this.#d.now() - c.receipt_timeout_s * 1000);
+      this.#walk(c.id, this.#d.now() - c.receipt_timeout_s * 1000);
     }
   }
 
-  #step(carrierId: string, before: number): void {
+  #walk(carrierId: string, before: number): void {
     const d = this.#d;
     walkInSteps(d.commit, {
       step: () => {
