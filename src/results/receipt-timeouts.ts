@@ -29,19 +29,28 @@ export interface ReceiptTimeoutsDeps {
 
 export class ReceiptTimeouts {
   readonly #d: ReceiptTimeoutsDeps;
-  /** Carriers with a walk under way (one at a time each). */
-  readonly #walking = new Set<string>();
+  /**
+   * Carriers with a walk under way (one at a time each), and the later cutoff a sweep asked
+   * for meanwhile: the walk goes on to it when it ends, instead of that sweep being lost.
+   */
+  readonly #walking = new Map<string, number | undefined>();
 
   constructor(deps: ReceiptTimeoutsDeps) {
     this.#d = deps;
   }
 
-  /** Start a walk for every carrier that asks for receipts and has none under way. */
+  /** Walk every carrier that asks for receipts up to now minus its timeout. */
   sweep(): void {
     for (const c of this.#d.carriers()) {
-      if (c.registered_delivery === 'none' || this.#walking.has(c.id)) continue;
-      this.#walking.add(c.id);
-      this.#walk(c.id, this.#d.now() - c.receipt_timeout_s * 1000);
+      if (c.registered_delivery === 'none') continue;
+      const before = this.#d.now() - c.receipt_timeout_s * 1000;
+      if (this.#walking.has(c.id)) {
+        const asked = this.#walking.get(c.id);
+        if (asked === undefined || before > asked) this.#walking.set(c.id, before);
+        continue;
+      }
+      this.#walking.set(c.id, undefined);
+      this.#walk(c.id, before);
     }
   }
 
@@ -57,8 +66,14 @@ export class ReceiptTimeouts {
       more: (more) => more,
       stopping: d.stopping,
       done: (err) => {
-        this.#walking.delete(carrierId);
+        const asked = this.#walking.get(carrierId);
         if (err !== undefined) d.logger.error({ err, carrier: carrierId }, 'receipt timeout sweep failed');
+        if (err === undefined && asked !== undefined && asked > before && !d.stopping()) {
+          this.#walking.set(carrierId, undefined);
+          this.#walk(carrierId, asked);
+        } else {
+          this.#walking.delete(carrierId);
+        }
       },
     });
   }

@@ -124,3 +124,17 @@ t.test('a backlog of timeouts larger than one step ends unknown in one maintenan
   t.equal(st.messages.getSegments(ids[0]!)[0]!.receiptStat, 'TIMEOUT');
   t.equal(st.messages.getMessage(fresh.id)!.status, 'submitted', 'one submitted 59.5 s ago, timeout 60 s: not before it is due');
 });
+
+t.test('a sweep asked for while a walk is under way is not lost: the walk goes on to its later cutoff', async (t) => {
+  const dir = tempDir(t);
+  let clock = Date.now();
+  const ta = startTestApp(makeConfig(baseConfigObject(dir, [{ id: 'c1', host: '127.0.0.1', port: 1, receipt_timeout_s: 60 }])), { now: () => clock });
+  t.teardown(() => ta.close());
+  const st = ta.app.store;
+  const m = st.messages.transaction(() => submitted(st, clock));
+  ta.app.runMaintenance(); // cutoff 60 s ago: not yet due; its walk has not committed when…
+  clock += 61_000;
+  ta.app.runMaintenance(); // …this one asks again, now past the timeout
+  await waitFor(() => st.messages.getMessage(m.id)?.status === 'unknown', 5000, 'the later cutoff walked');
+  t.equal(st.messages.getMessage(m.id)!.status, 'unknown');
+});
