@@ -21,7 +21,9 @@ export const BODY_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'xinge-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Retried: the store's checkpoint thread closes its connection after the store does, and
+  // SQLite may remove the -wal/-shm files while the directory is being emptied (ENOTEMPTY).
+  t.teardown(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
   return dir;
 }
 
