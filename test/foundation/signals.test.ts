@@ -134,7 +134,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       }
     }
     const exit = await d.exited;
-    t.equal(exit.code, 0, `exit 0 (${JSON.stringify(exit)}) ${d.stderr().slice(-1000)}`);
+    t.equal(exit.code, 0, `exit 0 (${JSON.stringify(exit)}) ${d.stderr().slice(-1000)} ${JSON.stringify(d.records().filter((r) => (r.level as number) >= 50)).slice(0, 1000)}`);
     t.ok(saw503 || closed, 'intake refused after the signal');
     const draining = d.records().find((r) => r.msg === 'draining');
     t.equal(draining?.signal, signal, 'drain logged with the signal');
