@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { LANES, type Category } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
-import { childCache, createMetrics, type Metrics } from './observability/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector, InboundDeliver } from './carriers/connector.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
@@ -187,7 +187,7 @@ export function buildApp(opts: AppOptions): App {
   });
   const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
 
-  const acceptToSubmit = childCache((lane) => metrics.acceptToSubmit.labels({ lane: lane! }));
+  const acceptToSubmit = (lane: string) => metrics.acceptToSubmit.labels(lane);
   const dispatcher = new Dispatcher({
     config: () => cfg,
     store,

@@ -1,5 +1,6 @@
 /** Every metric in one place (SPEC 14). Labels never hold phone numbers. */
 import client from 'prom-client';
+import { counterChildren, FastHistogram, gaugeChildren } from './fast-metrics.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -11,8 +12,8 @@ export function createMetrics(prefix = 'xinge_') {
   const g = (name: string, help: string, labelNames: string[] = []) =>
     new client.Gauge({ name: prefix + name, help, labelNames, registers: [registry] });
   const h = (name: string, help: string, labelNames: string[], buckets: number[]) =>
-    new client.Histogram({ name: prefix + name, help, labelNames, buckets, registers: [registry] });
-  return {
+    new FastHistogram(prefix + name, help, labelNames, buckets, registry);
+  const m = {
     registry,
     intake: c('intake_total', 'Messages offered at intake by category and result (accepted or refusal code).', ['category', 'result']),
     refused: c('refused_total', 'Refusals by reason.', ['reason']),
@@ -40,33 +41,13 @@ export function createMetrics(prefix = 'xinge_') {
     calendarMissing: g('calendar_missing_year', '1 when the holiday calendar has no entries for this year.', ['year']),
     commitBatch: h('store_commit_batch_size', 'Units per group commit.', [], [1, 2, 5, 10, 50, 100, 500, 1000, 5000]),
   };
-}
-
-/**
- * Labelled children cached by key: the per-message paths would otherwise hash the label
- * set on every increment.
- */
-export function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
-  // One Map level per label: label values are mostly interned strings whose hash V8 keeps,
-  // where a joined key is a new string to build and hash on every call.
-  const root = new Map<string, unknown>();
-  return (...labels: string[]) => {
-    let level = root;
-    const last = labels.length - 1;
-    for (let i = 0; i < last; i++) {
-      let next = level.get(labels[i]!) as Map<string, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        level.set(labels[i]!, next);
-      }
-      level = next;
-    }
-    const key = labels[last] ?? '';
-    let c = level.get(key) as T | undefined;
-    if (c === undefined) {
-      c = make(...labels);
-      level.set(key, c);
-    }
-    return c;
+  // The per-message series, by label values in labelNames order (see fast-metrics).
+  const hot = {
+    submitted: counterChildren(m.submitted, ['carrier', 'category']),
+    submitResp: counterChildren(m.submitResp, ['carrier', 'status']),
+    windowInFlight: gaugeChildren(m.windowInFlight, ['carrier']),
+    final: counterChildren(m.final, ['carrier', 'category', 'status']),
+    dlr: counterChildren(m.dlr, ['carrier', 'stat']),
   };
+  return { ...m, hot };
 }

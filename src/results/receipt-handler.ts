@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
 import type { MessageStore, ReceiptTarget } from '../store/types.js';
-import { childCache, type Metrics } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
@@ -41,8 +41,8 @@ export class ReceiptHandler {
 
   constructor(deps: ReceiptHandlerDeps) {
     this.#d = deps;
-    this.#mDlr = childCache((carrier, stat) => deps.metrics.dlr.labels({ carrier: carrier!, stat: stat! }));
-    this.#mLatency = childCache((carrier) => deps.metrics.dlrLatency.labels({ carrier: carrier! }));
+    this.#mDlr = deps.metrics.hot.dlr;
+    this.#mLatency = (carrier: string) => deps.metrics.dlrLatency.labels(carrier);
     this.#held = new LRUCache<string, Held>({
       max: 100000,
       ttl: deps.holdMs ?? 60000,

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { isFinal, type FinalStatus, type MessageStatus, type SegmentStatus } from '../domain/types.js';
 import type { FinalizedMessage, MessageStore } from '../store/types.js';
-import { childCache, type Metrics } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { aggregateMessageStatus } from './aggregate.js';
 import { normaliseId } from './dlr-id.js';
 
@@ -41,7 +41,7 @@ export class ResultsWriter {
   readonly #mFinal;
   constructor(deps: ResultsWriterDeps) {
     this.#d = deps;
-    this.#mFinal = childCache((carrier, category, status) => deps.metrics.final.labels({ carrier: carrier!, category: category!, status: status! }));
+    this.#mFinal = deps.metrics.hot.final;
   }
 
   /** submit_sm_resp OK. `finalOnSubmit`: the carrier sends no receipts, so `submitted` is final. */

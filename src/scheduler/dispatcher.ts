@@ -13,7 +13,7 @@ import type { CarrierConfig, Config } from '../config/schema.js';
 import type { Connector, OutboundSegment, SubmitOutcome } from '../carriers/connector.js';
 import type { ClaimedSegment } from '../store/types.js';
 import type { Store } from '../store/index.js';
-import { childCache, type Metrics } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ResultsWriter } from '../results/writer.js';
 import { segmentText, type SegmentedText } from '../encoding/index.js';
 import { weightedShares } from './lane-plan.js';
@@ -78,8 +78,8 @@ export class Dispatcher {
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
-    this.#mSubmitted = childCache((carrier, category) => deps.metrics.submitted.labels({ carrier: carrier!, category: category! }));
-    this.#mLatency = childCache((carrier) => deps.metrics.submitLatency.labels({ carrier: carrier! }));
+    this.#mSubmitted = deps.metrics.hot.submitted;
+    this.#mLatency = (carrier: string) => deps.metrics.submitLatency.labels(carrier);
   }
 
   start(tickMs = 25): void {
