@@ -54,7 +54,7 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
         const accepted = await d.service.submit(sms, client, record === undefined ? undefined : (a) => record({ status: 202, body: a }));
         return { status: 202, body: accepted };
       });
-      if (ran) d.metrics.intake.inc({ category, result: 'accepted' });
+      if (ran) d.metrics.hot.intake(category, 'accepted').inc();
       return reply.code(answer.status).send(answer.body);
     } catch (err) {
       if (err instanceof ApiError) {
@@ -102,7 +102,7 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
         if (c === undefined) counts.set(key, { category, result, n: 1 });
         else c.n++;
       });
-      for (const c of counts.values()) d.metrics.intake.inc({ category: c.category, result: c.result }, c.n);
+      for (const c of counts.values()) d.metrics.hot.intake(c.category, c.result).inc(c.n);
       return { status: 202, body: render(results) };
     });
     return reply.code(answer.status).send(answer.body);

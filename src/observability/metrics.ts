@@ -43,6 +43,7 @@ export function createMetrics(prefix = 'xinge_') {
   };
   // The per-message series, by label values in labelNames order (see fast-metrics).
   const hot = {
+    intake: counterChildren(m.intake, ['category', 'result']),
     submitted: counterChildren(m.submitted, ['carrier', 'category']),
     submitResp: counterChildren(m.submitResp, ['carrier', 'status']),
     windowInFlight: gaugeChildren(m.windowInFlight, ['carrier']),
