@@ -43,7 +43,7 @@ export const MESSAGE_STATE_TO_STAT: Readonly<Record<number, ReceiptStat>> = {
 };
 
 /** Spellings seen in the wild for each stat word (compared upper-cased, without separators). */
-const STAT_VARIANTS: Readonly<Record<string, ReceiptStat>> = {
+const STAT_VARIANTS: ReadonlyMap<string, ReceiptStat> = new Map(Object.entries({
   DELIVRD: 'DELIVRD',
   DELIVERED: 'DELIVRD',
   DELIVERD: 'DELIVRD',
@@ -66,7 +66,7 @@ const STAT_VARIANTS: Readonly<Record<string, ReceiptStat>> = {
   ACCEPTD: 'ACCEPTD',
   ACCEPTED: 'ACCEPTD',
   ENROUTE: 'ENROUTE',
-};
+}) as Array<[string, ReceiptStat]>);
 
 /**
  * Normalise a stat word as written in a receipt text.
@@ -87,8 +87,11 @@ export function normaliseStat(raw: string | undefined): ReceiptStat {
   if (raw === undefined) return 'UNKNOWN';
   const s = raw.trim();
   if (s === '') return 'UNKNOWN';
+  // Nearly every receipt says DELIVRD (or another word as the standard writes it).
+  const exact = STAT_VARIANTS.get(s);
+  if (exact !== undefined) return exact;
   const word = s.toUpperCase().replace(/[\s_-]/g, '');
-  const known = STAT_VARIANTS[word];
+  const known = STAT_VARIANTS.get(word);
   if (known !== undefined) return known;
   if (isVendorCode(s)) return 'UNDELIV';
   if (/^\d+$/.test(s)) return 'UNKNOWN';
@@ -184,6 +187,30 @@ function canonicalKey(k: string): Key {
  * yet seen follows it (a receipt that puts `text:` early).
  */
 export function parseReceiptText(s: string): Partial<Record<Key, string>> {
+  return parseCanonical(s) ?? parseReceiptTextGeneral(s);
+}
+
+/**
+ * The Appendix B layout exactly as nearly every SMSC writes it (lower-case keys in order,
+ * single spaces): one anchored match instead of a key scan, a receipt per message under
+ * load. Values hold no whitespace, `,` or `;`, so they are what the general parser's first
+ * token would be; anything else falls through to it. A property test holds the two equal.
+ */
+const CANONICAL =
+  /^id:([^\s,;]+) sub:([^\s,;]+) dlvrd:([^\s,;]+) submit date:([^\s,;]+) done date:([^\s,;]+) stat:([^\s,;]+) err:([^\s,;]+)(?: text:([\s\S]*))?$/;
+
+function parseCanonical(s: string): Partial<Record<Key, string>> | undefined {
+  const m = CANONICAL.exec(s);
+  if (m === null) return undefined;
+  const out: Partial<Record<Key, string>> = {
+    id: m[1]!, sub: m[2]!, dlvrd: m[3]!, 'submit date': m[4]!, 'done date': m[5]!, stat: m[6]!, err: m[7]!,
+  };
+  if (m[8] !== undefined) out.text = m[8].trim();
+  return out;
+}
+
+/** parseReceiptText without the canonical fast path (exported for the property test). */
+export function parseReceiptTextGeneral(s: string): Partial<Record<Key, string>> {
   const found: Array<{ key: Key; keyStart: number; valueStart: number }> = [];
   const seen = new Set<Key>();
   KEY_RE.lastIndex = 0;
@@ -243,7 +270,7 @@ function decodeText(b: Buffer | string | undefined): string {
   if (b === undefined) return '';
   // Receipt text is ASCII; latin1 never throws and maps bytes 1:1. NULs (C-string padding) go.
   const s = typeof b === 'string' ? b : b.toString('latin1');
-  return s.replace(/\0/g, '');
+  return s.includes('\0') ? s.replace(/\0/g, '') : s;
 }
 
 function readNetworkError(b: Buffer | undefined): NetworkError | undefined {

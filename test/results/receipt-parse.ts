@@ -7,6 +7,7 @@ import {
   parseReceipt,
   parseReceiptDate,
   parseReceiptText,
+  parseReceiptTextGeneral,
   firstToken,
 } from '../../src/results/receipt-parse.js';
 
@@ -313,4 +314,35 @@ t.test('firstToken: the first whitespace-delimited token, trailing , and ; dropp
     { numRuns: 2000 },
   );
   t.equal(run.failed, false, run.failed ? `counterexample: ${JSON.stringify(run.counterexample)}` : '2,000 strings of spaces, separators and text');
+});
+
+t.test('the canonical fast path reads exactly what the general parser reads', async (t) => {
+  // Value pieces include what could confuse either: colons, separators, key words, spaces, CJK.
+  const piece = fc.constantFrom('0', '7', 'a', 'F', ':', ',', ';', ' ', 'id:', 'stat:', 'text:', 'MK:0005', 'DELIVRD', '借', '\t', 'sub', '-');
+  const value = fc.array(piece, { minLength: 1, maxLength: 6 }).map((a) => a.join(''));
+  const token = fc.stringMatching(/^[A-Za-z0-9:_-]{1,12}$/);
+  const canonical = fc
+    .record({ id: token, sub: token, dlvrd: token, sd: token, dd: token, stat: token, err: token, text: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }) })
+    .map((r) => `id:${r.id} sub:${r.sub} dlvrd:${r.dlvrd} submit date:${r.sd} done date:${r.dd} stat:${r.stat} err:${r.err}${r.text === undefined ? '' : ` text:${r.text}`}`);
+  const mangled = fc
+    .record({ id: value, sub: value, dlvrd: value, sd: value, dd: value, stat: value, err: value, text: fc.option(value, { nil: undefined }), sep: fc.constantFrom(' ', '  ', ',', ' ,') })
+    .map((r) => [`id:${r.id}`, `sub:${r.sub}`, `dlvrd:${r.dlvrd}`, `submit date:${r.sd}`, `done date:${r.dd}`, `stat:${r.stat}`, `err:${r.err}`, ...(r.text === undefined ? [] : [`text:${r.text}`])].join(r.sep));
+  const same = (s: string) => JSON.stringify(parseReceiptText(s)) === JSON.stringify(parseReceiptTextGeneral(s));
+  for (const [name, arb] of [['canonical receipts', canonical], ['receipts with odd values and separators', mangled]] as const) {
+    const run = fc.check(fc.property(arb, same), { numRuns: 3000 });
+    t.equal(run.failed, false, run.failed ? `counterexample: ${JSON.stringify(run.counterexample)}` : `3,000 ${name}`);
+  }
+  // And the fast path is taken for the standard layout (same result, by construction above).
+  const std = 'id:0123456789 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:MK:0005 err:000 text: Your  ';
+  t.same(parseReceiptText(std), { id: '0123456789', sub: '001', dlvrd: '001', 'submit date': '2401011200', 'done date': '2401011201', stat: 'MK:0005', err: '000', text: 'Your' });
+  t.same(parseReceiptText(std), parseReceiptTextGeneral(std));
+});
+
+t.test('stat words that are Object.prototype names are words like any other', async (t) => {
+  for (const w of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) t.equal(normaliseStat(w), 'UNDELIV', w);
+  t.equal(normaliseStat('DELIVRD'), 'DELIVRD');
+  t.equal(normaliseStat(' delivered '), 'DELIVRD');
+  const r = parseReceipt({ shortMessage: Buffer.from('id:1 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:__proto__ err:000\0\0'), tlvs: {} });
+  t.equal(r.stat, 'UNDELIV');
+  t.equal(r.err, '000', 'C-string NUL padding removed before parsing');
 });
