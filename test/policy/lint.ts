@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ApiError } from '../../src/domain/errors.js';
-import { ContentLinter, lintText, normalizeForMatch } from '../../src/policy/lint.js';
+import fc from 'fast-check';
+import { ContentLinter, lintText, normalizeForMatch, normalizeForMatchFull } from '../../src/policy/lint.js';
 
 const WORDS = ['爆通讯录', '通知你家人', '上门曝光', 'Kill'];
 
@@ -48,4 +49,18 @@ t.test('field names where the word came from', async (t) => {
 t.test('empty and blank words are ignored, not matched everywhere', async (t) => {
   const l = new ContentLinter(['', '  ', '\u200b']);
   t.equal(l.find('任何文本'), undefined);
+});
+
+t.test('the char-by-char path gives exactly what ICU NFKC gives', async (t) => {
+  // Common message characters, their full-width and odd neighbours, and characters that must go to ICU.
+  const chars = [
+    'a', 'Z', '7', ' ', '\t', '\n', '\r', '\v', '\f', '.', ',', '~', '\u007f', '\u001f', '借', '款', '鸽', '\u9fff', '\u4e00',
+    '，', '！', 'Ａ', 'ｚ', '０', '～', '\u3000', '【', '】', '。', '、', '“', '”', '—', '·', '…', 'é', 'e\u0301', '\u00a0',
+    '\u200b', '\ufeff', '\uf900', '\u2460', 'ﬁ', '\uff61', '\uff5f', 'ß', 'İ', '\ud83d\ude00', '\u0085', '\u1100', '\u1161',
+  ];
+  const text = fc.array(fc.constantFrom(...chars), { maxLength: 40 }).map((a) => a.join(''));
+  const run = fc.check(fc.property(fc.oneof(text, fc.string({ unit: 'binary', maxLength: 20 })), (s) => normalizeForMatch(s) === normalizeForMatchFull(s)), { numRuns: 5000 });
+  t.equal(run.failed, false, run.failed ? `counterexample: ${JSON.stringify(run.counterexample)}` : '5,000 texts');
+  t.equal(normalizeForMatch('【信鸽】您的借款ＡＢＣ　明日到期！'), '【信鸽】您的借款abc明日到期!');
+  t.equal(normalizeForMatch('已经'), '已经', 'nothing to change: the text itself');
 });
