@@ -292,7 +292,8 @@ export function buildApp(opts: AppOptions): App {
   const refreshGauges = () => {
     for (const rt of carriers.values()) {
       metrics.currentTps.set({ carrier: rt.config.id }, rt.rate.rate);
-      metrics.windowInFlight.set({ carrier: rt.config.id }, rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
+      // Through the hot child: the bind pool reports through it too, and the last value set wins at collect.
+      metrics.hot.windowInFlight(rt.config.id).set(rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
     }
     for (const [lane, n] of Object.entries(lanes.get())) metrics.queueDepth.set({ lane }, n);
   };

@@ -33,6 +33,12 @@ t.test('outcome mix maps to final statuses; metrics by stat', async (t) => {
   const m = await env.app.http.inject({ method: 'GET', url: '/metrics' });
   t.match(m.body, /xinge_dlr_total\{carrier="c1",stat="UNDELIV"\} 1/);
   t.match(m.body, /xinge_dlr_latency_seconds_count\{carrier="c1"\} 1/);
+  // Counted on the hot paths, reported at the scrape.
+  t.match(m.body, /xinge_submitted_total\{carrier="c1",category="notification"\} 1/);
+  t.match(m.body, /xinge_submit_sm_resp_total\{carrier="c1",status="ESME_ROK"\} 1/);
+  t.match(m.body, /xinge_messages_final_total\{carrier="c1",category="notification",status="undeliverable"\} 1/);
+  t.match(m.body, /xinge_intake_total\{category="notification",result="accepted"\} 1/);
+  t.match(m.body, /xinge_window_in_flight\{carrier="c1"\} 0/, 'nothing in flight once the resp came');
 });
 
 t.test('receipts that never come end unknown after receipt_timeout_s', async (t) => {
