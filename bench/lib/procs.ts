@@ -180,6 +180,19 @@ export function childCpuSeconds(child: ChildProcess): number {
   }
 }
 
+/**
+ * CPU seconds of a child's main thread alone (its JavaScript thread: /proc/PID/task/PID), to
+ * tell a saturated event loop from work on the other threads. 0 where /proc is missing.
+ */
+export function childMainThreadCpuSeconds(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/task/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 export async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
