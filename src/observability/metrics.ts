@@ -4,6 +4,9 @@ import { counterChildren, FastHistogram, gaugeChildren } from './fast-metrics.js
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Accept-to-wire latencies: OTP budgets are milliseconds, scheduled and retried messages minutes. */
+const LATENCY_BUCKETS = [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300];
+
 export function createMetrics(prefix = 'xinge_') {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix });
@@ -21,7 +24,8 @@ export function createMetrics(prefix = 'xinge_') {
     submitted: c('submitted_total', 'submit_sm sent, by carrier and category.', ['carrier', 'category']),
     submitResp: c('submit_sm_resp_total', 'submit_sm_resp by carrier and command_status name.', ['carrier', 'status']),
     submitLatency: h('submit_latency_seconds', 'submit_sm to submit_sm_resp.', ['carrier'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10]),
-    acceptToSubmit: h('accept_to_submit_seconds', 'Accepted to submit_sm on the wire, by lane.', ['lane'], [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300]),
+    acceptToSubmit: h('accept_to_submit_seconds', 'Accepted to submit_sm on the wire, by lane.', ['lane'], LATENCY_BUCKETS),
+    acceptToResp: h('accept_to_resp_seconds', 'Accepted to the carrier\'s submit_sm_resp ESME_ROK, by lane (SPEC 15: end-to-end latency).', ['lane'], LATENCY_BUCKETS),
     bindUp: g('bind_up', '1 when the bind is bound.', ['carrier', 'bind']),
     reconnects: c('reconnects_total', 'Bind reconnect attempts.', ['carrier']),
     bindFailures: c('bind_failures_total', 'Bind failures by command_status name.', ['carrier', 'status']),

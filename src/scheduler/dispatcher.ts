@@ -75,11 +75,13 @@ export class Dispatcher {
   readonly #hint = new Set<Category>(LANES);
   readonly #mSubmitted;
   readonly #mLatency;
+  readonly #mAcceptToResp;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
     this.#mSubmitted = deps.metrics.hot.submitted;
     this.#mLatency = (carrier: string) => deps.metrics.submitLatency.labels(carrier);
+    this.#mAcceptToResp = (lane: string) => deps.metrics.acceptToResp.labels(lane);
   }
 
   start(tickMs = 25): void {
@@ -322,6 +324,7 @@ export class Dispatcher {
       case 'accepted': {
         rt.rate.onSuccess();
         const finalOnSubmit = c.registered_delivery === 'none';
+        this.#mAcceptToResp(seg.lane).observe(Math.max(0, now - seg.createdAt) / 1000);
         this.#write(() => this.#d.results.accepted(seg, o.carrierMessageId, now, finalOnSubmit));
         this.#d.onAccepted?.(c.id, o.carrierMessageId, seg.id);
         break;

@@ -39,6 +39,8 @@ t.test('outcome mix maps to final statuses; metrics by stat', async (t) => {
   t.match(m.body, /xinge_messages_final_total\{carrier="c1",category="notification",status="undeliverable"\} 1/);
   t.match(m.body, /xinge_intake_total\{category="notification",result="accepted"\} 1/);
   t.match(m.body, /xinge_window_in_flight\{carrier="c1"\} 0/, 'nothing in flight once the resp came');
+  t.match(m.body, /xinge_accept_to_resp_seconds_count\{lane="notification"\} 1/, 'accept to resp observed once');
+  t.match(m.body, /xinge_accept_to_resp_seconds_bucket\{le="\+Inf",lane="notification"\} 1/);
 });
 
 t.test('receipts that never come end unknown after receipt_timeout_s', async (t) => {
