@@ -52,6 +52,8 @@ export interface App {
   start(): Promise<{ port: number }>;
   reload(next: Config): { applied: string[] };
   drain(): Promise<void>;
+  /** The step a drain is in (for a drain that overruns its deadline); undefined before one starts. */
+  drainStep(): string | undefined;
   /** Run the periodic jobs now: receipt timeouts, failover of queued work, reassembly sweep, retention. */
   runMaintenance(): void;
 }
@@ -67,6 +69,7 @@ export function buildApp(opts: AppOptions): App {
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
   let draining = false;
   let drainPromise: Promise<void> | undefined;
+  let drainStep: string | undefined;
 
   const carriers = new Map<string, CarrierRuntime>();
   const carrierCfg = (id: string) => carriers.get(id)?.config;
@@ -375,21 +378,28 @@ export function buildApp(opts: AppOptions): App {
       mo.sweep();
       purge();
     },
+    drainStep: () => drainStep,
     drain() {
       // Idempotent: a second SIGTERM (or a test teardown) waits for the same drain.
       drainPromise ??= (async () => {
         draining = true;
+        drainStep = 'in-flight submits';
         mo.stop();
         // Wall-clock grace: the injected clock may stand still in tests.
         const graceMs = cfg.shutdown_grace_s * 1000;
         dispatcher.stop();
         const deadline = Date.now() + graceMs;
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
+        drainStep = 'webhook outbox';
         await outbox.stop();
         for (const t of timers) clearInterval(t);
+        drainStep = 'HTTP close';
         await http.close();
+        drainStep = 'store close';
         store.close();
+        drainStep = 'done';
       })();
       return drainPromise;
     },

@@ -8,6 +8,7 @@ import { buildApp, type App } from './app.js';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { loadConfigFile } from './config/load.js';
 import { createLogger } from './observability/logger.js';
+import { maskDigitsIn } from './observability/redact.js';
 import type { Metrics } from './observability/metrics.js';
 import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
@@ -87,8 +88,16 @@ export async function runDaemon(configPath: string): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining');
-    // A drain that hangs must not keep the process alive for ever.
-    setTimeout(() => process.exit(1), (config.shutdown_grace_s + 15) * 1000).unref();
+    // A drain that hangs must not keep the process alive for ever, and says where it hung.
+    const limitS = config.shutdown_grace_s + 15;
+    const running = d;
+    setTimeout(() => {
+      const appStep = running.app.drainStep();
+      const step = appStep === 'done' ? 'built-in simulator stop' : appStep ?? 'not started';
+      logger.error({ step, limitS }, 'drain timed out');
+      process.stderr.write(`xinge: drain timed out after ${limitS} s during: ${step}\n`);
+      process.exit(1);
+    }, limitS * 1000).unref();
     d.stop().then(
       () => {
         logger.info('stopped');
@@ -97,6 +106,7 @@ export async function runDaemon(configPath: string): Promise<void> {
       },
       (err: unknown) => {
         logger.error({ err }, 'drain failed');
+        process.stderr.write(`xinge: drain failed: ${maskDigitsIn((err as Error).message ?? String(err))}\n`);
         process.exit(1);
       },
     );
