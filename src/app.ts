@@ -190,7 +190,6 @@ export function buildApp(opts: AppOptions): App {
   });
   const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
 
-  const acceptToSubmit = (lane: string) => metrics.acceptToSubmit.labels(lane);
   const dispatcher = new Dispatcher({
     config: () => cfg,
     store,
@@ -204,7 +203,7 @@ export function buildApp(opts: AppOptions): App {
     failoverCarrier: (to, category, exclude) =>
       routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
-    onSubmitted: (seg, at) => acceptToSubmit(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
+    onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
   });
 
   // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is

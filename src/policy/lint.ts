@@ -40,8 +40,11 @@ function normalizeCommon(text: string): string | undefined {
     else if (c === 0x3000) c = 0x20;
     else if (c > 0x7e && !NFKC_STABLE_PUNCTUATION.has(c)) return undefined;
     else if (c < 0x20 && (c < 0x09 || c > 0x0d)) return undefined;
-    const keep = c === 0x20 || (c >= 0x09 && c <= 0x0d) ? '' : c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : c === text.charCodeAt(i) ? undefined : String.fromCharCode(c);
-    if (keep === undefined) continue;
+    let keep: string;
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) keep = ''; // whitespace goes
+    else if (c >= 0x41 && c <= 0x5a) keep = String.fromCharCode(c + 32); // A-Z, also from full width
+    else if (c !== text.charCodeAt(i)) keep = String.fromCharCode(c); // a full-width form, folded
+    else continue; // kept as it is
     out += text.slice(from, i) + keep;
     from = i + 1;
     changed = true;

@@ -37,12 +37,10 @@ export class ReceiptHandler {
   readonly #held: LRUCache<string, Held>;
 
   readonly #mDlr;
-  readonly #mLatency;
 
   constructor(deps: ReceiptHandlerDeps) {
     this.#d = deps;
     this.#mDlr = deps.metrics.hot.dlr;
-    this.#mLatency = (carrier: string) => deps.metrics.dlrLatency.labels(carrier);
     this.#held = new LRUCache<string, Held>({
       max: 100000,
       ttl: deps.holdMs ?? 60000,
@@ -131,7 +129,7 @@ export class ReceiptHandler {
     // DELIVERED: a vendor failure code in the text wins over the TLV.
     const stat = r.conflict && isVendorCode(r.rawStat) && r.textStat !== undefined ? r.textStat : r.stat;
     const status = receiptToStatus(stat);
-    if (seg.submittedAt !== null) this.#mLatency(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
+    if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.labels(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
     this.#d.results.segmentReceipt(seg, status, now, info);

@@ -74,14 +74,10 @@ export class Dispatcher {
   /** Lanes that may hold due work; a pass drops the ones it found drained. */
   readonly #hint = new Set<Category>(LANES);
   readonly #mSubmitted;
-  readonly #mLatency;
-  readonly #mAcceptToResp;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
     this.#mSubmitted = deps.metrics.hot.submitted;
-    this.#mLatency = (carrier: string) => deps.metrics.submitLatency.labels(carrier);
-    this.#mAcceptToResp = (lane: string) => deps.metrics.acceptToResp.labels(lane);
   }
 
   start(tickMs = 25): void {
@@ -300,7 +296,7 @@ export class Dispatcher {
     const now = this.#d.now();
     const c = rt.config;
     const cfg = this.#d.config();
-    this.#mLatency(c.id).observe((now - started) / 1000);
+    this.#d.metrics.submitLatency.labels(c.id).observe((now - started) / 1000);
     const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
       const attempts = seg.attempts + (countAttempt ? 1 : 0);
       if (countAttempt && attempts >= cfg.queue.max_attempts) {
@@ -324,7 +320,7 @@ export class Dispatcher {
       case 'accepted': {
         rt.rate.onSuccess();
         const finalOnSubmit = c.registered_delivery === 'none';
-        this.#mAcceptToResp(seg.lane).observe(Math.max(0, now - seg.createdAt) / 1000);
+        this.#d.metrics.acceptToResp.labels(seg.lane).observe(Math.max(0, now - seg.createdAt) / 1000);
         this.#write(() => this.#d.results.accepted(seg, o.carrierMessageId, now, finalOnSubmit));
         this.#d.onAccepted?.(c.id, o.carrierMessageId, seg.id);
         break;
