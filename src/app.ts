@@ -395,7 +395,7 @@ export function buildApp(opts: AppOptions): App {
         await outbox.stop();
         for (const t of timers) clearInterval(t);
         drainStep = 'HTTP close';
-        await http.close();
+        await closeHttp(http);
         drainStep = 'store close';
         store.close();
         drainStep = 'done';
@@ -403,4 +403,26 @@ export function buildApp(opts: AppOptions): App {
       return drainPromise;
     },
   };
+}
+
+/**
+ * Node 20's server.close() reaps only the keep-alive sockets idle at that instant: a socket
+ * whose request was in flight then, or one that connected and never sent a request, stays
+ * open until fastify's 72 s keepAliveTimeout and the close waits for it (seen as a drain
+ * hung at 'HTTP close'). Intake has answered 503 since the drain began, so what is left
+ * after a short wait is idle sockets: they are cut.
+ */
+const HTTP_CLOSE_WAIT_MS = 1000;
+async function closeHttp(http: FastifyInstance): Promise<void> {
+  const closed = http.close();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    closed.then(() => false),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), HTTP_CLOSE_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (waited) http.server.closeAllConnections();
+  await closed;
 }

@@ -85,6 +85,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
 
 export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   if (err.retryAfter !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfter))));
+  // A draining daemon asks the client to drop its keep-alive socket, so the close that
+  // follows has fewer sockets to wait for.
+  if (err.code === 'draining') reply.header('Connection', 'close');
   return reply.code(err.status).send(err.toBody());
 }
 

@@ -1,6 +1,6 @@
 /** The drain reports the step it is in, so a daemon whose drain overruns can say where it hung. */
 import t from 'tap';
-import { baseConfigObject, makeConfig, startTestApp, tempDir } from '../helpers/fixtures.js';
+import { auth, baseConfigObject, makeConfig, startTestApp, tempDir } from '../helpers/fixtures.js';
 
 t.test('drainStep: none before the drain, each step in order during it, done after', async (t) => {
   const ta = startTestApp(makeConfig(baseConfigObject(tempDir(t))));
@@ -25,4 +25,54 @@ t.test('drainStep: none before the drain, each step in order during it, done aft
   const order = ['in-flight submits', 'carrier unbinds', 'webhook outbox', 'HTTP close', 'store close', 'done'];
   const idx = seen.map((s) => order.indexOf(s));
   t.ok(idx.every((v, i) => v >= 0 && (i === 0 || v > idx[i - 1]!)), 'known steps, in order');
+});
+
+t.test('HTTP close does not wait out the keep-alive timeout for sockets Node leaves open', async (t) => {
+  const { connect } = await import('node:net');
+  const ta = startTestApp(makeConfig(baseConfigObject(tempDir(t))));
+  const { port } = await ta.app.start();
+  const openSocket = () =>
+    new Promise<import('node:net').Socket>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+  // One socket that connected and never sent a request; one whose request is answered
+  // with keep-alive just as the drain starts.
+  const silent = await openSocket();
+  const keepAlive = await openSocket();
+  let answer = '';
+  keepAlive.on('data', (d) => (answer += d.toString('latin1')));
+  keepAlive.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (!answer.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 5));
+  t.match(answer, /^HTTP\/1\.1 200/);
+  t.match(answer, /connection: keep-alive/i, 'the socket is kept alive before the drain');
+  const closedAt = (s: import('node:net').Socket) => new Promise<number>((r) => s.once('close', () => r(Date.now())));
+  const both = Promise.all([closedAt(silent), closedAt(keepAlive)]);
+  const started = Date.now();
+  await ta.app.drain();
+  const ends = await both;
+  t.equal(ta.app.drainStep(), 'done');
+  // fastify's keepAliveTimeout is 72 s: a close waiting for these sockets would not end here.
+  t.ok(Date.now() - started < 10000, `drain took ${Date.now() - started} ms`);
+  t.ok(ends.every((e) => e - started < 10000), 'both sockets closed by the drain');
+});
+
+t.test('a draining daemon answers 503 draining with Connection: close', async (t) => {
+  const ta = startTestApp(makeConfig(baseConfigObject(tempDir(t))));
+  await ta.app.start();
+  const connector = ta.connectors.get('c1')!;
+  const stop = connector.stop.bind(connector);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  connector.stop = async () => {
+    await held;
+    return stop();
+  };
+  const drained = ta.app.drain();
+  const res = await ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: { ...auth(), 'content-type': 'application/json' }, payload: { to: '13800138000', text: 'x', category: 'notification' } });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().error.code, 'draining');
+  t.equal(res.headers.connection, 'close');
+  release();
+  await drained;
 });
