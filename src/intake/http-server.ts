@@ -43,7 +43,10 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     // One request line at debug (onResponse below), with the URL masked; not fastify's own.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes,
-    return503OnClosing: true,
+    // Not fastify's own 503 body while it closes: the drain began before the close, so intake
+    // already answers 503 `draining` in the API's error shape (requireNotDraining), and reads
+    // are still served until the last socket goes.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.setChildLoggerFactory(lazyChildLoggerFactory as unknown as Parameters<typeof app.setChildLoggerFactory>[0]);
