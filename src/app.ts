@@ -392,7 +392,8 @@ export function buildApp(opts: AppOptions): App {
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
         drainStep = 'webhook outbox';
-        await outbox.stop();
+        // What is left of the grace, but at least a second for a delivery just sent.
+        await outbox.stop(Math.max(1000, deadline - Date.now()));
         for (const t of timers) clearInterval(t);
         drainStep = 'HTTP close';
         await closeHttp(http);

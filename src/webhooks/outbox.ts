@@ -122,8 +122,29 @@ export class Outbox {
     this.#worker.start();
   }
 
-  async stop(): Promise<void> {
-    await this.#worker?.stop();
+  /**
+   * Stop claiming and let the deliveries in flight finish, for at most `waitMs`: a receiver
+   * slower than that (webhooks.timeout_ms may be long) must not hold the daemon's drain.
+   * Past it the requests are aborted; each is recorded as a retry, so its event is sent
+   * again after the restart (delivery is at least once).
+   */
+  async stop(waitMs = Infinity): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const stopped = worker.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      stopped.then(() => true),
+      new Promise<boolean>((r) => {
+        if (Number.isFinite(waitMs)) timer = setTimeout(() => r(false), Math.max(0, waitMs));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.#d.logger.warn({ waitMs }, 'webhook deliveries still in flight at shutdown: aborted, to be retried after the restart');
+      await this.#sender?.destroy();
+      await stopped;
+    }
     await this.#sender?.close();
   }
 }

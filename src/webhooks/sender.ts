@@ -112,6 +112,13 @@ export class WebhookSender {
     }
   }
 
+  /** Abort the requests in flight on the sender's own Agent: each resolves as a retryable failure. */
+  async destroy(): Promise<void> {
+    const agent = this.#ownAgent;
+    this.#ownAgent = undefined;
+    await agent?.destroy();
+  }
+
   /** Close the sender's own Agent (sockets). */
   async close(): Promise<void> {
     const agent = this.#ownAgent;

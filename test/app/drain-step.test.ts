@@ -83,3 +83,42 @@ t.test('a draining daemon answers 503 draining with Connection: close', async (t
   release();
   await drained;
 });
+
+t.test('a webhook receiver that never answers holds the drain only for what is left of the grace', async (t) => {
+  const { createServer } = await import('node:http');
+  const { default: Database } = await import('better-sqlite3');
+  let received = 0;
+  const hanging = createServer(() => {
+    received++; // never answers
+  });
+  await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    hanging.closeAllConnections();
+    hanging.close();
+  });
+  const port = (hanging.address() as import('node:net').AddressInfo).port;
+  const obj = baseConfigObject(tempDir(t)) as Record<string, any>;
+  obj.shutdown_grace_s = 1;
+  obj.webhooks = { ...(obj.webhooks ?? {}), timeout_ms: 120000 };
+  const cfg = makeConfig(obj);
+  const ta = startTestApp(cfg, { level: 'warn' });
+  await ta.app.start();
+  const now = Date.now();
+  ta.app.store.aux.addOutbox({ id: 'evt_hang_1', client: 'loans', url: `http://127.0.0.1:${port}/hook`, body: '{"id":"evt_hang_1"}', attempts: 0, createdAt: now, nextAttemptAt: now });
+  const deadline = Date.now() + 5000;
+  while (received === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(received, 1, 'the delivery is in flight');
+  const started = Date.now();
+  await ta.app.drain();
+  const took = Date.now() - started;
+  t.equal(ta.app.drainStep(), 'done');
+  // webhooks.timeout_ms is 120 s: a drain waiting for the receiver would not end here.
+  t.ok(took < 10000, `drain took ${took} ms`);
+  t.ok(ta.lines.some((l) => l.includes('webhook deliveries still in flight at shutdown')), 'the abort is logged');
+  const db = new Database(cfg.store.path, { readonly: true });
+  const row = db.prepare('SELECT state, attempts, last_error FROM outbox WHERE id = ?').get('evt_hang_1') as { state: string; attempts: number; last_error: string };
+  db.close();
+  t.equal(row.state, 'pending', 'the event stays in the outbox, to be sent after the restart');
+  t.equal(row.attempts, 1);
+  t.type(row.last_error, 'string');
+});
