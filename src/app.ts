@@ -10,6 +10,7 @@ import { LANES, type Category } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector, InboundDeliver } from './carriers/connector.js';
+import { settlesWithin } from './domain/settles-within.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
@@ -416,14 +417,6 @@ export function buildApp(opts: AppOptions): App {
 const HTTP_CLOSE_WAIT_MS = 1000;
 async function closeHttp(http: FastifyInstance): Promise<void> {
   const closed = http.close();
-  let timer: NodeJS.Timeout | undefined;
-  const waited = await Promise.race([
-    closed.then(() => false),
-    new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(true), HTTP_CLOSE_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (waited) http.server.closeAllConnections();
+  if (!(await settlesWithin(closed, HTTP_CLOSE_WAIT_MS))) http.server.closeAllConnections();
   await closed;
 }

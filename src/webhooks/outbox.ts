@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { newId } from '../domain/ids.js';
+import { settlesWithin } from '../domain/settles-within.js';
 import type { AuxStore, FinalizedMessage } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StatusEvent } from '../results/writer.js';
@@ -132,15 +133,7 @@ export class Outbox {
     const worker = this.#worker;
     if (worker === undefined) return;
     const stopped = worker.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      stopped.then(() => true),
-      new Promise<boolean>((r) => {
-        if (Number.isFinite(waitMs)) timer = setTimeout(() => r(false), Math.max(0, waitMs));
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!finished) {
+    if (!(await settlesWithin(stopped, waitMs))) {
       this.#d.logger.warn({ waitMs }, 'webhook deliveries still in flight at shutdown: aborted, to be retried after the restart');
       await this.#sender?.destroy();
       await stopped;
