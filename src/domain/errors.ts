@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   not_found: 404,
   idempotency_conflict: 409,
   operation_pending: 409,
+  invalid_state: 409,
   payload_too_large: 413,
   opted_out: 422,
   template_not_approved: 422,
