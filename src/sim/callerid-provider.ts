@@ -210,6 +210,7 @@ export class CallerIdProviderSim {
     const method = req.method ?? '';
     const target = req.url ?? '';
     const path = target.split('?')[0]!;
+    if (path.startsWith(`${this.#o.basePath}/_sim/`)) return this.#control(method, path.slice(this.#o.basePath.length + 6), body);
     const prefix = `${this.#o.basePath}/v1/cards`;
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return err(404, 'not_found', 'no such endpoint');
 
@@ -241,6 +242,32 @@ export class CallerIdProviderSim {
       return err(503, 'unavailable', 'answer lost');
     }
     return answer;
+  }
+
+  /**
+   * Commands for a simulator in another process (`xinge sim`), unsigned: it listens on
+   * loopback for tests and benchmarks. POST reject {reason|null}, POST fail {status, ms,
+   * retry_after_s?}, POST clear, POST status {card_id, status, reason?}, GET cards.
+   */
+  #control(method: string, cmd: string, body: Buffer): Answer {
+    let b: Record<string, unknown> = {};
+    try {
+      b = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+    } catch {
+      return err(400, 'invalid_json', 'body is not JSON');
+    }
+    if (method === 'GET' && cmd === 'cards') {
+      return { status: 200, body: { cards: this.cards().map((c) => ({ card_id: c.cardId, status: c.status, numbers: c.fields.numbers, display_name: c.fields.display_name })) } };
+    }
+    if (method !== 'POST') return err(405, 'method_not_allowed', 'use POST');
+    if (cmd === 'reject') this.rejectReviews(typeof b.reason === 'string' ? b.reason : undefined);
+    else if (cmd === 'fail' && (b.status === 429 || b.status === 503) && typeof b.ms === 'number') {
+      this.failFor(b.status, b.ms, typeof b.retry_after_s === 'number' ? b.retry_after_s : undefined);
+    } else if (cmd === 'clear') this.clearFaults();
+    else if (cmd === 'status' && typeof b.card_id === 'string' && typeof b.status === 'string') {
+      this.setStatus(b.card_id, b.status as CardStatus, typeof b.reason === 'string' ? b.reason : undefined);
+    } else return err(400, 'bad_command', 'unknown command or arguments');
+    return { status: 200, body: { ok: true } };
   }
 
   #authenticate(req: IncomingMessage, method: string, target: string, body: Buffer): Answer | undefined {
