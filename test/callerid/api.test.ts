@@ -6,7 +6,7 @@
 import t from 'tap';
 import { auth, TOKEN } from '../helpers/fixtures.js';
 import { CID2_TOKEN, CID_TOKEN, callerIdEnv } from './app-env.js';
-import { LOGO, ORG_NUMBERS, WIDE_LOGO, cardBody } from './helpers.js';
+import { APP_SECRET, LOGO, ORG_NUMBERS, WIDE_LOGO, cardBody } from './helpers.js';
 
 const cid = auth(CID_TOKEN);
 
@@ -128,4 +128,21 @@ t.test('a wrong secret: 502 with the provider reason, not retried, nothing store
   const metrics = (await env.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(metrics, /xinge_callerid_provider_responses_total\{op="create",status="401"\} 1/);
   t.match(metrics, /xinge_callerid_operations_total\{op="create",result="auth_failed"\} 1/);
+});
+
+t.test('logs at debug hold no full number, no secret, no logo', async (t) => {
+  const env = await callerIdEnv(t, { level: 'debug' });
+  const ok = await env.inject({ method: 'POST', url: '/v1/caller-id', headers: cid, payload: cardBody() });
+  t.equal(ok.statusCode, 202);
+  await env.inject({ method: 'POST', url: '/v1/caller-id', headers: cid, payload: cardBody() }); // 409 from the provider, reason with the number
+  await env.inject({ method: 'GET', url: `/v1/caller-id?number=${encodeURIComponent(ORG_NUMBERS[0]!)}`, headers: cid });
+  env.sim.failFor(503, 60_000);
+  await env.inject({ method: 'PUT', url: `/v1/caller-id/${ok.json().id}`, headers: cid, payload: { display_name: '信鸽金融二' } });
+  env.sim.clearFaults();
+  env.clock.advance(60_000);
+  await env.tick();
+  const text = env.ta.lines.join('\n');
+  t.ok(env.ta.lines.some((l) => l.includes('caller-ID provider call failed')), 'the failures were logged');
+  t.ok(env.ta.lines.some((l) => l.includes('/v1/caller-id?number=*')), 'the query value masked');
+  for (const secret of ['8657188880000', APP_SECRET, CID_TOKEN, LOGO.toString('base64').slice(0, 40)]) t.notOk(text.includes(secret), `no ${secret.slice(0, 12)}…`);
 });

@@ -51,7 +51,7 @@ export async function hookServer(t: T): Promise<{ url: string; got: Hook[] }> {
 
 export async function callerIdEnv(
   t: T,
-  o: { clock?: Clock; sim?: CallerIdProviderSim; simOptions?: CallerIdSimOptions; callerId?: Record<string, unknown>; dir?: string; hooks?: { url: string; got: Hook[] } } = {},
+  o: { level?: string; clock?: Clock; sim?: CallerIdProviderSim; simOptions?: CallerIdSimOptions; callerId?: Record<string, unknown>; dir?: string; hooks?: { url: string; got: Hook[] } } = {},
 ): Promise<CallerIdEnv> {
   const clock = o.clock ?? new Clock();
   const sim = o.sim ?? (await startProviderSim(t, { now: clock.now, reviewMs: 60_000, activateMs: 60_000, validityDays: 365, ...o.simOptions }));
@@ -75,7 +75,7 @@ export async function callerIdEnv(
     ...o.callerId,
   };
   obj.webhooks = { initial_backoff_ms: 50, max_backoff_ms: 200, timeout_ms: 2000 };
-  const ta = startTestApp(makeConfig(obj), { now: clock.now });
+  const ta = startTestApp(makeConfig(obj), { now: clock.now, ...(o.level !== undefined ? { level: o.level } : {}) });
   await ta.app.start();
   t.teardown(() => (ta.app.store.isOpen() ? ta.close() : undefined));
   return {

@@ -49,7 +49,7 @@ t.test('configurable delays, faults for a while on the simulator clock, forced s
   sim.failFor(429, 5000, 2);
   await t.rejects(p.get(card.cardId, 'g3'), { code: 'provider_unavailable', status: 429, retryAfterMs: 2000 });
   clock.advance(4999);
-  await t.rejects(p.get(card.cardId, 'g4'), { status: 429 });
+  await t.rejects(p.get(card.cardId, 'g4'), { code: 'provider_unavailable', status: 429 });
   clock.advance(1);
   t.equal((await p.get(card.cardId, 'g5')).status, 'active', 'the fault ends with its time');
   sim.setStatus(card.cardId, 'suspended', 'complaints');
@@ -71,7 +71,7 @@ t.test('commands over HTTP: reject, fail, clear, status, cards', async (t) => {
   const card = await p.create(fields(), 'h1');
   t.match(await p.get(card.cardId, 'h2'), { status: 'rejected', reason: 'name not licensed' });
   await cmd('fail', { status: 503, ms: 60_000, retry_after_s: 1 });
-  await t.rejects(p.get(card.cardId, 'h3'), { status: 503 });
+  await t.rejects(p.get(card.cardId, 'h3'), { code: 'provider_unavailable', status: 503 });
   await cmd('clear', {});
   await cmd('status', { card_id: card.cardId, status: 'expired' });
   t.equal((await p.get(card.cardId, 'h4')).status, 'expired');
