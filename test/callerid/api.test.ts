@@ -146,3 +146,14 @@ t.test('logs at debug hold no full number, no secret, no logo', async (t) => {
   t.ok(env.ta.lines.some((l) => l.includes('/v1/caller-id?number=*')), 'the query value masked');
   for (const secret of ['8657188880000', APP_SECRET, CID_TOKEN, LOGO.toString('base64').slice(0, 40)]) t.notOk(text.includes(secret), `no ${secret.slice(0, 12)}…`);
 });
+
+t.test('a reload with the right secret applies to the next provider call', async (t) => {
+  const env = await callerIdEnv(t, { callerId: { app_secret: 'not-the-secret' } });
+  t.equal((await env.inject({ method: 'POST', url: '/v1/caller-id', headers: cid, payload: cardBody() })).statusCode, 502);
+  const next = structuredClone(env.ta.app.config());
+  next.caller_id!.app_secret = APP_SECRET;
+  env.ta.app.reload(next);
+  const res = await env.inject({ method: 'POST', url: '/v1/caller-id', headers: cid, payload: cardBody() });
+  t.equal(res.statusCode, 202, res.body);
+  t.equal(res.json().status, 'pending_review');
+});
