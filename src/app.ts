@@ -399,8 +399,10 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
-        drainStep = 'caller-ID poller';
-        await callerId?.stop();
+        if (callerId !== undefined) {
+          drainStep = 'caller-ID poller';
+          await callerId.stop();
+        }
         drainStep = 'webhook outbox';
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));
