@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { auth, TOKEN } from '../helpers/fixtures.js';
-import { CID2_TOKEN, CID_TOKEN, callerIdEnv } from './app-env.js';
+import { CID2_TOKEN, CID_TOKEN, callerIdEnv } from './fixtures/app-env.js';
 import { APP_SECRET, LOGO, ORG_NUMBERS, WIDE_LOGO, cardBody } from './helpers.js';
 
 const cid = auth(CID_TOKEN);

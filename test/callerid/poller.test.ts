@@ -8,7 +8,7 @@
 import t from 'tap';
 import { auth, waitFor } from '../helpers/fixtures.js';
 import { verifyWebhook } from '../../src/webhooks/sign.js';
-import { CID_TOKEN, HOOK_SECRET, callerIdEnv, hookServer, type CallerIdEnv } from './app-env.js';
+import { CID_TOKEN, HOOK_SECRET, callerIdEnv, hookServer, type CallerIdEnv } from './fixtures/app-env.js';
 import { Clock, cardBody, startProviderSim } from './helpers.js';
 
 const cid = auth(CID_TOKEN);
