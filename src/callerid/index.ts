@@ -60,15 +60,17 @@ export function attachCallerId(d: CallerIdDeps): CallerId | undefined {
   let section = d.config().caller_id!;
   const config = (): CallerIdConfig => (section = d.config().caller_id ?? section);
   const metrics = createCallerIdMetrics(d.registry, d.config().metrics.prefix, d.store.callerId);
-  // Rebuilt when a reload changes the section (new secret, URL or limits).
-  let built: { cfg: CallerIdConfig; provider: CallerIdProvider } | undefined;
-  const retired: CallerIdProvider[] = [];
+  // Rebuilt when a reload changes the section (new secret, URL or limits); the old one is
+  // closed gracefully (calls in flight finish; a retry of theirs is deferred to the poller).
+  let built: { cfg: CallerIdConfig; key: string; provider: CallerIdProvider } | undefined;
   const provider = (): CallerIdProvider => {
     const cfg = config();
-    if (built?.cfg !== cfg) {
-      if (built !== undefined) retired.push(built.provider);
-      built = { cfg, provider: createProvider(cfg, d.now, metrics.providerResponse) };
-    }
+    if (built?.cfg === cfg) return built.provider;
+    const key = JSON.stringify(cfg);
+    if (built?.key !== key) {
+      void built?.provider.close().catch(() => undefined);
+      built = { cfg, key, provider: createProvider(cfg, d.now, metrics.providerResponse) };
+    } else built.cfg = cfg;
     return built.provider;
   };
   const events = new CallerIdEvents(d.store.aux, d.config, d.now, metrics.event);
@@ -90,7 +92,7 @@ export function attachCallerId(d: CallerIdDeps): CallerId | undefined {
     start: () => poller.start(),
     async stop() {
       await poller.stop();
-      await Promise.all([built?.provider, ...retired].map((p) => p?.close().catch(() => undefined)));
+      await built?.provider.close().catch(() => undefined);
     },
   };
 }
