@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { attachCallerId, type CallerId } from './callerid/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -57,6 +58,8 @@ export interface App {
   drainStep(): string | undefined;
   /** Run the periodic jobs now: receipt timeouts, failover of queued work, reassembly sweep, retention. */
   runMaintenance(): void;
+  /** Caller-ID registration (undefined without a caller_id section). */
+  callerId: CallerId | undefined;
 }
 
 export function buildApp(opts: AppOptions): App {
@@ -291,6 +294,8 @@ export function buildApp(opts: AppOptions): App {
     isDraining: () => draining,
   });
 
+  const callerId = attachCallerId({ http, store, config: () => cfg, registry: metrics.registry, logger, now, isDraining: () => draining });
+
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
   const refreshGauges = () => {
     for (const rt of carriers.values()) {
@@ -323,6 +328,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     dispatcher,
     carriers,
+    callerId,
     config: () => cfg,
     async start() {
       for (const rt of carriers.values()) {
@@ -331,6 +337,7 @@ export function buildApp(opts: AppOptions): App {
       }
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
+      callerId?.start();
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
@@ -392,6 +399,10 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
+        if (callerId !== undefined) {
+          drainStep = 'caller-ID poller';
+          await callerId.stop();
+        }
         drainStep = 'webhook outbox';
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));
