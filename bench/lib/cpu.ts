@@ -117,7 +117,8 @@ export type Figures = Record<string, number | string>;
 /**
  * Meter one stretch of a scenario: the named processes (a pid, or `self` for this process,
  * the Node load generator) and the machine. `stop(messages)` returns, per process,
- * `<name>_cpu_us_per_msg`, and for those named in `threadsOf` `<name>_threads_busy`; plus
+ * `<name>_cpu_us_per_msg` and `<name>_cpu_share` (cores), and for those named in `threadsOf`
+ * their main thread's µs per message and busy share and `<name>_threads_busy`; plus
  * the machine's steal and busy share over the stretch and the load average at its end.
  */
 export function startMeter(procs: Record<string, number | 'self' | undefined>, threadsOf: string[] = []): { stop(messages: number, prefix?: string): Figures } {
@@ -140,7 +141,14 @@ export function startMeter(procs: Record<string, number | 'self' | undefined>, t
         if (u === undefined) continue;
         out[`${prefix}${name}_cpu_us_per_msg`] = +((u.cpuS / n) * 1e6).toFixed(1);
         out[`${prefix}${name}_cpu_share`] = +(u.cpuS / u.wallS).toFixed(2);
-        if (threadsOf.includes(name)) out[`${prefix}${name}_threads_busy`] = formatBusy(u);
+        if (threadsOf.includes(name)) {
+          const main = u.busy.find((t) => t.main);
+          if (main !== undefined) {
+            out[`${prefix}${name}_main_thread_us_per_msg`] = +(((main.share * u.wallS) / n) * 1e6).toFixed(1);
+            out[`${prefix}${name}_main_thread_busy`] = +main.share.toFixed(2);
+          }
+          out[`${prefix}${name}_threads_busy`] = formatBusy(u);
+        }
       }
       const m = machineDelta(m0, sampleMachine());
       if (m !== undefined) {

@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { ROOT, stopChild } from './procs.js';
+import { ROOT, startSim, stopChild } from './procs.js';
 
 export const LEAN_SMSC_SOURCE = path.join(ROOT, 'bench', 'peers', 'lean-smsc.c');
 export const BUILD_DIR = path.join(ROOT, 'bench', 'build');
@@ -90,4 +90,19 @@ export async function startLeanSmsc(opts: { receipts?: 'none' | 'requested' | 'a
       await stopChild(child);
     },
   };
+}
+
+/**
+ * The SMSC of the throughput scenarios: the lean peer, or with XINGE_BENCH_PEER=sim the full
+ * simulator (Node, 29–36 µs a message) to compare with figures taken before issue 19.
+ * `receipts`: whether the peer answers every submit that asks for one with a receipt
+ * (the daemon's registered_delivery decides which ask).
+ */
+export async function startThroughputPeer(receipts: boolean): Promise<{ name: 'lean-smsc' | 'sim'; port: number; pid: number | undefined; stats(): Promise<LeanSmscStats | undefined>; stop(): Promise<void> }> {
+  if (process.env.XINGE_BENCH_PEER === 'sim') {
+    const sim = await startSim(receipts ? { receipts: 'all', receiptDelayMs: 0 } : { receipts: 'none' });
+    return { name: 'sim', port: sim.port, pid: sim.child.pid, stats: async () => undefined, stop: () => sim.stop() };
+  }
+  const lean = await startLeanSmsc({ receipts: receipts ? 'requested' : 'none' });
+  return { name: 'lean-smsc', port: lean.port, pid: lean.child.pid, stats: () => lean.stats(), stop: () => lean.stop() };
 }

@@ -1,4 +1,4 @@
-/** Child processes for benchmarks: the simulator and the daemon, each in its own process. */
+/** Child processes for benchmarks: the simulator and the daemon, each in its own process (the lean SMSC peer: lean-peer.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,6 +57,8 @@ export interface DaemonOptions {
   registeredDelivery?: 'all' | 'none';
   maxDepth?: number;
   extra?: Record<string, unknown>;
+  /** Environment added to the daemon's (e.g. XINGE_INTAKE_THREADS for the scaling curve). */
+  env?: Record<string, string>;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<{ url: string; child: ChildProcess; dir: string; stop(): Promise<void> }> {
@@ -107,6 +109,7 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const argv = [...nodeArgs, ...prof, ...(perfOut !== undefined ? ['--perf-basic-prof'] : []), ...entry, '--config', file];
   const child = spawn(perfOut !== undefined ? 'perf' : process.execPath, perfOut !== undefined ? ['record', '-F', '999', '-g', '-o', perfOut, '--', process.execPath, ...argv] : argv, {
     cwd: ROOT,
+    env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

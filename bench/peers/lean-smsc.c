@@ -324,7 +324,8 @@ static int on_readable(struct conn *c) {
       c->rcap = c->rlen + READ_CHUNK;
       c->rbuf = xrealloc(c->rbuf, c->rcap);
     }
-    ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+    size_t room = c->rcap - c->rlen;
+    ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
     if (n == 0) return close_conn(c), -1;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -345,6 +346,9 @@ static int on_readable(struct conn *c) {
       c->rlen -= off;
     }
     if (c->closing || c->wlen - c->woff >= WRITE_HIGH_WATER) return 0;
+    /* A short read drained the socket: skip the read that would only say EAGAIN (epoll is
+       level-triggered, so anything that arrives meanwhile wakes the next round). */
+    if ((size_t)n < room) return 0;
   }
 }
 
