@@ -7,7 +7,7 @@
 import { request, Agent } from 'undici';
 import { startMeter } from './lib/cpu.js';
 import { generatorFigures, httpLoad } from './lib/http-load.js';
-import { startThroughputPeer } from './lib/lean-peer.js';
+import { peerBatching, startThroughputPeer } from './lib/lean-peer.js';
 import { BENCH_TOKEN, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
 
 const agent = new Agent({ connections: 16, pipelining: 1 });
@@ -96,6 +96,7 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
   const d = await startDaemon({ simPort: peer.port, window: 200, binds: 2, env });
   try {
     const bodies = batchBodies(total, 1000, 'notification', 0);
+    const peer0 = await peer.stats();
     const meter = startMeter({ daemon: d.child.pid, peer: peer.pid, generator: 'self' }, ['daemon']);
     const t0 = performance.now();
     const accepted = await postBodies(d.url, bodies, 4);
@@ -122,6 +123,7 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
       // CPU per message of each process, the daemon's threads, the machine's steal (lib/cpu.ts).
       ...figures,
+      ...peerBatching(peer0, peerStats, final),
       ...(peerStats !== undefined ? { peer_receipts: peerStats.receipts, peer_receipt_resps: peerStats.receipt_resps } : {}),
     };
   } finally {
@@ -142,6 +144,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const duration = quick ? 5 : 15;
     const text0 = await scrape(d.url);
     const before = metric(text0, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
+    const peer0 = await peer.stats();
     const meter = startMeter({ daemon: d.child.pid, peer: peer.pid }, ['daemon']);
     const t0 = performance.now();
     const load = await httpLoad('xinge-post', d.url, duration);
@@ -150,6 +153,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const text1 = await scrape(d.url);
     const acked = metric(text1, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' }) - before;
     const figures = meter.stop(acked, 'single_');
+    const batching = peerBatching(peer0, await peer.stats(), acked, 'single_');
     return {
       peer: peer.name,
       single_accept_per_s: Math.round(load.ok / load.durationS),
@@ -163,6 +167,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
       single_accept_to_resp_p99_ms: +(histogramQuantile(text1, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.99) * 1000).toFixed(2),
       single_commits_per_msg: +((metric(text1, 'xinge_store_commit_batch_size_count') - metric(text0, 'xinge_store_commit_batch_size_count')) / Math.max(1, acked)).toFixed(2),
       ...figures,
+      ...batching,
       ...generatorFigures('single_', load, acked),
     };
   } finally {

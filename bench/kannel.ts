@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startMeter } from './lib/cpu.js';
 import { generatorFigures, httpLoad } from './lib/http-load.js';
-import { startThroughputPeer } from './lib/lean-peer.js';
+import { peerBatching, startThroughputPeer } from './lib/lean-peer.js';
 import { freePort, stopChild } from './lib/procs.js';
 
 export function kannelInstalled(): string | undefined {
@@ -109,6 +109,7 @@ max-messages = 10
     }
     const duration = quick ? 5 : 15;
     const before = await sentCount(adminPort);
+    const peer0 = await peer.stats();
     const meter = startMeter({ bearerbox: boxes[0]!.pid, smsbox: boxes[1]!.pid, peer: peer.pid }, ['bearerbox', 'smsbox']);
     const t0 = performance.now();
     const load = await httpLoad('kannel-sendsms', `http://127.0.0.1:${sendPort}`, duration);
@@ -122,6 +123,7 @@ max-messages = 10
     }
     const t1 = performance.now();
     const figures = meter.stop(sent - before, 'kannel_');
+    const batching = peerBatching(peer0, await peer.stats(), sent - before, 'kannel_');
     const boxesUs = Number(figures.kannel_bearerbox_cpu_us_per_msg ?? 0) + Number(figures.kannel_smsbox_cpu_us_per_msg ?? 0);
     return {
       peer: peer.name,
@@ -133,6 +135,7 @@ max-messages = 10
       // Both boxes: what Kannel spends per message, to set beside the daemon's.
       kannel_cpu_us_per_msg: +boxesUs.toFixed(1),
       ...figures,
+      ...batching,
       ...generatorFigures('kannel_', load, sent - before),
     };
   } finally {

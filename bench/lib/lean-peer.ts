@@ -32,6 +32,11 @@ export function buildLeanSmsc(outDir = BUILD_DIR): string {
 }
 
 export interface LeanSmscStats {
+  /** epoll rounds, read() and write() calls: how well the traffic batches. */
+  rounds: number;
+  reads: number;
+  writes: number;
+  pdus_in: number;
   connections: number;
   binds: number;
   submits: number;
@@ -53,9 +58,17 @@ export interface LeanSmsc {
   stop(): Promise<void>;
 }
 
-export async function startLeanSmsc(opts: { receipts?: 'none' | 'requested' | 'all'; bin?: string } = {}): Promise<LeanSmsc> {
+export interface LeanSmscOptions {
+  receipts?: 'none' | 'requested' | 'all';
+  /** Shortest round while busy, in µs (lean-smsc --batch-us); default XINGE_BENCH_PEER_BATCH_US or 0. */
+  batchUs?: number;
+  bin?: string;
+}
+
+export async function startLeanSmsc(opts: LeanSmscOptions = {}): Promise<LeanSmsc> {
   const bin = opts.bin ?? buildLeanSmsc();
-  const child = spawn(bin, ['--receipts', opts.receipts ?? 'requested'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const batchUs = opts.batchUs ?? Number(process.env.XINGE_BENCH_PEER_BATCH_US ?? 0);
+  const child = spawn(bin, ['--receipts', opts.receipts ?? 'requested', '--batch-us', String(batchUs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const rl: Interface = createInterface({ input: child.stdout! });
   const lines: string[] = [];
   const waiters: Array<(l: string) => void> = [];
@@ -105,4 +118,14 @@ export async function startThroughputPeer(receipts: boolean): Promise<{ name: 'l
   }
   const lean = await startLeanSmsc({ receipts: receipts ? 'requested' : 'none' });
   return { name: 'lean-smsc', port: lean.port, pid: lean.child.pid, stats: () => lean.stats(), stop: () => lean.stop() };
+}
+
+/** How the peer's traffic batched between two stats: PDUs read per read() call, wake-ups per message. */
+export function peerBatching(a: LeanSmscStats | undefined, b: LeanSmscStats | undefined, messages: number, prefix = ''): Record<string, number> {
+  if (a === undefined || b === undefined) return {};
+  const reads = Math.max(1, b.reads - a.reads);
+  return {
+    [`${prefix}peer_pdus_per_read`]: +((b.pdus_in - a.pdus_in) / reads).toFixed(1),
+    [`${prefix}peer_rounds_per_msg`]: +((b.rounds - a.rounds) / Math.max(1, messages)).toFixed(2),
+  };
 }

@@ -13,9 +13,11 @@
  *   any other request -> generic_nack ESME_RINVCMDID
  *
  * One thread, epoll, non-blocking sockets, level-triggered. Every response produced by
- * one epoll round goes out in one write() per connection.
+ * one epoll round goes out in one write() per connection. With --batch-us N, a busy round
+ * lasts at least N µs (it sleeps the rest), so that PDUs pile up and are read and answered
+ * many at a time.
  *
- * Usage: lean-smsc [--host 127.0.0.1] [--port 0] [--receipts none|requested|all]
+ * Usage: lean-smsc [--host 127.0.0.1] [--port 0] [--receipts none|requested|all] [--batch-us N]
  *   Prints {"port":N} on stdout once it listens. On stdin, the line `stats` answers one
  *   JSON line of counters and the process's CPU (getrusage); end of stdin ends the process
  *   (so it never outlives the bench that started it).
@@ -75,8 +77,11 @@ static int ep;
 static int receipts_mode = RECEIPTS_REQUESTED;
 static uint64_t next_id = 1;
 static int rr_cursor;
+static long batch_us;       /* --batch-us: shortest round while busy (0: answer at once) */
+static uint64_t pdus_in;    /* PDUs read so far (a round that read none does not pause) */
 
 static struct {
+  uint64_t rounds, reads, writes;
   uint64_t connections, binds, submits, receipts, receipts_dropped, receipt_resps, enquire_links, unbinds, nacks_sent, nacks_received;
 } st;
 
@@ -265,6 +270,7 @@ bad:
 }
 
 static void on_pdu(struct conn *c, const uint8_t *b, uint32_t len) {
+  pdus_in++;
   uint32_t cmd = get32(b + 4), seq = get32(b + 12);
   static const uint8_t sc_interface_version[] = { 0x02, 0x10, 0x00, 0x01, 0x34 };
   switch (cmd) {
@@ -326,6 +332,7 @@ static int on_readable(struct conn *c) {
     }
     size_t room = c->rcap - c->rlen;
     ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
+    st.reads++;
     if (n == 0) return close_conn(c), -1;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -356,6 +363,7 @@ static int on_readable(struct conn *c) {
 static int flush(struct conn *c) {
   while (c->woff < c->wlen) {
     ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+    st.writes++;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
@@ -416,8 +424,9 @@ static int on_stdin(void) {
   while ((nl = memchr(line, '\n', have)) != NULL) {
     *nl = 0;
     if (strcmp(line, "stats") == 0) {
-      printf("{\"connections\":%llu,\"binds\":%llu,\"submits\":%llu,\"receipts\":%llu,\"receipts_dropped\":%llu,\"receipt_resps\":%llu,"
+      printf("{\"rounds\":%llu,\"reads\":%llu,\"writes\":%llu,\"pdus_in\":%llu,\"connections\":%llu,\"binds\":%llu,\"submits\":%llu,\"receipts\":%llu,\"receipts_dropped\":%llu,\"receipt_resps\":%llu,"
              "\"enquire_links\":%llu,\"unbinds\":%llu,\"nacks_sent\":%llu,\"nacks_received\":%llu,\"cpu_us\":%.0f}\n",
+             (unsigned long long)st.rounds, (unsigned long long)st.reads, (unsigned long long)st.writes, (unsigned long long)pdus_in,
              (unsigned long long)st.connections, (unsigned long long)st.binds, (unsigned long long)st.submits, (unsigned long long)st.receipts,
              (unsigned long long)st.receipts_dropped, (unsigned long long)st.receipt_resps, (unsigned long long)st.enquire_links,
              (unsigned long long)st.unbinds, (unsigned long long)st.nacks_sent, (unsigned long long)st.nacks_received, cpu_us());
@@ -437,6 +446,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) host = argv[++i];
     else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--batch-us") == 0 && i + 1 < argc) {
+      batch_us = atol(argv[++i]);
+      if (batch_us < 0 || batch_us > 100000) { fprintf(stderr, "lean-smsc: --batch-us takes 0 to 100000\n"); return 2; }
+    }
     else if (strcmp(argv[i], "--receipts") == 0 && i + 1 < argc) {
       const char *m = argv[++i];
       if (strcmp(m, "none") == 0) receipts_mode = RECEIPTS_NONE;
@@ -444,7 +457,7 @@ int main(int argc, char **argv) {
       else if (strcmp(m, "all") == 0) receipts_mode = RECEIPTS_ALL;
       else { fprintf(stderr, "lean-smsc: --receipts takes none, requested or all\n"); return 2; }
     } else {
-      fprintf(stderr, "usage: lean-smsc [--host 127.0.0.1] [--port 0] [--receipts none|requested|all]\n");
+      fprintf(stderr, "usage: lean-smsc [--host 127.0.0.1] [--port 0] [--receipts none|requested|all] [--batch-us 0]\n");
       return 2;
     }
   }
@@ -474,7 +487,11 @@ int main(int argc, char **argv) {
 
   struct epoll_event evs[256];
   for (;;) {
+    struct timespec round_start = { 0, 0 };
+    uint64_t pdus_before = pdus_in;
     int n = epoll_wait(ep, evs, 256, -1);
+    st.rounds++;
+    if (batch_us > 0) clock_gettime(CLOCK_MONOTONIC, &round_start);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("epoll_wait");
@@ -504,5 +521,18 @@ int main(int argc, char **argv) {
       flush(c);
     }
     ndirty = 0;
+    /* --batch-us: while traffic flows, let what arrives pile up in the socket buffers for
+       the rest of the period, so that one read and one write carry many PDUs (a peer that
+       sends one PDU per write would otherwise cost a wake-up per PDU). Adds at most that
+       much latency; idle, the next PDU is answered at once. */
+    if (batch_us > 0 && pdus_in != pdus_before) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long spent = (now.tv_sec - round_start.tv_sec) * 1000000L + (now.tv_nsec - round_start.tv_nsec) / 1000;
+      if (spent < batch_us) {
+        struct timespec pause = { .tv_sec = 0, .tv_nsec = (batch_us - spent) * 1000L };
+        nanosleep(&pause, NULL);
+      }
+    }
   }
 }
