@@ -73,8 +73,11 @@ if (wanted('batch')) {
       batch_lost: col('batch_lost'),
       daemon_cpu_us_per_msg: col('daemon_cpu_us_per_msg'),
       daemon_main_thread_busy: col('daemon_main_thread_busy'),
+      daemon_main_thread_runq_wait: col('daemon_main_thread_runq_wait'),
+      daemon_threads_busy: col('daemon_threads_busy'),
       daemon_cpu_share: col('daemon_cpu_share'),
       machine_steal_pct: col('machine_steal_pct'),
+      machine_cpu_pressure_pct: col('machine_cpu_pressure_pct'),
     };
   }
 }

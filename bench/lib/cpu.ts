@@ -13,13 +13,15 @@ import os from 'node:os';
 
 const TICK_S = 0.01; // USER_HZ is 100 on every Linux the bench runs on
 
-function threadSeconds(pid: number, tid: string): number | undefined {
+/** [seconds on a CPU, seconds runnable but waiting for one] of a thread. */
+function threadSeconds(pid: number, tid: string): [number, number] | undefined {
   try {
-    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+    return [Number(f[0]) / 1e9, Number(f[1]) / 1e9];
   } catch {
     try {
       const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-      return (Number(f[11]) + Number(f[12])) * TICK_S;
+      return [(Number(f[11]) + Number(f[12])) * TICK_S, 0];
     } catch {
       return undefined;
     }
@@ -29,7 +31,7 @@ function threadSeconds(pid: number, tid: string): number | undefined {
 export interface ProcSample {
   pid: number;
   at: number;
-  threads: Map<number, number>;
+  threads: Map<number, [number, number]>;
 }
 
 export function sampleProc(pid: number | undefined): ProcSample | undefined {
@@ -40,7 +42,7 @@ export function sampleProc(pid: number | undefined): ProcSample | undefined {
   } catch {
     return undefined;
   }
-  const threads = new Map<number, number>();
+  const threads = new Map<number, [number, number]>();
   for (const tid of tids) {
     const s = threadSeconds(pid, tid);
     if (s !== undefined) threads.set(Number(tid), s);
@@ -51,8 +53,12 @@ export function sampleProc(pid: number | undefined): ProcSample | undefined {
 export interface ProcUsage {
   cpuS: number;
   wallS: number;
-  /** The main thread (tid = pid) first, then the others busiest first: CPU seconds / wall seconds. */
-  busy: Array<{ tid: number; main: boolean; share: number }>;
+  /**
+   * The main thread (tid = pid) first, then the others busiest first: CPU seconds / wall
+   * seconds, and the share of the wall time it was runnable but waited for a CPU (taken by
+   * other processes: the machine, not the thread, bounded it then).
+   */
+  busy: Array<{ tid: number; main: boolean; share: number; waitShare: number }>;
 }
 
 export function procDelta(a: ProcSample | undefined, b: ProcSample | undefined): ProcUsage | undefined {
@@ -60,10 +66,10 @@ export function procDelta(a: ProcSample | undefined, b: ProcSample | undefined):
   const wallS = (b.at - a.at) / 1000;
   let cpuS = 0;
   const busy: ProcUsage['busy'] = [];
-  for (const [tid, end] of b.threads) {
-    const d = end - (a.threads.get(tid) ?? 0);
-    cpuS += d;
-    busy.push({ tid, main: tid === b.pid, share: d / wallS });
+  for (const [tid, [run, wait]] of b.threads) {
+    const [run0, wait0] = a.threads.get(tid) ?? [0, 0];
+    cpuS += run - run0;
+    busy.push({ tid, main: tid === b.pid, share: (run - run0) / wallS, waitShare: (wait - wait0) / wallS });
   }
   busy.sort((x, y) => (x.main === y.main ? y.share - x.share : x.main ? -1 : 1));
   return { cpuS, wallS, busy };
@@ -83,12 +89,23 @@ export function formatBusy(u: ProcUsage): string {
 interface CpuLine {
   at: number;
   fields: number[];
+  /** /proc/pressure/cpu `some` total: µs during which some runnable task waited for a CPU. */
+  pressureUs: number | undefined;
+}
+
+function cpuPressureUs(): number | undefined {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 function sampleMachine(): CpuLine | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    return { at: performance.now(), fields: line.trim().split(/\s+/).slice(1).map(Number) };
+    return { at: performance.now(), fields: line.trim().split(/\s+/).slice(1).map(Number), pressureUs: cpuPressureUs() };
   } catch {
     return undefined;
   }
@@ -99,6 +116,8 @@ export interface MachineUsage {
   stealPct: number;
   /** Share spent running anything here (user, nice, system, irq, softirq), in %. */
   busyPct: number;
+  /** Share of the wall time some runnable task waited for a CPU (PSI), in %: near 100, the machine is oversubscribed. */
+  cpuPressurePct: number | undefined;
   loadavg1: number;
 }
 
@@ -109,7 +128,14 @@ function machineDelta(a: CpuLine | undefined, b: CpuLine | undefined): MachineUs
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = d;
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
   if (total <= 0) return undefined;
-  return { stealPct: +((steal / total) * 100).toFixed(1), busyPct: +(((user + nice + system + irq + softirq) / total) * 100).toFixed(1), loadavg1: +os.loadavg()[0]!.toFixed(2) };
+  const wallUs = (b.at - a.at) * 1000;
+  const cpuPressurePct = a.pressureUs !== undefined && b.pressureUs !== undefined && wallUs > 0 ? +(((b.pressureUs - a.pressureUs) / wallUs) * 100).toFixed(1) : undefined;
+  return {
+    stealPct: +((steal / total) * 100).toFixed(1),
+    busyPct: +(((user + nice + system + irq + softirq) / total) * 100).toFixed(1),
+    cpuPressurePct,
+    loadavg1: +os.loadavg()[0]!.toFixed(2),
+  };
 }
 
 export type Figures = Record<string, number | string>;
@@ -146,6 +172,7 @@ export function startMeter(procs: Record<string, number | 'self' | undefined>, t
           if (main !== undefined) {
             out[`${prefix}${name}_main_thread_us_per_msg`] = +(((main.share * u.wallS) / n) * 1e6).toFixed(1);
             out[`${prefix}${name}_main_thread_busy`] = +main.share.toFixed(2);
+            out[`${prefix}${name}_main_thread_runq_wait`] = +main.waitShare.toFixed(2);
           }
           out[`${prefix}${name}_threads_busy`] = formatBusy(u);
         }
@@ -154,6 +181,7 @@ export function startMeter(procs: Record<string, number | 'self' | undefined>, t
       if (m !== undefined) {
         out[`${prefix}machine_steal_pct`] = m.stealPct;
         out[`${prefix}machine_busy_pct`] = m.busyPct;
+        if (m.cpuPressurePct !== undefined) out[`${prefix}machine_cpu_pressure_pct`] = m.cpuPressurePct;
         out[`${prefix}machine_loadavg1`] = m.loadavg1;
       }
       return out;
