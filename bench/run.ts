@@ -3,7 +3,7 @@
  * each in their own process; prints a table and writes JSON to bench/results/.
  *
  *   --quick                 under three minutes
- *   --only=a,b              codec,smpp,batch,single,kannel,floor,otp,rss
+ *   --only=a,b              codec,smpp,peer,batch,single,kannel,floor,otp,rss
  *   --rounds=N              single POST and Kannel run N times, alternating (xinge, Kannel,
  *                           xinge, …) on the same peer and load; default 1 quick, 3 full
  *   --intake-threads=1,2    the batch scenario once per value, the daemon started with
@@ -23,6 +23,7 @@ import { runSmppBench } from './smpp.js';
 import { benchBatchE2e, benchOtpUnderLoad, benchQueuedRss, benchSinglePost } from './e2e.js';
 import { benchKannel } from './kannel.js';
 import { benchHttpFloor, benchStoreFloor } from './floors.js';
+import { benchPeerCost } from './peer-cost.js';
 import { startMeter } from './lib/cpu.js';
 import { findWrk } from './lib/http-load.js';
 import { buildLeanSmsc } from './lib/lean-peer.js';
@@ -38,7 +39,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 
 // The daemon runs from dist/ (what `npm start` runs): build it from the current sources.
 execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-if (process.env.XINGE_BENCH_PEER !== 'sim' && ['batch', 'single', 'kannel'].some(wanted)) buildLeanSmsc();
+if (process.env.XINGE_BENCH_PEER !== 'sim' && ['peer', 'batch', 'single', 'kannel'].some(wanted)) buildLeanSmsc();
 const generator = findWrk() !== undefined ? 'wrk' : 'autocannon (in the bench process)';
 
 const results: Record<string, Result> = {};
@@ -60,6 +61,22 @@ const range = (xs: number[]) => (xs.length === 0 ? '' : xs.length === 1 ? String
 
 if (wanted('codec')) await step('codec', () => runCodecBench({ quick }));
 if (wanted('smpp')) await step('smpp', () => runSmppBench({ quick }));
+
+// The lean peer alone: its CPU per message (receipts included) when PDUs come one at a
+// time (window 1) and when they come in batches (window 100).
+if (wanted('peer') && process.env.XINGE_BENCH_PEER !== 'sim') {
+  await step('peer', async () => {
+    const one = await benchPeerCost(quick, 1);
+    const many = await benchPeerCost(quick, 100);
+    return {
+      peer_window_1_cpu_us_per_msg: one.lean_peer_cpu_us_per_msg!,
+      peer_window_1_msgs_per_s: one.lean_msgs_per_s!,
+      peer_window_100_cpu_us_per_msg: many.lean_peer_cpu_us_per_msg!,
+      peer_window_100_msgs_per_s: many.lean_msgs_per_s!,
+      peer_machine_cpu_pressure_pct: many.lean_machine_cpu_pressure_pct ?? '?',
+    };
+  });
+}
 
 if (wanted('batch')) {
   if (intakeThreads === undefined) await step('batch', () => benchBatchE2e(quick));
