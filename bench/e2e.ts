@@ -6,7 +6,7 @@
  */
 import { request, Agent } from 'undici';
 import { startMeter } from './lib/cpu.js';
-import { generatorFigures, httpLoad } from './lib/http-load.js';
+import { generatorFigures, httpLoad, wrkBatchLoad } from './lib/http-load.js';
 import { peerBatching, startThroughputPeer } from './lib/lean-peer.js';
 import { BENCH_TOKEN, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
 
@@ -86,8 +86,9 @@ export interface BatchOptions {
 
 /**
  * Batch intake, every message receipted: accept → store → submit_sm → resp → receipt →
- * delivered committed. The SMSC is the lean peer (a receipt per submit); the load is this
- * process posting 1,000 messages a request, 4 in parallel, its CPU reported as the generator's.
+ * delivered committed. The SMSC is the lean peer (a receipt per submit); the load is 1,000
+ * messages a request, 4 in parallel, from wrk (or this process where wrk is missing), its
+ * CPU reported as the generator's.
  */
 export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promise<E2eResult> {
   const total = quick ? 20000 : 100000;
@@ -95,15 +96,30 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
   const env: Record<string, string> = o.intakeThreads !== undefined ? { XINGE_INTAKE_THREADS: String(o.intakeThreads) } : {};
   const d = await startDaemon({ simPort: peer.port, window: 200, binds: 2, env });
   try {
-    const bodies = batchBodies(total, 1000, 'notification', 0);
+    // wrk where installed (its CPU sampled between the first batch and the last answer),
+    // else this process with its bodies built beforehand (its CPU is the generator's).
     const peer0 = await peer.stats();
-    const meter = startMeter({ daemon: d.child.pid, peer: peer.pid, generator: 'self' }, ['daemon']);
-    const t0 = performance.now();
-    const accepted = await postBodies(d.url, bodies, 4);
-    const tAccepted = performance.now();
+    let meter: ReturnType<typeof startMeter> | undefined;
+    const procs = { daemon: d.child.pid, peer: peer.pid };
+    const viaWrk = await wrkBatchLoad(d.url, total, 1000, 4, { onReady: () => (meter = startMeter(procs, ['daemon'])) });
+    let t0: number;
+    let tAccepted: number;
+    let accepted: number;
+    let generator: Record<string, number | string>;
+    if (viaWrk !== undefined) {
+      ({ t0, tAccepted, accepted } = viaWrk);
+      generator = { generator: 'wrk', generator_cpu_us_per_msg: +((viaWrk.generatorCpuS / Math.max(1, accepted)) * 1e6).toFixed(1) };
+    } else {
+      const bodies = batchBodies(total, 1000, 'notification', 0);
+      meter = startMeter({ ...procs, generator: 'self' }, ['daemon']);
+      t0 = performance.now();
+      accepted = await postBodies(d.url, bodies, 4);
+      tAccepted = performance.now();
+      generator = { generator: 'node (this process)' };
+    }
     const final = await waitFinal(d.url, accepted, quick ? 60000 : 180000);
     const t1 = performance.now();
-    const figures = meter.stop(final);
+    const figures = meter!.stop(final);
     const text = await scrape(d.url);
     const delivered = metric(text, 'xinge_messages_final_total', { status: 'delivered' });
     const peerStats = await peer.stats();
@@ -123,6 +139,7 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
       // CPU per message of each process, the daemon's threads, the machine's steal (lib/cpu.ts).
       ...figures,
+      ...generator,
       ...peerBatching(peer0, peerStats, final),
       ...(peerStats !== undefined ? { peer_receipts: peerStats.receipts, peer_receipt_resps: peerStats.receipt_resps } : {}),
     };

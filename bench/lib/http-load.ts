@@ -11,7 +11,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { procDelta, sampleProc, type ProcSample } from './cpu.js';
 import { BENCH_TOKEN, ROOT } from './procs.js';
 
 export type LoadKind = 'xinge-post' | 'kannel-sendsms';
@@ -128,4 +130,63 @@ export function generatorFigures(prefix: string, r: LoadResult, messages: number
     [`${prefix}generator_cpu_us_per_msg`]: +((r.generatorCpuS / Math.max(1, messages)) * 1e6).toFixed(1),
     [`${prefix}generator_cpu_share`]: +(r.generatorCpuS / r.durationS).toFixed(2),
   };
+}
+
+export interface BatchLoadResult {
+  generator: 'wrk';
+  accepted: number;
+  /** Batches answered with another status than 202. */
+  failed: number;
+  /** performance.now() when the first batch could go (bodies built) and when the last was answered. */
+  t0: number;
+  tAccepted: number;
+  /** wrk's CPU from t0 to tAccepted. */
+  generatorCpuS: number;
+}
+
+/**
+ * `total` messages through POST /v1/sms/batch, `size` a request, `connections` in parallel,
+ * from wrk (bench/wrk/post-batch.lua); undefined when wrk is not installed. The bodies are
+ * built before t0; wrk's CPU is sampled from /proc between t0 and the last answer.
+ */
+export async function wrkBatchLoad(baseUrl: string, total: number, size: number, connections: number, o: { category?: string; offset?: number; onReady?: () => void } = {}): Promise<BatchLoadResult | undefined> {
+  const bin = findWrk();
+  if (bin === undefined) return undefined;
+  const env = {
+    ...process.env,
+    XINGE_BENCH_TOKEN: BENCH_TOKEN,
+    XINGE_BENCH_BATCH_TOTAL: String(total),
+    XINGE_BENCH_BATCH_SIZE: String(size),
+    XINGE_BENCH_BATCH_OFFSET: String(o.offset ?? 0),
+    XINGE_BENCH_BATCH_CATEGORY: o.category ?? 'notification',
+  };
+  const child = spawn(bin, ['-t1', `-c${connections}`, '-d3600s', '--timeout', '60s', '-s', path.join(ROOT, 'bench', 'wrk', 'post-batch.lua'), baseUrl], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const lines = createInterface({ input: child.stdout! });
+  let t0 = 0;
+  let cpu0: ProcSample | undefined;
+  let error = '';
+  try {
+    for await (const line of lines) {
+      if (line === 'WRK_READY') {
+        o.onReady?.();
+        t0 = performance.now();
+        cpu0 = sampleProc(child.pid);
+      } else if (line.startsWith('WRK_BATCH_ERROR ')) error = line.slice(16);
+      else if (line.startsWith('WRK_BATCH_DONE ')) {
+        const tAccepted = performance.now();
+        const cpu = procDelta(cpu0, sampleProc(child.pid));
+        const r = JSON.parse(line.slice(15)) as { accepted: number; failed: number };
+        if (r.failed > 0) throw new Error(`${r.failed} batches refused; first: ${error}`);
+        return { generator: 'wrk', accepted: r.accepted, failed: r.failed, t0, tAccepted, generatorCpuS: cpu?.cpuS ?? 0 };
+      }
+    }
+    throw new Error(`wrk ended before the last batch was answered (exit ${await exited})`);
+  } finally {
+    // SIGINT ends wrk's run early (it prints its summary); SIGKILL if it does not within 10 s.
+    child.kill('SIGINT');
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(kill);
+  }
 }
