@@ -24,6 +24,7 @@ import { benchBatchE2e, benchOtpUnderLoad, benchQueuedRss, benchSinglePost } fro
 import { benchKannel } from './kannel.js';
 import { benchHttpFloor, benchStoreFloor } from './floors.js';
 import { benchPeerCost } from './peer-cost.js';
+import { benchHandoff } from './lib/handoff-floor.js';
 import { startMeter } from './lib/cpu.js';
 import { findWrk } from './lib/http-load.js';
 import { buildLeanSmsc } from './lib/lean-peer.js';
@@ -110,7 +111,8 @@ for (let r = 1; r <= rounds; r++) {
   if (x !== undefined && k !== undefined && k > 0) ratios.push(+(x / k).toFixed(2));
 }
 
-if (wanted('floor')) await step('floor', async () => ({ ...benchStoreFloor(quick), ...(await benchHttpFloor(quick)) }));
+// Floors: the store alone, an empty fastify route, and handing rows between threads.
+if (wanted('floor')) await step('floor', async () => ({ ...benchStoreFloor(quick), ...(await benchHttpFloor(quick)), ...(await benchHandoff(quick)) }));
 if (wanted('otp')) await step('otp', () => benchOtpUnderLoad(quick));
 if (wanted('rss')) await step('rss', () => benchQueuedRss(quick));
 

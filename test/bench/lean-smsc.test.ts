@@ -46,7 +46,7 @@ class Esme {
   send(b: Buffer): void {
     this.sock.write(b);
   }
-  async next(ms = 5000): Promise<Pdu> {
+  async next(ms = 15000): Promise<Pdu> {
     const end = Date.now() + ms;
     while (this.got.length === 0) {
       if (this.closed) throw new Error('connection closed');
@@ -58,7 +58,7 @@ class Esme {
     }
     return this.got.shift()!;
   }
-  async closedByPeer(ms = 5000): Promise<boolean> {
+  async closedByPeer(ms = 15000): Promise<boolean> {
     const end = Date.now() + ms;
     while (!this.closed && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     return this.closed;
