@@ -1,7 +1,7 @@
 /** Child processes for benchmarks: the simulator and the daemon, each in its own process (the lean SMSC peer: lean-peer.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -173,28 +173,7 @@ export function histogramQuantile(text: string, name: string, labels: Record<str
   return prevLe;
 }
 
-/** CPU seconds a child has used so far (Linux /proc; 0 elsewhere), to show what bounds a scenario. */
-export function childCpuSeconds(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU seconds of a child's main thread alone (its JavaScript thread: /proc/PID/task/PID), to
- * tell a saturated event loop from work on the other threads. 0 where /proc is missing.
- */
-export function childMainThreadCpuSeconds(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/task/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+// CPU accounting (processes, threads, the machine): lib/cpu.ts.
 
 export async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
