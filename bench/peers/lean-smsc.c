@@ -22,7 +22,8 @@
  *   JSON line of counters and the process's CPU (getrusage); end of stdin ends the process
  *   (so it never outlives the bench that started it).
  *
- * Build: cc -O2 -o lean-smsc lean-smsc.c
+ * Build: cc -O2 -o lean-smsc lean-smsc.c (one file on purpose: the bench and its test build
+ * it with one compiler call, no build system).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
