@@ -5,7 +5,7 @@
  * scenarios keep the full simulator. Every count and duration is bounded.
  */
 import { request, Agent } from 'undici';
-import { startMeter } from './lib/cpu.js';
+import { idleCpuShare, startMeter } from './lib/cpu.js';
 import { generatorFigures, httpLoad, wrkBatchLoad } from './lib/http-load.js';
 import { peerBatching, startThroughputPeer } from './lib/lean-peer.js';
 import { BENCH_TOKEN, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
@@ -98,6 +98,7 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
   try {
     // wrk where installed (its CPU sampled between the first batch and the last answer),
     // else this process with its bodies built beforehand (its CPU is the generator's).
+    const idle = await idleCpuShare(d.child.pid);
     const peer0 = await peer.stats();
     let meter: ReturnType<typeof startMeter> | undefined;
     const procs = { daemon: d.child.pid, peer: peer.pid };
@@ -139,6 +140,7 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
       // CPU per message of each process, the daemon's threads, the machine's steal (lib/cpu.ts).
       ...figures,
+      ...(idle !== undefined ? { daemon_idle_cpu_share: idle } : {}),
       ...generator,
       ...peerBatching(peer0, peerStats, final),
       ...(peerStats !== undefined ? { peer_receipts: peerStats.receipts, peer_receipt_resps: peerStats.receipt_resps } : {}),
@@ -161,6 +163,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const duration = quick ? 5 : 15;
     const text0 = await scrape(d.url);
     const before = metric(text0, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
+    const idle = await idleCpuShare(d.child.pid);
     const peer0 = await peer.stats();
     const meter = startMeter({ daemon: d.child.pid, peer: peer.pid }, ['daemon']);
     const t0 = performance.now();
@@ -184,6 +187,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
       single_accept_to_resp_p99_ms: +(histogramQuantile(text1, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.99) * 1000).toFixed(2),
       single_commits_per_msg: +((metric(text1, 'xinge_store_commit_batch_size_count') - metric(text0, 'xinge_store_commit_batch_size_count')) / Math.max(1, acked)).toFixed(2),
       ...figures,
+      ...(idle !== undefined ? { single_daemon_idle_cpu_share: idle } : {}),
       ...batching,
       ...generatorFigures('single_', load, acked),
     };

@@ -188,3 +188,14 @@ export function startMeter(procs: Record<string, number | 'self' | undefined>, t
     },
   };
 }
+
+/**
+ * A process's CPU share (cores) over `ms` with no load: its timers and housekeeping. At low
+ * rates this fixed cost is a large part of the CPU per message, so the scenarios report it.
+ */
+export async function idleCpuShare(pid: number | undefined, ms = 1000): Promise<number | undefined> {
+  const a = sampleProc(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  const u = procDelta(a, sampleProc(pid));
+  return u === undefined ? undefined : +(u.cpuS / u.wallS).toFixed(3);
+}
