@@ -1,10 +1,14 @@
 /**
- * End-to-end scenarios (SPEC 15, issue 7): the daemon and the simulator each in their own
- * process, the load from this one. Every count and duration is bounded.
+ * End-to-end scenarios (SPEC 15, issues 7 and 19): the daemon and its SMSC each in their own
+ * process. The throughput scenarios (batch, single) use the lean C peer and report every
+ * process's CPU per message, the daemon's threads and the machine's steal; the OTP and RSS
+ * scenarios keep the full simulator. Every count and duration is bounded.
  */
-import autocannon from 'autocannon';
 import { request, Agent } from 'undici';
-import { BENCH_TOKEN, childCpuSeconds, childMainThreadCpuSeconds, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
+import { idleCpuShare, startMeter } from './lib/cpu.js';
+import { generatorFigures, httpLoad, wrkBatchLoad } from './lib/http-load.js';
+import { peerBatching, startThroughputPeer } from './lib/lean-peer.js';
+import { BENCH_TOKEN, histogramQuantile, metric, scrape, startDaemon, startSim } from './lib/procs.js';
 
 const agent = new Agent({ connections: 16, pipelining: 1 });
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' };
@@ -46,27 +50,83 @@ async function waitFinal(url: string, expected: number, timeoutMs: number, name 
 }
 
 export interface E2eResult {
-  [k: string]: number;
+  [k: string]: number | string;
 }
 
-/** Batch intake, every message receipted: accept → store → submit_sm → resp → receipt → delivered committed. */
-export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
+/** `total` messages as JSON bodies of `size`, built before the clock starts: the generator's work during the run is sending them. */
+function batchBodies(total: number, size: number, category: string, offset: number): string[] {
+  const bodies: string[] = [];
+  for (let start = 0; start < total; start += size) {
+    const n = Math.min(size, total - start);
+    bodies.push(JSON.stringify({ messages: Array.from({ length: n }, (_, i) => ({ to: number(offset + start + i), text: '尊敬的客户，您的借款将于明日到期，请按时还款。', category })) }));
+  }
+  return bodies;
+}
+
+async function postBodies(url: string, bodies: string[], concurrency: number): Promise<number> {
+  let next = 0;
+  let accepted = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const r = await request(`${url}/v1/sms/batch`, { method: 'POST', headers, body, dispatcher: agent });
+      const json = (await r.body.json()) as { accepted: number };
+      if (r.statusCode !== 202) throw new Error(`batch answered ${r.statusCode}: ${JSON.stringify(json).slice(0, 200)}`);
+      accepted += json.accepted;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return accepted;
+}
+
+export interface BatchOptions {
+  /** Passed to the daemon as XINGE_INTAKE_THREADS (issue 19 point 4); unset: the daemon's default. */
+  intakeThreads?: number;
+}
+
+/**
+ * Batch intake, every message receipted: accept → store → submit_sm → resp → receipt →
+ * delivered committed. The SMSC is the lean peer (a receipt per submit); the load is 1,000
+ * messages a request, 4 in parallel, from wrk (or this process where wrk is missing), its
+ * CPU reported as the generator's.
+ */
+export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promise<E2eResult> {
   const total = quick ? 20000 : 100000;
-  const sim = await startSim({ receipts: 'all', receiptDelayMs: 0 });
-  const d = await startDaemon({ simPort: sim.port, window: 200, binds: 2 });
+  const peer = await startThroughputPeer(true);
+  const env: Record<string, string> = o.intakeThreads !== undefined ? { XINGE_INTAKE_THREADS: String(o.intakeThreads) } : {};
+  const d = await startDaemon({ simPort: peer.port, window: 200, binds: 2, env });
   try {
-    const cpu0 = metric(await scrape(d.url), 'xinge_process_cpu_seconds_total');
-    const simCpu0 = childCpuSeconds(sim.child);
-    const main0 = childMainThreadCpuSeconds(d.child);
-    const t0 = performance.now();
-    const accepted = await postBatches(d.url, total, 1000, 4);
-    const tAccepted = performance.now();
+    // wrk where installed (its CPU sampled between the first batch and the last answer),
+    // else this process with its bodies built beforehand (its CPU is the generator's).
+    const idle = await idleCpuShare(d.child.pid);
+    const peer0 = await peer.stats();
+    let meter: ReturnType<typeof startMeter> | undefined;
+    const procs = { daemon: d.child.pid, peer: peer.pid };
+    const viaWrk = await wrkBatchLoad(d.url, total, 1000, 4, { onReady: () => (meter = startMeter(procs, ['daemon'])) });
+    let t0: number;
+    let tAccepted: number;
+    let accepted: number;
+    let generator: Record<string, number | string>;
+    if (viaWrk !== undefined) {
+      ({ t0, tAccepted, accepted } = viaWrk);
+      generator = { generator: 'wrk', generator_cpu_us_per_msg: +((viaWrk.generatorCpuS / Math.max(1, accepted)) * 1e6).toFixed(1) };
+    } else {
+      const bodies = batchBodies(total, 1000, 'notification', 0);
+      meter = startMeter({ ...procs, generator: 'self' }, ['daemon']);
+      t0 = performance.now();
+      accepted = await postBodies(d.url, bodies, 4);
+      tAccepted = performance.now();
+      generator = { generator: 'node (this process)' };
+    }
     const final = await waitFinal(d.url, accepted, quick ? 60000 : 180000);
     const t1 = performance.now();
-    const mainCpu = childMainThreadCpuSeconds(d.child) - main0;
+    const figures = meter!.stop(final);
     const text = await scrape(d.url);
     const delivered = metric(text, 'xinge_messages_final_total', { status: 'delivered' });
+    const peerStats = await peer.stats();
     return {
+      ...(o.intakeThreads !== undefined ? { intake_threads: o.intakeThreads } : {}),
+      peer: peer.name,
       batch_accepted: accepted,
       batch_accept_per_s: Math.round(accepted / ((tAccepted - t0) / 1000)),
       batch_e2e_delivered: delivered,
@@ -78,69 +138,62 @@ export async function benchBatchE2e(quick: boolean): Promise<E2eResult> {
       accept_to_resp_p50_ms: +(histogramQuantile(text, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.5) * 1000).toFixed(2),
       accept_to_resp_p99_ms: +(histogramQuantile(text, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.99) * 1000).toFixed(2),
       daemon_rss_mb: Math.round(metric(text, 'xinge_process_resident_memory_bytes') / 1048576),
-      // CPU per message, independent of what else the machine runs.
-      daemon_cpu_us_per_msg: Math.round(((metric(text, 'xinge_process_cpu_seconds_total') - cpu0) / Math.max(1, final)) * 1e6),
-      sim_cpu_us_per_msg: Math.round(((childCpuSeconds(sim.child) - simCpu0) / Math.max(1, final)) * 1e6),
-      // The event loop's thread alone: near 1.0 busy means it, not the machine, bounds the rate.
-      daemon_main_thread_us_per_msg: Math.round((mainCpu / Math.max(1, final)) * 1e6),
-      daemon_main_thread_busy: +(mainCpu / ((t1 - t0) / 1000)).toFixed(2),
+      // CPU per message of each process, the daemon's threads, the machine's steal (lib/cpu.ts).
+      ...figures,
+      ...(idle !== undefined ? { daemon_idle_cpu_share: idle } : {}),
+      ...generator,
+      ...peerBatching(peer0, peerStats, final),
+      ...(peerStats !== undefined ? { peer_receipts: peerStats.receipts, peer_receipt_resps: peerStats.receipt_resps } : {}),
     };
   } finally {
     await d.stop();
-    await sim.stop();
+    await peer.stop();
   }
 }
 
-/** Single POSTs at concurrency 16, receipts off, counted as submit_sm acknowledged per second. */
+/**
+ * Single POSTs at 16 connections, receipts off, counted as submit_sm acknowledged per
+ * second. The load is wrk (C) where installed, else autocannon here (lib/http-load.ts); the
+ * SMSC is the lean peer.
+ */
 export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
-  const sim = await startSim({ receipts: 'none' });
-  const d = await startDaemon({ simPort: sim.port, window: 100, binds: 2, registeredDelivery: 'none' });
+  const peer = await startThroughputPeer(false);
+  const d = await startDaemon({ simPort: peer.port, window: 100, binds: 2, registeredDelivery: 'none' });
   try {
     const duration = quick ? 5 : 15;
-    let i = 0;
     const text0 = await scrape(d.url);
     const before = metric(text0, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' });
-    const cpu0 = metric(text0, 'xinge_process_cpu_seconds_total');
-    const simCpu0 = childCpuSeconds(sim.child);
-    const main0 = childMainThreadCpuSeconds(d.child);
+    const idle = await idleCpuShare(d.child.pid);
+    const peer0 = await peer.stats();
+    const meter = startMeter({ daemon: d.child.pid, peer: peer.pid }, ['daemon']);
     const t0 = performance.now();
-    const result = await autocannon({
-      url: `${d.url}/v1/sms`,
-      method: 'POST',
-      connections: 16,
-      duration,
-      headers,
-      requests: [
-        {
-          setupRequest: (req) => ({ ...req, body: JSON.stringify({ to: number(i++), text: 'Your repayment is due tomorrow.', category: 'notification' }) }),
-        },
-      ],
-    });
-    await waitFinal(d.url, result['2xx'], 30000, 'xinge_submit_sm_resp_total');
+    const load = await httpLoad('xinge-post', d.url, duration);
+    await waitFinal(d.url, before + load.ok, 30000, 'xinge_submit_sm_resp_total');
     const t1 = performance.now();
-    const mainCpu = childMainThreadCpuSeconds(d.child) - main0;
     const text1 = await scrape(d.url);
     const acked = metric(text1, 'xinge_submit_sm_resp_total', { status: 'ESME_ROK' }) - before;
-    const cpu = metric(text1, 'xinge_process_cpu_seconds_total') - cpu0;
+    const figures = meter.stop(acked, 'single_');
+    const batching = peerBatching(peer0, await peer.stats(), acked, 'single_');
     return {
-      single_accept_per_s: Math.round(result['2xx'] / duration),
+      peer: peer.name,
+      single_accept_per_s: Math.round(load.ok / load.durationS),
       single_submit_acked_per_s: Math.round(acked / ((t1 - t0) / 1000)),
-      single_non2xx: result.non2xx,
-      single_latency_p50_ms: result.latency.p50,
-      single_latency_p99_ms: result.latency.p99,
+      single_non2xx: load.non2xx,
+      single_errors: load.errors,
+      single_latency_p50_ms: load.p50Ms,
+      single_latency_p99_ms: load.p99Ms,
       // Accept → the carrier's submit_sm_resp (SPEC 15), interpolated in the daemon's histogram buckets.
       single_accept_to_resp_p50_ms: +(histogramQuantile(text1, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.5) * 1000).toFixed(2),
       single_accept_to_resp_p99_ms: +(histogramQuantile(text1, 'xinge_accept_to_resp_seconds', { lane: 'notification' }, 0.99) * 1000).toFixed(2),
-      single_daemon_cpu_share: +(cpu / ((t1 - t0) / 1000)).toFixed(2),
-      single_daemon_cpu_us_per_msg: Math.round((cpu / Math.max(1, acked)) * 1e6),
       single_commits_per_msg: +((metric(text1, 'xinge_store_commit_batch_size_count') - metric(text0, 'xinge_store_commit_batch_size_count')) / Math.max(1, acked)).toFixed(2),
-      single_sim_cpu_us_per_msg: Math.round(((childCpuSeconds(sim.child) - simCpu0) / Math.max(1, acked)) * 1e6),
-      single_daemon_main_thread_us_per_msg: Math.round((mainCpu / Math.max(1, acked)) * 1e6),
-      single_daemon_main_thread_busy: +(mainCpu / ((t1 - t0) / 1000)).toFixed(2),
+      ...figures,
+      ...(idle !== undefined ? { single_daemon_idle_cpu_share: idle } : {}),
+      ...batching,
+      ...generatorFigures('single_', load, acked),
     };
   } finally {
     await d.stop();
-    await sim.stop();
+    await peer.stop();
   }
 }
 
@@ -211,7 +264,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // Run alone, it uses the dist/ build as it is: `npm run build` first.
   const quick = process.argv.includes('--quick');
   const which = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-  const all: Record<string, (q: boolean) => Promise<E2eResult>> = { batch: benchBatchE2e, single: benchSinglePost, otp: benchOtpUnderLoad, rss: benchQueuedRss };
+  const threads = process.argv.find((a) => a.startsWith('--intake-threads='))?.slice(17);
+  const all: Record<string, (q: boolean) => Promise<E2eResult>> = { batch: (q) => benchBatchE2e(q, { intakeThreads: threads === undefined ? undefined : Number(threads) }), single: benchSinglePost, otp: benchOtpUnderLoad, rss: benchQueuedRss };
   for (const [name, fn] of Object.entries(all)) {
     if (which !== undefined && which !== name) continue;
     console.log(name, await fn(quick));

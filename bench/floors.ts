@@ -4,15 +4,14 @@
  *
  * - `http`: a fastify server (the daemon's version) that only does what every intake
  *   request must do — bearer-token digest, JSON parse, a 202 with a JSON body — in its own
- *   process, under the single-POST scenario's exact load (autocannon, 16 connections, the
- *   same bodies). Its requests/s is a ceiling for xinge's single POSTs on this machine.
+ *   process, under the single-POST scenario's exact load (wrk or its fallback, 16
+ *   connections, the same bodies). Its requests/s is a ceiling for xinge's single POSTs on this machine.
  * - `store`: the SQLite statements one receipted message costs (insert, peek + claim,
  *   submitted, receipt lookup + update + finalize), on one thread, nothing else running:
  *   CPU µs per message, and the messages/s that alone would allow.
  *
  * `npx tsx bench/floors.ts [--quick]`.
  */
-import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/index.js';
 import type { ClaimedSegment } from '../src/store/types.js';
-import { BENCH_TOKEN, childCpuSeconds, stopChild } from './lib/procs.js';
+import { startMeter } from './lib/cpu.js';
+import { generatorFigures, httpLoad } from './lib/http-load.js';
+import { BENCH_TOKEN, stopChild } from './lib/procs.js';
 
 const cpuMicros = () => {
   const u = process.cpuUsage();
@@ -54,7 +55,7 @@ async function serveHttpFloor(): Promise<void> {
   process.send!((app.server.address() as { port: number }).port);
 }
 
-export async function benchHttpFloor(quick: boolean): Promise<Record<string, number>> {
+export async function benchHttpFloor(quick: boolean): Promise<Record<string, number | string>> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve-http-floor'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -66,22 +67,16 @@ export async function benchHttpFloor(quick: boolean): Promise<Record<string, num
       child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
     });
     const duration = quick ? 5 : 10;
-    let i = 0;
-    const cpu0 = childCpuSeconds(child);
-    const result = await autocannon({
-      url: `http://127.0.0.1:${port}/v1/sms`,
-      method: 'POST',
-      connections: 16,
-      duration,
-      headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' },
-      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ to: `138${String(i++).padStart(8, '0')}`, text: 'Your repayment is due tomorrow.', category: 'notification' }) }) }],
-    });
-    const cpu = childCpuSeconds(child) - cpu0;
+    const meter = startMeter({ server: child.pid });
+    const load = await httpLoad('xinge-post', `http://127.0.0.1:${port}`, duration);
+    const { http_floor_server_cpu_us_per_msg: perReq, ...figures } = meter.stop(load.ok, 'http_floor_');
     return {
-      http_floor_per_s: Math.round(result['2xx'] / duration),
-      http_floor_non2xx: result.non2xx,
-      http_floor_server_cpu_us_per_req: Math.round((cpu / Math.max(1, result['2xx'])) * 1e6),
-      http_floor_latency_p99_ms: result.latency.p99,
+      http_floor_per_s: Math.round(load.ok / load.durationS),
+      http_floor_non2xx: load.non2xx,
+      http_floor_server_cpu_us_per_req: Number(perReq),
+      http_floor_latency_p99_ms: load.p99Ms,
+      ...figures,
+      ...generatorFigures('http_floor_', load, load.ok),
     };
   } finally {
     await stopChild(child);

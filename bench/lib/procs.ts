@@ -1,7 +1,7 @@
-/** Child processes for benchmarks: the simulator and the daemon, each in its own process. */
+/** Child processes for benchmarks: the simulator and the daemon, each in its own process (the lean SMSC peer: lean-peer.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,6 +57,8 @@ export interface DaemonOptions {
   registeredDelivery?: 'all' | 'none';
   maxDepth?: number;
   extra?: Record<string, unknown>;
+  /** Environment added to the daemon's (e.g. XINGE_INTAKE_THREADS for the scaling curve). */
+  env?: Record<string, string>;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<{ url: string; child: ChildProcess; dir: string; stop(): Promise<void> }> {
@@ -107,6 +109,7 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const argv = [...nodeArgs, ...prof, ...(perfOut !== undefined ? ['--perf-basic-prof'] : []), ...entry, '--config', file];
   const child = spawn(perfOut !== undefined ? 'perf' : process.execPath, perfOut !== undefined ? ['record', '-F', '999', '-g', '-o', perfOut, '--', process.execPath, ...argv] : argv, {
     cwd: ROOT,
+    env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -170,28 +173,7 @@ export function histogramQuantile(text: string, name: string, labels: Record<str
   return prevLe;
 }
 
-/** CPU seconds a child has used so far (Linux /proc; 0 elsewhere), to show what bounds a scenario. */
-export function childCpuSeconds(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU seconds of a child's main thread alone (its JavaScript thread: /proc/PID/task/PID), to
- * tell a saturated event loop from work on the other threads. 0 where /proc is missing.
- */
-export function childMainThreadCpuSeconds(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/task/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+// CPU accounting (processes, threads, the machine): lib/cpu.ts.
 
 export async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
