@@ -16,7 +16,7 @@ import type { Store } from '../store/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResultsWriter } from '../results/writer.js';
 import { segmentText, type SegmentedText } from '../encoding/index.js';
-import { weightedShares } from './lane-plan.js';
+import { LaneScheduler, WEIGHTED_LANES } from './lane-plan.js';
 import { classifyStatus, retryDelayMs } from './retry-policy.js';
 
 /** The rate gate of one carrier account (AdaptiveTokenBucket). */
@@ -73,6 +73,8 @@ export class Dispatcher {
   #inFlight = 0;
   /** Lanes that may hold due work; a pass drops the ones it found drained. */
   readonly #hint = new Set<Category>(LANES);
+  /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
+  readonly #lanes = new Map<string, LaneScheduler>();
   readonly #mSubmitted;
 
   constructor(deps: DispatcherDeps) {
@@ -144,8 +146,9 @@ export class Dispatcher {
       const lanes = new Set(this.#hint);
       // A lane stays hinted if some carrier's peek filled its request (there may be more).
       const full = new Set<Category>();
+      const asked = new Set<Category>();
       for (const { rt, granted } of plan) {
-        const segs = this.#take(rt, granted, now, lanes, full);
+        const segs = this.#take(rt, granted, now, lanes, full, asked);
         rt.pending -= granted;
         if (segs.length === 0) continue;
         rt.rate.tryTake(segs.length);
@@ -165,7 +168,8 @@ export class Dispatcher {
       }
       // Only when every usable carrier was asked can a lane be called drained.
       const allAsked = [...this.#d.carriers.values()].every((rt) => rt.paused || !rt.connector.isUp() || plan.some((p) => p.rt === rt));
-      if (allAsked) for (const l of lanes) if (!full.has(l)) this.#hint.delete(l);
+      // A lane no peek asked (no slot for it this pass) may still hold work: it stays hinted.
+      if (allAsked) for (const l of lanes) if (asked.has(l) && !full.has(l)) this.#hint.delete(l);
     } catch (err) {
       this.#d.logger.error({ err }, 'dispatch pass failed');
     } finally {
@@ -198,16 +202,17 @@ export class Dispatcher {
   }
 
   /** Due segments for one carrier: OTP first, then the weighted lanes, leftovers by priority. */
-  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>): ClaimedSegment[] {
+  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>, asked: Set<Category>): ClaimedSegment[] {
     const cfg = this.#d.config();
     const open = new Set<Category>();
-    for (const l of ['notification', 'collection', 'marketing'] as const) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
+    for (const l of WEIGHTED_LANES) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
     const id = rt.config.id;
     const skip = rt.claiming ?? new Set<number>();
     const m = this.#d.store.messages;
     const peeked = new Set<Category>();
     const peek = (lane: Category, n: number, except: ReadonlySet<number>) => {
       peeked.add(lane);
+      asked.add(lane);
       const got = m.peekDue(id, lane, now, n, except);
       if (got.length >= n) full.add(lane);
       return got;
@@ -220,18 +225,24 @@ export class Dispatcher {
     const otpCount = segs.length;
     let left = Math.min(granted, Math.max(0, rt.connector.capacity() - rt.pending + granted - reserve)) - otpCount;
     if (left > 0) {
-      for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
-        if (share > 0) segs.push(...peek(lane, share, skip));
+      let sched = this.#lanes.get(id);
+      if (sched === undefined) this.#lanes.set(id, (sched = new LaneScheduler()));
+      const weights = cfg.queue.lane_weights;
+      for (const [lane, share] of sched.allocate(left, weights, open)) {
+        const got = peek(lane, share, skip);
+        segs.push(...got);
+        sched.charge(lane, got.length, weights, got.length >= share);
       }
       left -= segs.length - otpCount;
-      // What a lane could not use goes to the others, in priority order.
-      for (const lane of ['notification', 'collection', 'marketing'] as const) {
+      // What a lane could not use goes to the others, in priority order (and is charged to them).
+      for (const lane of WEIGHTED_LANES) {
         if (left <= 0) break;
         // Skip a lane already seen to be drained; one not yet asked (a zero share) is asked now.
         if (!open.has(lane) || (peeked.has(lane) && !full.has(lane))) continue;
         const taken = new Set(segs.map((s) => s.id));
         const more = peek(lane, left, new Set([...skip, ...taken]));
         segs.push(...more);
+        sched.charge(lane, more.length, weights, more.length >= left);
         left -= more.length;
       }
     }
