@@ -14,6 +14,7 @@ import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
 import type { ResultsWriter } from './writer.js';
+import { LogLimiter } from '../observability/log-limiter.js';
 
 interface Held {
   receipt: Receipt;
@@ -30,6 +31,8 @@ export interface ReceiptHandlerDeps {
   logger: Logger;
   now: () => number;
   holdMs?: number;
+  /** Repeated warnings per carrier, thinned (shared with the reply handler). */
+  log?: LogLimiter;
 }
 
 export class ReceiptHandler {
@@ -37,9 +40,11 @@ export class ReceiptHandler {
   readonly #held: LRUCache<string, Held>;
 
   readonly #mDlr;
+  readonly #log: LogLimiter;
 
   constructor(deps: ReceiptHandlerDeps) {
     this.#d = deps;
+    this.#log = deps.log ?? new LogLimiter(deps.logger, { now: deps.now });
     this.#mDlr = deps.metrics.hot.dlr;
     this.#held = new LRUCache<string, Held>({
       max: 100000,
@@ -73,8 +78,9 @@ export class ReceiptHandler {
     // queued ahead of this one) is seen; the result is written in the same transaction and
     // deliver_sm_resp goes after the commit.
     this.#tryApply(ev.carrierId, id, c.dlr_id, receipt).then(
-      (matched) => {
-        if (!matched) {
+      (result) => {
+        if (result === 'late') this.#late(ev.carrierId, receipt);
+        else if (result === 'none') {
           // Ahead of its submit_sm_resp: hold it (acknowledged now; the SMSC must not resend forever).
           for (const key of candidateIds(id, c.dlr_id)) this.#held.set(`${ev.carrierId}\u0000${key}`, { receipt, carrierId: ev.carrierId, at: this.#d.now() });
           // The resp may have been processed while this lookup waited: look once more after it.
@@ -89,12 +95,16 @@ export class ReceiptHandler {
     );
   }
 
-  #tryApply(carrierId: string, id: string, mode: CarrierConfig['dlr_id'], receipt: Receipt): Promise<boolean> {
+  /**
+   * 'applied', 'late' (the segment with this id has ended: an intermediate or duplicate receipt
+   * after a final one, not applied) or 'none' (no segment yet: ahead of its submit_sm_resp).
+   */
+  #tryApply(carrierId: string, id: string, mode: CarrierConfig['dlr_id'], receipt: Receipt): Promise<'applied' | 'late' | 'none'> {
     return this.#d.commit(() => {
-      const seg = this.#lookup(carrierId, id, mode);
-      if (seg === undefined) return false;
-      this.#applyNow(seg, receipt);
-      return true;
+      const keys = candidateIds(id, mode);
+      const seg = this.#lookup(carrierId, keys);
+      if (seg !== undefined) return this.#applyNow(seg, receipt) ? 'applied' : 'late';
+      return keys.some((k) => this.#d.messages.hasEndedSegment(carrierId, k)) ? 'late' : 'none';
     });
   }
 
@@ -102,7 +112,10 @@ export class ReceiptHandler {
     const keys = candidateIds(id, mode).map((k) => `${carrierId}\u0000${k}`);
     const held = keys.map((k) => this.#held.get(k)).find((h) => h !== undefined);
     if (held === undefined) return;
-    if (await this.#tryApply(carrierId, id, mode, held.receipt)) for (const k of keys) this.#held.delete(k);
+    const result = await this.#tryApply(carrierId, id, mode, held.receipt);
+    if (result === 'none') return;
+    for (const k of keys) this.#held.delete(k);
+    if (result === 'late') this.#late(carrierId, held.receipt);
   }
 
   /** A submit_sm_resp arrived: apply a receipt that came first. */
@@ -115,15 +128,15 @@ export class ReceiptHandler {
     this.#retryHeld(carrierId, held.receipt.id, c.dlr_id).catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
   }
 
-  #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): ReceiptTarget | undefined {
-    for (const key of candidateIds(id, mode)) {
+  #lookup(carrierId: string, keys: readonly string[]): ReceiptTarget | undefined {
+    for (const key of keys) {
       const s = this.#d.messages.findSegmentByCarrierMsgId(carrierId, key);
       if (s !== undefined) return s;
     }
     return undefined;
   }
 
-  #applyNow(seg: ReceiptTarget, r: Receipt): void {
+  #applyNow(seg: ReceiptTarget, r: Receipt): boolean {
     const now = this.#d.now();
     // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
     // DELIVERED: a vendor failure code in the text wins over the TLV.
@@ -132,11 +145,16 @@ export class ReceiptHandler {
     if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.labels(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
-    this.#d.results.segmentReceipt(seg, status, now, info);
+    return this.#d.results.segmentReceipt(seg, status, now, info);
+  }
+
+  #late(carrierId: string, r: Receipt): void {
+    this.#d.metrics.dlrLate.inc({ carrier: carrierId });
+    this.#log.warn(carrierId, { carrier: carrierId, stat: r.stat }, 'receipt after the segment ended: counted, not applied');
   }
 
   #unmatched(carrierId: string, r: Receipt): void {
     this.#d.metrics.dlrUnmatched.inc({ carrier: carrierId });
-    this.#d.logger.warn({ carrier: carrierId, stat: r.stat }, 'receipt matches no segment');
+    this.#log.warn(carrierId, { carrier: carrierId, stat: r.stat }, 'receipt matches no segment');
   }
 }

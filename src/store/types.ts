@@ -178,15 +178,24 @@ export interface MessageStore {
   markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void;
   /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;
-  /** A receipt's state on a segment already on the wire (one statement). */
-  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void;
+  /**
+   * A receipt's state on a segment already on the wire (one statement). False when the
+   * segment no longer awaits a receipt (it is final): nothing changed.
+   */
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean;
   /** Back to the queue: retry later, optionally on another carrier. */
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void;
-  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): void;
+  /** False when the segment is already final (a final segment never changes). */
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined;
-  /** The segment a receipt is for: only what applying it needs (a narrow read on the hot path). */
+  /**
+   * The segment a receipt is for: the newest one of this carrier with this id still awaiting a
+   * receipt (carriers recycle ids), only what applying it needs (a narrow read on the hot path).
+   */
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined;
+  /** Some segment of this carrier with this id has ended: a receipt for it now is late or a duplicate. */
+  hasEndedSegment(carrierId: string, carrierMsgId: string): boolean;
   cancel(ids: string[], client: string | undefined, now: number): CancelResult;
   idsByReference(client: string, reference: string): string[];
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */

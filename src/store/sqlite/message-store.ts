@@ -131,8 +131,9 @@ export class SqliteMessageStore implements MessageStore {
         created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
       msgsSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
         WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'scheduled')`),
+      // Only a segment still awaiting a receipt takes one: a final segment never changes.
       segReceipt: p(`UPDATE segments SET status = ?, receipt_stat = COALESCE(?, receipt_stat), receipt_err = COALESCE(?, receipt_err),
-        final_at = ? WHERE id = ?`),
+        final_at = ? WHERE id = ? AND status IN ('submitted', 'accepted', 'enroute')`),
       segSubmitted: p(`UPDATE segments SET status = 'submitted', carrier_msg_id = ?, submitted_at = ? WHERE id = ? AND status = 'submitting'`),
       msgPendingDec: p(`UPDATE messages SET pending = pending - 1 WHERE id = ? RETURNING pending, status`),
       // UPDATE … RETURNING costs twice a plain UPDATE plus a SELECT by key (SQLite
@@ -145,10 +146,13 @@ export class SqliteMessageStore implements MessageStore {
       segMsgId: p(`SELECT message_id, status FROM segments WHERE id = ?`),
       setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
-        final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id`),
+        final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id AND final_at IS NULL`),
       finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
         error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
-      byCarrierMsg: raw(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
+      // Carriers recycle ids: only segments awaiting a receipt match, the newest first.
+      byCarrierMsg: raw(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?
+        AND status IN ('submitted', 'accepted', 'enroute') ORDER BY submitted_at DESC, id DESC LIMIT 1`),
+      endedByCarrierMsg: p(`SELECT 1 FROM segments WHERE carrier_id = ? AND carrier_msg_id = ? AND final_at IS NOT NULL LIMIT 1`),
       cancelMsg: p(`UPDATE messages SET status = 'canceled', final_at = ?, body_enc = NULL WHERE id = ?`),
       cancelSegs: p(`UPDATE segments SET status = 'canceled', final_at = ? WHERE message_id = ? AND status = 'queued'`),
       byRef: p(`SELECT id FROM messages WHERE client = ? AND reference = ?`),
@@ -299,9 +303,9 @@ export class SqliteMessageStore implements MessageStore {
     return toFinalized(open, 'submitted', open[10]);
   }
 
-  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void {
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean {
     const final = !['submitted', 'accepted', 'enroute'].includes(status);
-    this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId);
+    return this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId).changes > 0;
   }
 
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void {
@@ -311,17 +315,18 @@ export class SqliteMessageStore implements MessageStore {
     });
   }
 
-  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): void {
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): boolean {
     const final = !['queued', 'submitting', 'submitted', 'accepted', 'enroute'].includes(status);
     const before = this.#s.segMsgId.get(segmentId) as { message_id: string; status: string } | undefined;
-    this.#s.setSeg.run({
+    const changed = this.#s.setSeg.run({
       id: segmentId, status, now, final: final ? 1 : 0, errorCode: info.errorCode ?? null,
       receiptStat: info.receiptStat ?? null, receiptErr: info.receiptErr ?? null,
-    });
+    }).changes > 0;
     // A segment that ends without ever being accepted still leaves the unsent count.
-    if (before !== undefined && final && (before.status === 'queued' || before.status === 'submitting')) {
+    if (changed && before !== undefined && final && (before.status === 'queued' || before.status === 'submitting')) {
       this.#s.msgPendingDec.get(before.message_id);
     }
+    return changed;
   }
 
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
@@ -336,6 +341,10 @@ export class SqliteMessageStore implements MessageStore {
       | [id: number, message_id: string, total: number, status: SegmentStatus, carrier_id: string, submitted_at: number | null]
       | undefined;
     return r === undefined ? undefined : { id: r[0], messageId: r[1], total: r[2], status: r[3], carrierId: r[4], submittedAt: r[5] };
+  }
+
+  hasEndedSegment(carrierId: string, carrierMsgId: string): boolean {
+    return this.#s.endedByCarrierMsg.get(carrierId, carrierMsgId) !== undefined;
   }
 
   cancel(ids: string[], client: string | undefined, now: number): CancelResult {
