@@ -73,6 +73,8 @@ export class Dispatcher {
   #inFlight = 0;
   /** Lanes that may hold due work; a pass drops the ones it found drained. */
   readonly #hint = new Set<Category>(LANES);
+  /** Messages with segments sent whose `submitting` mark is not yet committed (count of segments). */
+  readonly #claimingMsgs = new Map<string, number>();
   /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
   readonly #lanes = new Map<string, LaneScheduler>();
   readonly #mSubmitted;
@@ -80,6 +82,8 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
     this.#mSubmitted = deps.metrics.hot.submitted;
+    // Cancel and claim are exclusive: a cancel committed before the claim's mark sees the claim here.
+    deps.store.messages.setClaimCheck((id) => this.#claimingMsgs.has(id));
   }
 
   start(tickMs = 25): void {
@@ -155,8 +159,17 @@ export class Dispatcher {
         const claiming = (rt.claiming ??= new Set<number>());
         const ids = segs.map((s) => s.id);
         for (const id of ids) claiming.add(id);
+        for (const s of segs) this.#claimingMsgs.set(s.messageId, (this.#claimingMsgs.get(s.messageId) ?? 0) + 1);
+        let released = false;
         const release = () => {
+          if (released) return;
+          released = true;
           for (const id of ids) claiming.delete(id);
+          for (const s of segs) {
+            const n = (this.#claimingMsgs.get(s.messageId) ?? 1) - 1;
+            if (n <= 0) this.#claimingMsgs.delete(s.messageId);
+            else this.#claimingMsgs.set(s.messageId, n);
+          }
         };
         // Once committed, the `submitting` mark keeps the next peeks off these rows: the ids
         // leave the skip set then, not after the fsync (peeks would read past them meanwhile).

@@ -155,8 +155,10 @@ export interface OtpRecord {
 
 export interface CancelResult {
   canceled: string[];
-  /** Already on the wire (submitting/submitted or final): cannot be canceled. */
+  /** Claimed, or on the wire awaiting its resp or receipt: it may still be delivered. */
   onWire: string[];
+  /** Already ended, with the state it ended in (canceled twice answers canceled here). */
+  final: Array<{ id: string; status: MessageStatus }>;
   notFound: string[];
 }
 
@@ -183,8 +185,12 @@ export interface MessageStore {
    * segment no longer awaits a receipt (it is final): nothing changed.
    */
   setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean;
-  /** Back to the queue: retry later, optionally on another carrier. */
-  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void;
+  /**
+   * Back to the queue: retry later, optionally on another carrier. Only a segment still
+   * queued or submitting of a message not yet final moves; a segment of a message that ended
+   * meanwhile is canceled instead (never sent again). True when it was queued again.
+   */
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean;
   /** False when the segment is already final (a final segment never changes). */
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */
@@ -196,7 +202,16 @@ export interface MessageStore {
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined;
   /** Some segment of this carrier with this id has ended: a receipt for it now is late or a duplicate. */
   hasEndedSegment(carrierId: string, carrierMsgId: string): boolean;
+  /**
+   * Cancel what is still queued or scheduled and not claimed (see setClaimCheck): cancel and
+   * the dispatcher's claim are exclusive, so `canceled` means it never goes out.
+   */
   cancel(ids: string[], client: string | undefined, now: number): CancelResult;
+  /**
+   * The dispatcher's claims not yet recorded as `submitting` (it sends first and records the
+   * claim in the next group commit): cancel treats a message it names as on the wire.
+   */
+  setClaimCheck(claimed: (messageId: string) => boolean): void;
   idsByReference(client: string, reference: string): string[];
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;

@@ -88,6 +88,7 @@ interface SegRow {
 export class SqliteMessageStore implements MessageStore {
   readonly #db: Database.Database;
   readonly #refs = new Map<string, number>();
+  #claimed: (messageId: string) => boolean = () => false;
   readonly #s;
   readonly #tx;
 
@@ -140,9 +141,11 @@ export class SqliteMessageStore implements MessageStore {
       // materialises the returned rows), so the hot path reads, then writes.
       msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
       openMsg: raw(`SELECT ${FINALIZED_COLS} FROM messages WHERE id = ? AND final_at IS NULL`),
+      // Guarded: a final segment (canceled, ended) is never queued again.
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
-        tried = COALESCE(@tried, tried) WHERE id = @id`),
+        tried = COALESCE(@tried, tried) WHERE id = @id AND status IN ('queued', 'submitting')`),
+      segOfEnded: p(`SELECT 1 FROM segments s JOIN messages m ON m.id = s.message_id WHERE s.id = ? AND m.final_at IS NOT NULL`),
       segMsgId: p(`SELECT message_id, status FROM segments WHERE id = ?`),
       setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
@@ -308,11 +311,15 @@ export class SqliteMessageStore implements MessageStore {
     return this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId).changes > 0;
   }
 
-  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void {
-    this.#s.requeue.run({
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean {
+    if (this.#s.segOfEnded.get(segmentId) !== undefined) {
+      this.setSegmentState(segmentId, 'canceled', dueAt, { errorCode: opts.errorCode ?? null });
+      return false;
+    }
+    return this.#s.requeue.run({
       id: segmentId, dueAt, inc: opts.countAttempt ? 1 : 0, errorCode: opts.errorCode ?? null,
       carrierId: opts.carrierId ?? null, tried: opts.tried === undefined ? null : opts.tried.join(','),
-    });
+    }).changes > 0;
   }
 
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): boolean {
@@ -347,14 +354,20 @@ export class SqliteMessageStore implements MessageStore {
     return this.#s.endedByCarrierMsg.get(carrierId, carrierMsgId) !== undefined;
   }
 
+  setClaimCheck(claimed: (messageId: string) => boolean): void {
+    this.#claimed = claimed;
+  }
+
   cancel(ids: string[], client: string | undefined, now: number): CancelResult {
     return this.transaction(() => {
-      const res: CancelResult = { canceled: [], onWire: [], notFound: [] };
+      const res: CancelResult = { canceled: [], onWire: [], final: [], notFound: [] };
       for (const id of ids) {
         const m = this.#s.getMsg.get(id) as MessageRow | undefined;
         if (m === undefined || (client !== undefined && m.client !== client)) {
           res.notFound.push(id);
-        } else if (m.status === 'queued' || m.status === 'scheduled') {
+        } else if (m.final_at !== null) {
+          res.final.push({ id, status: m.status });
+        } else if ((m.status === 'queued' || m.status === 'scheduled') && !this.#claimed(id)) {
           this.#s.cancelSegs.run(now, id);
           this.#s.cancelMsg.run(now, id);
           res.canceled.push(id);
