@@ -158,7 +158,8 @@ export function buildApp(opts: AppOptions): App {
   const reroute = new QueueReroute({
     messages: store.messages,
     commit: store.commit,
-    nextCarrier: (to, category, from) => routeCandidates(routingTable(), to, category).find((id) => id !== from && !unavailable(id)),
+    candidates: (to, category, from) => routeCandidates(routingTable(), to, category).filter((id) => id !== from && !unavailable(id)),
+    move: (messageId, next, o) => dispatcher.failover.move(messageId, next, o),
     unavailable,
     moved: () => dispatcher.wake(LANES),
     logger,
@@ -201,8 +202,8 @@ export function buildApp(opts: AppOptions): App {
     now,
     laneOpen: (lane, t) => policy.laneOpen(lane, t),
     openBody: (b) => policy.openBody(b),
-    failoverCarrier: (to, category, exclude) =>
-      routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
+    failoverCandidates: (to, category, exclude) =>
+      routeCandidates(routingTable(), to, category).filter((id) => !exclude.has(id) && !unavailable(id)),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
     onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
   });

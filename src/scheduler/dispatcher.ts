@@ -18,6 +18,7 @@ import type { ResultsWriter } from '../results/writer.js';
 import { segmentText, type SegmentedText } from '../encoding/index.js';
 import { LaneScheduler, WEIGHTED_LANES } from './lane-plan.js';
 import { classifyStatus, retryDelayMs } from './retry-policy.js';
+import { FailoverPlanner } from './failover-plan.js';
 
 /** The rate gate of one carrier account (AdaptiveTokenBucket). */
 export interface RateGate {
@@ -54,8 +55,8 @@ export interface DispatcherDeps {
   laneOpen: (lane: Category, now: number) => boolean;
   /** Decrypt a sealed body (OTP) just to build the PDU. */
   openBody: (sealed: Buffer) => string;
-  /** Next carrier for failover, excluding those tried. */
-  failoverCarrier: (to: string, category: Category, exclude: ReadonlySet<string>) => string | undefined;
+  /** Carriers to fail over to, in preference order and available now, excluding those tried. */
+  failoverCandidates: (to: string, category: Category, exclude: ReadonlySet<string>) => string[];
   /** Called after each accepted submit (receipts held before their resp). */
   onAccepted?: (carrierId: string, carrierMsgId: string, segmentId: number) => void;
   onSubmitted?: (seg: ClaimedSegment, at: number) => void;
@@ -78,9 +79,19 @@ export class Dispatcher {
   /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
   readonly #lanes = new Map<string, LaneScheduler>();
   readonly #mSubmitted;
+  /** Segments handed to a connector whose outcome is not handled yet. */
+  readonly #sent = new Set<number>();
+  /** What failover does to a message: move it whole, or re-plan it for the new carrier. */
+  readonly failover: FailoverPlanner;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
+    this.failover = new FailoverPlanner({
+      messages: deps.store.messages,
+      carrier: (id) => deps.carriers.get(id)?.config,
+      openBody: deps.openBody,
+      inFlight: (id) => this.#sent.has(id),
+    });
     this.#mSubmitted = deps.metrics.hot.submitted;
     // Cancel and claim are exclusive: a cancel committed before the claim's mark sees the claim here.
     deps.store.messages.setClaimCheck((id) => this.#claimingMsgs.has(id));
@@ -108,6 +119,11 @@ export class Dispatcher {
   /** Submits handed to connectors and not yet answered. */
   inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** This segment was handed to a connector and its outcome is not handled yet. */
+  isSent(segmentId: number): boolean {
+    return this.#sent.has(segmentId);
   }
 
   /**
@@ -290,7 +306,14 @@ export class Dispatcher {
         }
         texts.set(seg.messageId, parts);
       }
-      const part = parts.parts[seg.seq - 1] ?? parts.parts[parts.parts.length - 1]!;
+      const part = parts.parts[seg.seq - 1];
+      // Never a part in place of another: a text that no longer makes the stored parts on this
+      // carrier (its settings changed under a queued message) is not sent piecemeal.
+      if (part === undefined || parts.parts.length !== seg.total) {
+        this.#d.logger.error({ messageId: seg.messageId, carrier: c.id, parts: parts.parts.length, stored: seg.total }, 'message plan does not match this carrier: not sent');
+        this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, 'plan_mismatch', `carrier ${c.id} makes ${parts.parts.length} parts of it, ${seg.total} stored`));
+        continue;
+      }
       const rd = c.registered_delivery === 'all' || (c.registered_delivery === 'last' && seg.seq === seg.total);
       const out: OutboundSegment = {
         segmentId: seg.id,
@@ -302,6 +325,7 @@ export class Dispatcher {
         lane: seg.lane,
       };
       this.#inFlight++;
+      this.#sent.add(seg.id);
       this.#mSubmitted(c.id, seg.lane).inc();
       this.#d.onSubmitted?.(seg, now);
       const started = now;
@@ -317,11 +341,12 @@ export class Dispatcher {
 
   #outcome(rt: CarrierRuntime, seg: ClaimedSegment, o: SubmitOutcome, started: number): void {
     this.#inFlight--;
+    this.#sent.delete(seg.id);
     const now = this.#d.now();
     const c = rt.config;
     const cfg = this.#d.config();
     this.#d.metrics.submitLatency.labels(c.id).observe((now - started) / 1000);
-    const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
+    const retry = (countAttempt: boolean, errorCode: string, delayMs: number, failoverTo?: string[], tried?: string[]) => {
       const attempts = seg.attempts + (countAttempt ? 1 : 0);
       if (countAttempt && attempts >= cfg.queue.max_attempts) {
         this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, errorCode, 'retry budget exhausted'));
@@ -332,10 +357,16 @@ export class Dispatcher {
         this.#write(() => this.#d.results.segmentEnded(seg, 'expired', now, errorCode, 'validity passed before a retry'));
         return;
       }
-      const opts: { countAttempt: boolean; errorCode: string; carrierId?: string; tried?: string[] } = { countAttempt, errorCode };
-      if (carrierId !== undefined) opts.carrierId = carrierId;
-      if (tried !== undefined) opts.tried = tried;
-      this.#write(() => this.#d.store.messages.requeue(seg.id, dueAt, opts));
+      this.#write(() => {
+        if (failoverTo !== undefined && failoverTo.length > 0) {
+          // The whole message moves, or is re-planned for the new carrier; else it stays here.
+          const moved = this.failover.move(seg.messageId, failoverTo, { failing: seg.id, dueAt, tried: tried ?? [], countAttempt, errorCode });
+          if (moved.kind !== 'stay') return;
+          this.#d.store.messages.requeue(seg.id, now + backoff(), { countAttempt, errorCode });
+          return;
+        }
+        this.#d.store.messages.requeue(seg.id, dueAt, { countAttempt, errorCode });
+      });
       this.#hint.add(seg.lane);
     };
     const backoff = () => retryDelayMs(seg.attempts + 1, cfg.queue.retry_initial_ms, cfg.queue.retry_max_ms, this.#d.rng);
@@ -367,8 +398,8 @@ export class Dispatcher {
         if (cls === 'temporary') retry(true, name, backoff());
         else if (cls === 'failover') {
           const tried = [...new Set([...seg.triedCarriers, c.id])];
-          const next = this.#d.failoverCarrier(seg.to, seg.lane, new Set(tried));
-          if (next === undefined) retry(true, name, backoff());
+          const next = this.#d.failoverCandidates(seg.to, seg.lane, new Set(tried));
+          if (next.length === 0) retry(true, name, backoff());
           else retry(true, name, 0, next, tried);
         } else {
           this.#write(() => this.#d.results.segmentEnded(seg, 'rejected', now, name));

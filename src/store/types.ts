@@ -213,6 +213,16 @@ export interface MessageStore {
    */
   setClaimCheck(claimed: (messageId: string) => boolean): void;
   idsByReference(client: string, reference: string): string[];
+  /** The stored body of a message (clear text, or sealed for an OTP). */
+  messageBody(messageId: string): { text: string | null; bodyEnc: Buffer | null } | undefined;
+  /**
+   * Failover re-plan: replace every part of a message none of whose parts went out by the
+   * parts of a new plan on another carrier (new count, encoding and reference), all queued.
+   */
+  replanMessage(
+    messageId: string,
+    plan: { carrierId: string; encoding: EncodingName; segmentation: SegmentationMode; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
+  ): void;
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;
   /** Deletes up to `limit` messages final before `before`, with their segments; returns how many. */
@@ -228,7 +238,7 @@ export interface MessageStore {
    */
   takeReceiptTimeouts(carrierId: string, before: number, scan: number): { stale: SegmentRecord[]; more: boolean };
   /** Queued segments of a carrier (for failover when it is down or paused). */
-  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }>;
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; messageId: string; to: string; category: Category; tried: string[] }>;
   lastMessageTo(to: string): { id: string; client: string } | undefined;
   close(): void;
 }

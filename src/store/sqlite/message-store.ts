@@ -145,6 +145,11 @@ export class SqliteMessageStore implements MessageStore {
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
         tried = COALESCE(@tried, tried) WHERE id = @id AND status IN ('queued', 'submitting')`),
+      body: p(`SELECT body, body_enc FROM messages WHERE id = ?`),
+      replanDelete: p(`DELETE FROM segments WHERE message_id = ?`),
+      replanSegs: p(`UPDATE segments SET attempts = ?, tried = ?, error_code = ? WHERE message_id = ?`),
+      replanMsg: p(`UPDATE messages SET carrier_id = ?, encoding = ?, segmentation = ?, segments = ?, pending = ?, concat_ref = ?,
+        status = CASE WHEN status = 'submitting' THEN 'queued' ELSE status END WHERE id = ? AND final_at IS NULL`),
       segOfEnded: p(`SELECT 1 FROM segments s JOIN messages m ON m.id = s.message_id WHERE s.id = ? AND m.final_at IS NOT NULL`),
       segMsgId: p(`SELECT message_id, status FROM segments WHERE id = ?`),
       setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
@@ -172,7 +177,7 @@ export class SqliteMessageStore implements MessageStore {
       // Keyset walk of segments_submitted: (submitted_at, id) after the cursor, before the cutoff.
       sweep: limitedStatement(db, `SELECT * FROM segments WHERE carrier_id = ? AND submitted_at >= ? AND (submitted_at, id) > (?, ?)
         AND submitted_at < ? ORDER BY submitted_at, id LIMIT {limit}`, true),
-      queuedOf: limitedStatement(db, `SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
+      queuedOf: limitedStatement(db, `SELECT s.id, s.message_id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
         WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT {limit}`),
       lastTo: p(`SELECT id, client FROM messages WHERE to_number = ? ORDER BY created_at DESC LIMIT 1`),
     };
@@ -383,6 +388,26 @@ export class SqliteMessageStore implements MessageStore {
     return (this.#s.byRef.all(client, reference) as Array<{ id: string }>).map((r) => r.id);
   }
 
+  messageBody(messageId: string): { text: string | null; bodyEnc: Buffer | null } | undefined {
+    const r = this.#s.body.get(messageId) as { body: string | null; body_enc: Buffer | null } | undefined;
+    return r === undefined ? undefined : { text: r.body, bodyEnc: r.body_enc };
+  }
+
+  replanMessage(
+    messageId: string,
+    p: { carrierId: string; encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
+  ): void {
+    this.transaction(() => {
+      const m = this.#s.getMsg.get(messageId) as MessageRow | undefined;
+      if (m === undefined || m.final_at !== null) return;
+      this.#s.replanDelete.run(messageId);
+      this.#s.replanMsg.run(p.carrierId, p.encoding, p.segmentation, p.segments, p.segments, p.concatRef, messageId);
+      const lane = laneIndex(m.category);
+      for (let seq = 1; seq <= p.segments; seq++) this.#s.insertSeg.run(messageId, seq, p.segments, lane, p.dueAt, p.carrierId);
+      this.#s.replanSegs.run(p.attempts, p.tried.length === 0 ? null : p.tried.join(','), p.errorCode, messageId);
+    });
+  }
+
   recoverInFlight(): number {
     return this.transaction(() => {
       const n = this.#s.recoverSegs.run().changes;
@@ -430,9 +455,9 @@ export class SqliteMessageStore implements MessageStore {
     return { stale, more: rows.length >= scan };
   }
 
-  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }> {
-    return (this.#s.queuedOf(limit).all(carrierId) as Array<{ id: number; to_number: string; category: Category; tried: string | null }>).slice(0, limit).map(
-      (r) => ({ segmentId: r.id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; messageId: string; to: string; category: Category; tried: string[] }> {
+    return (this.#s.queuedOf(limit).all(carrierId) as Array<{ id: number; message_id: string; to_number: string; category: Category; tried: string | null }>).slice(0, limit).map(
+      (r) => ({ segmentId: r.id, messageId: r.message_id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
     );
   }
 
