@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { LogLimiter } from './observability/log-limiter.js';
 
 export interface AppOptions {
   config: Config;
@@ -180,17 +181,47 @@ export function buildApp(opts: AppOptions): App {
   const retention = new RetentionPurge({ store, retentionDays: () => cfg.store.retention_days, logger, now, stopping: () => draining });
   const purge = () => retention.run();
 
+  // Repeated warnings from inbound traffic, one line per carrier and kind per interval.
+  const inboundLog = new LogLimiter(logger, { intervalMs: cfg.inbound.warn_interval_s * 1000, now });
   const receipts = new ReceiptHandler({
     messages: store.messages,
+    aux: store.aux,
     results,
     commit: (fn) => store.commit.run(fn),
     carrier: carrierCfg,
     metrics,
     logger,
     now,
-    ...(opts.receiptHoldMs !== undefined ? { holdMs: opts.receiptHoldMs } : {}),
+    holdMs: opts.receiptHoldMs ?? cfg.inbound.receipt_hold_s * 1000,
+    maxHeld: cfg.inbound.held_receipts_max,
+    maxHeldBytes: cfg.inbound.held_receipts_max_bytes,
+    log: inboundLog,
   });
-  const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
+  const mo = new MoHandler({
+    store,
+    config: () => cfg,
+    metrics,
+    logger,
+    now,
+    outbox,
+    carrier: carrierCfg,
+    reassemblyTimeoutMs: cfg.inbound.reply_parts_timeout_s * 1000,
+    maxOpen: cfg.inbound.partial_replies_max,
+    maxOpenBytes: cfg.inbound.partial_replies_max_bytes,
+    log: inboundLog,
+  });
+  // A segment whose outcome's write failed stays `submitting`: requeued once well past any resp.
+  const staleSubmittingMs = () => Math.max(60000, 3 * Math.max(0, ...cfg.carriers.map((c) => c.response_timeout_s * 1000)));
+  const requeueStale = () => {
+    store.commit
+      .run(() => store.messages.requeueStaleSubmitting(now() - staleSubmittingMs(), now(), (id) => dispatcher.isSent(id), 1000))
+      .then((n) => {
+        if (n === 0) return;
+        logger.warn({ segments: n }, 'segments left submitting with no outcome coming are queued again (at-least-once)');
+        dispatcher.wake(LANES);
+      })
+      .catch((err: unknown) => logger.error({ err }, 'stale submitting sweep failed'));
+  };
 
   const dispatcher = new Dispatcher({
     config: () => cfg,
@@ -335,9 +366,12 @@ export function buildApp(opts: AppOptions): App {
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
+        receipts.sweep();
+        inboundLog.flush();
         for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
       });
       every(30000, () => {
+        requeueStale();
         receiptTimeouts.sweep();
         store.aux.expireOtps(now());
       });
@@ -377,6 +411,8 @@ export function buildApp(opts: AppOptions): App {
       receiptTimeouts.sweep();
       store.aux.expireOtps(now());
       mo.sweep();
+      receipts.sweep();
+      requeueStale();
       purge();
     },
     drainStep: () => drainStep,
@@ -397,6 +433,10 @@ export function buildApp(opts: AppOptions): App {
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));
         for (const t of timers) clearInterval(t);
+        // Held receipts and reply parts are in the store already; their last writes commit here.
+        drainStep = 'inbound flush';
+        inboundLog.flush(true);
+        await store.commit.run(() => undefined).catch(() => undefined);
         drainStep = 'HTTP close';
         await closeHttp(http);
         drainStep = 'store close';

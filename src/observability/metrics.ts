@@ -35,6 +35,8 @@ export function createMetrics(prefix = 'xinge_') {
     final: c('messages_final_total', 'Messages reaching a final state.', ['carrier', 'category', 'status']),
     dlr: c('dlr_total', 'Delivery receipts by carrier and stat.', ['carrier', 'stat']),
     dlrUnmatched: c('dlr_unmatched_total', 'Receipts matching no segment.', ['carrier']),
+    dlrHeldEvicted: c('dlr_held_evicted_total', 'Receipts held for their submit_sm_resp pushed out by inbound.held_receipts_max(_bytes): counted here only, not as unmatched.', ['carrier']),
+    moPartial: c('mo_partial_total', 'Multipart replies stored incomplete, by reason: timeout (parts never came) or evicted (inbound.partial_replies_max(_bytes)).', ['carrier', 'reason']),
     dlrLate: c('dlr_late_total', 'Receipts for a segment already final (intermediate or duplicate after the final one): counted, not applied.', ['carrier']),
     dlrLatency: h('dlr_latency_seconds', 'submit_sm_resp to receipt.', ['carrier'], [0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200, 86400]),
     mo: c('mo_total', 'Replies by intent.', ['carrier', 'intent']),

@@ -223,6 +223,11 @@ export interface MessageStore {
     messageId: string,
     plan: { carrierId: string; encoding: EncodingName; segmentation: SegmentationMode; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
   ): void;
+  /**
+   * Segments `submitting` since before `before` whose outcome nobody will write (`inFlight`
+   * says which are still awaited): back to the queue. Returns how many.
+   */
+  requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number;
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;
   /** Deletes up to `limit` messages final before `before`, with their segments; returns how many. */
@@ -286,6 +291,15 @@ export interface AuxStore {
   outboxRetry(id: string, nextAttemptAt: number, attempts: number, lastError: string): void;
   outboxDead(id: string, now: number, lastError: string): void;
   outboxPending(): number;
+
+  /** A receipt held for its submit_sm_resp (issue 14.5): stored before its deliver_sm_resp. Returns its id. */
+  insertHeldReceipt(row: { carrierId: string; keys: readonly string[]; body: string; receivedAt: number }): number;
+  deleteHeldReceipt(id: number): void;
+  heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>;
+  /** One part of a multipart reply, stored before its deliver_sm_resp; deleted when the reply is stored whole or partial. */
+  insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void;
+  deleteMoParts(conv: string, ref: number, total: number): void;
+  moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }>;
 
   insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void;
 }

@@ -116,7 +116,7 @@ export class SqliteMessageStore implements MessageStore {
       getMsg: p(`SELECT * FROM messages WHERE id = ?`),
       getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
       // Claims are set-based: three statements per batch, whatever its size.
-      claimSegs: limitedStatement(db, `UPDATE segments SET status = 'submitting' WHERE id IN (
+      claimSegs: limitedStatement(db, `UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id IN (
         SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
         ORDER BY due_at, id LIMIT {limit}) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`, true),
       // One statement per lane peek: the segment and what its PDU needs from the message.
@@ -124,8 +124,9 @@ export class SqliteMessageStore implements MessageStore {
         m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
         FROM segments s JOIN messages m ON m.id = s.message_id
         WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT {limit}`, false, true),
-      segsSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
-      segSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id = ? AND status = 'queued'`),
+      segsSubmitting: p(`UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
+      segSubmitting: p(`UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id = ? AND status = 'queued'`),
+      staleSubmitting: limitedStatement(db, `SELECT id FROM segments WHERE status = 'submitting' AND (claimed_at IS NULL OR claimed_at < ?) LIMIT {limit}`),
       msgSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
         WHERE id = ? AND status IN ('queued', 'scheduled')`),
       claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
@@ -233,7 +234,7 @@ export class SqliteMessageStore implements MessageStore {
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const segs = this.#s.claimSegs(limit).all(carrierId, laneIndex(lane), now) as SegRow[];
+      const segs = this.#s.claimSegs(limit).all(now, carrierId, laneIndex(lane), now) as SegRow[];
       if (segs.length === 0) return [];
       segs.sort((a, b) => a.id - b.id);
       const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
@@ -265,11 +266,11 @@ export class SqliteMessageStore implements MessageStore {
     // A json_each statement costs ~30 µs a run before its first row: worth it for a large
     // claim (a draining backlog), not for the few ids of a pass under single submits.
     if (segmentIds.length <= 8) {
-      for (const id of segmentIds) this.#s.segSubmitting.run(id);
+      for (const id of segmentIds) this.#s.segSubmitting.run(now, id);
       for (const id of msgs) this.#s.msgSubmitting.run(now, id);
       return;
     }
-    this.#s.segsSubmitting.run(JSON.stringify(segmentIds));
+    this.#s.segsSubmitting.run(now, JSON.stringify(segmentIds));
     this.#s.msgsSubmitting.run(now, JSON.stringify(msgs));
   }
 
@@ -406,6 +407,16 @@ export class SqliteMessageStore implements MessageStore {
       for (let seq = 1; seq <= p.segments; seq++) this.#s.insertSeg.run(messageId, seq, p.segments, lane, p.dueAt, p.carrierId);
       this.#s.replanSegs.run(p.attempts, p.tried.length === 0 ? null : p.tried.join(','), p.errorCode, messageId);
     });
+  }
+
+  requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number {
+    const ids = this.#s.staleSubmitting(limit).pluck().all(before) as number[];
+    let n = 0;
+    for (const id of ids) {
+      if (inFlight(id)) continue;
+      if (this.requeue(id, now, { countAttempt: false, errorCode: 'stale_submitting' })) n++;
+    }
+    return n;
   }
 
   recoverInFlight(): number {
