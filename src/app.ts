@@ -31,6 +31,7 @@ import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
 import { LogLimiter } from './observability/log-limiter.js';
+import { liveKeysChanged, planCarrierReload } from './scheduler/carrier-reload.js';
 
 export interface AppOptions {
   config: Config;
@@ -52,7 +53,8 @@ export interface App {
   carriers: Map<string, CarrierRuntime>;
   config(): Config;
   start(): Promise<{ port: number }>;
-  reload(next: Config): { applied: string[] };
+  /** SIGHUP: what applied at once, and what waits for a restart (also in GET /v1/admin/carriers). */
+  reload(next: Config): { applied: string[]; pendingRestart: string[] };
   drain(): Promise<void>;
   /** The step a drain is in (for a drain that overruns its deadline); undefined before one starts. */
   drainStep(): string | undefined;
@@ -72,6 +74,8 @@ export function buildApp(opts: AppOptions): App {
   let draining = false;
   let drainPromise: Promise<void> | undefined;
   let drainStep: string | undefined;
+  /** Carriers added or removed by a reload: they change at the next restart. */
+  let pendingCarriers: string[] = [];
 
   const carriers = new Map<string, CarrierRuntime>();
   const carrierCfg = (id: string) => carriers.get(id)?.config;
@@ -321,6 +325,7 @@ export function buildApp(opts: AppOptions): App {
     wake: () => dispatcher.wake(LANES),
     otp: new OtpService({ config: () => cfg, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
     isDraining: () => draining,
+    pendingRestart: () => pendingCarriers,
   });
 
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
@@ -383,27 +388,36 @@ export function buildApp(opts: AppOptions): App {
       return { port };
     },
     reload(next: Config) {
-      const applied: string[] = [];
       // Build everything new first: a config that fails here changes nothing.
       const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
-      // Binds stay up: carrier connection settings need a restart; the rest swaps in place.
-      const bindKeys = (c: Config) => JSON.stringify(c.carriers.map((x) => [x.id, x.host, x.port, x.system_id, x.password, x.binds, x.bind, x.tls]));
-      if (bindKeys(next) !== bindKeys(cfg)) logger.warn('carrier connection settings changed: they apply at the next restart');
+      const running = new Map([...carriers.values()].map((rt) => [rt.config.id, rt.running ?? rt.config]));
+      const plan = planCarrierReload(running, next);
+      const applied: string[] = [];
+      const pendingRestart: string[] = [];
       const carriersById = new Map(next.carriers.map((c) => [c.id, c]));
       for (const rt of carriers.values()) {
         const nc = carriersById.get(rt.config.id);
         if (nc === undefined) continue;
+        for (const k of liveKeysChanged(rt.config, nc)) applied.push(`carriers.${nc.id}.${k}`);
         if (nc.tps !== rt.config.tps || nc.burst !== rt.config.burst) {
-          rt.rate = opts.rateFactory(nc, now);
-          applied.push(`carriers.${nc.id}.tps`);
+          // The adaptive state stays: a carrier that throttled us is not lifted by a reload.
+          if (rt.rate.retune !== undefined) rt.rate.retune(nc.tps, nc.burst ?? Math.max(1, Math.ceil(nc.tps)));
+          else rt.rate = opts.rateFactory(nc, now);
         }
+        rt.running ??= rt.config;
+        rt.pendingRestart = plan.pending.get(nc.id) ?? [];
+        for (const k of rt.pendingRestart) pendingRestart.push(`carriers.${nc.id}.${k}`);
         rt.config = nc;
       }
+      for (const id of plan.added) pendingRestart.push(`carriers.${id}`);
+      pendingCarriers = [...plan.added.map((id) => `carriers.${id}`), ...plan.removed.map((id) => `carriers.${id} (removed)`)];
+      if (plan.removed.length > 0) pendingRestart.push(...plan.removed.map((id) => `carriers.${id} (removed)`));
       cfg = next;
       policy = nextPolicy;
       applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
       logger.info({ applied }, 'config reloaded');
-      return { applied };
+      if (pendingRestart.length > 0) logger.warn({ pending_restart: pendingRestart }, 'config reloaded: these changes wait for a restart (the binds run with the old values)');
+      return { applied, pendingRestart };
     },
     runMaintenance() {
       refreshDepths();

@@ -29,6 +29,8 @@ export interface RateGate {
   onThrottled(): void;
   onSuccess(): void;
   readonly rate: number;
+  /** A reload changed tps or burst: keep the adaptive state (absent: the gate is rebuilt). */
+  retune?(tps: number, burst?: number): void;
 }
 
 export interface CarrierRuntime {
@@ -41,6 +43,10 @@ export interface CarrierRuntime {
   /** Sent, `submitting` not yet committed. */
   claiming?: Set<number>;
   downSince: number | undefined;
+  /** The config the connector's binds were built with (reload compares bind keys with it). */
+  running?: CarrierConfig;
+  /** Bind keys changed by a reload that wait for a restart. */
+  pendingRestart?: string[];
 }
 
 export interface DispatcherDeps {
@@ -310,8 +316,16 @@ export class Dispatcher {
       // Never a part in place of another: a text that no longer makes the stored parts on this
       // carrier (its settings changed under a queued message) is not sent piecemeal.
       if (part === undefined || parts.parts.length !== seg.total) {
-        this.#d.logger.error({ messageId: seg.messageId, carrier: c.id, parts: parts.parts.length, stored: seg.total }, 'message plan does not match this carrier: not sent');
-        this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, 'plan_mismatch', `carrier ${c.id} makes ${parts.parts.length} parts of it, ${seg.total} stored`));
+        // (A reload changed the carrier's encodings or segmentation.) Re-planned for this carrier
+        // while none of its parts is out; else it ends, never sent with the wrong parts.
+        const made = parts.parts.length;
+        this.#write(() => {
+          const moved = this.failover.move(seg.messageId, [c.id], { failing: seg.id, dueAt: now, tried: [...seg.triedCarriers], countAttempt: false });
+          if (moved.kind !== 'stay') return;
+          this.#d.logger.error({ messageId: seg.messageId, carrier: c.id, parts: made, stored: seg.total }, 'message plan does not match this carrier: not sent');
+          this.#d.results.segmentEnded(seg, 'failed', now, 'plan_mismatch', `carrier ${c.id} makes ${made} parts of it, ${seg.total} stored`);
+        });
+        this.#hint.add(seg.lane);
         continue;
       }
       const rd = c.registered_delivery === 'all' || (c.registered_delivery === 'last' && seg.seq === seg.total);
