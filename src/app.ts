@@ -32,6 +32,7 @@ import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import { liveKeysChanged, planCarrierReload } from './scheduler/carrier-reload.js';
+import { attachCallerId, type CallerId } from './callerid/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -60,6 +61,8 @@ export interface App {
   drainStep(): string | undefined;
   /** Run the periodic jobs now: receipt timeouts, failover of queued work, reassembly sweep, retention. */
   runMaintenance(): void;
+  /** Caller-ID registration (undefined without a caller_id section). */
+  callerId: CallerId | undefined;
 }
 
 export function buildApp(opts: AppOptions): App {
@@ -328,6 +331,8 @@ export function buildApp(opts: AppOptions): App {
     pendingRestart: () => pendingCarriers,
   });
 
+  const callerId = attachCallerId({ http, store, config: () => cfg, registry: metrics.registry, logger, now, isDraining: () => draining });
+
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
   const refreshGauges = () => {
     for (const rt of carriers.values()) {
@@ -360,6 +365,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     dispatcher,
     carriers,
+    callerId,
     config: () => cfg,
     async start() {
       for (const rt of carriers.values()) {
@@ -368,6 +374,7 @@ export function buildApp(opts: AppOptions): App {
       }
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
+      callerId?.start();
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
@@ -443,6 +450,10 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
+        if (callerId !== undefined) {
+          drainStep = 'caller-ID poller';
+          await callerId.stop();
+        }
         drainStep = 'webhook outbox';
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));

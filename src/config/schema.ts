@@ -240,9 +240,8 @@ const smppServerSchema = z
   .optional();
 
 /**
- * MM7 and caller-ID (SPEC 9, 10): the shape of config.example.yaml, strict like the rest so
- * a misspelt key is an error naming its path. No defaults yet: whoever builds the MM7
- * client and the caller-ID client sets them.
+ * MM7 (SPEC 9): the shape of config.example.yaml, strict like the rest so a misspelt key
+ * is an error naming its path. No defaults yet: whoever builds the MM7 client sets them.
  */
 const mm7Schema = z
   .object({
@@ -285,17 +284,25 @@ const mm7Schema = z
   })
   .strict()
   .optional();
+/** Caller-ID registration (SPEC 10, docs/caller-id.md). Absent: the feature and its routes are off. */
 const callerIdSchema = z
   .object({
-    provider: str().optional(),
-    base_url: str().url({ message: 'expected URL' }).optional(),
-    app_key: str().optional(),
-    app_secret: str().optional(),
-    poll_s: int(1).optional(),
-    expiry_warning_days: int(0).optional(),
-    numbers: strList().optional(),
-    display_name: z.object({ min: int(1).optional(), max: int(1).optional() }).strict().optional(),
-    logo: z.object({ max_bytes: int(1).optional(), max_width: int(1).optional(), max_height: int(1).optional() }).strict().optional(),
+    provider: enumOf(['builtin']).default('builtin'),
+    base_url: str().url({ message: 'expected URL' }),
+    app_key: nonEmpty(),
+    app_secret: nonEmpty(),
+    timeout_ms: int(1).default(5000),
+    max_attempts: int(1, 20).default(4),
+    backoff: z.object({ initial_ms: int(1).default(500), max_ms: int(1).default(30000) }).strict().default({}),
+    poll_s: int(1).default(60),
+    poll_max_s: int(1).default(3600),
+    expiry_warning_days: int(0).default(30),
+    numbers: z.array(str().regex(/^\+[1-9]\d{6,14}$/, { message: 'expected E.164 (+ and 7 to 15 digits)' })).default([]),
+    display_name: z.object({ min: int(1).default(2), max: int(1).default(20) }).strict().default({}),
+    logo: z
+      .object({ max_bytes: int(1).default(102400), max_width: int(1).default(512), max_height: int(1).default(512) })
+      .strict()
+      .default({}),
   })
   .strict()
   .optional();

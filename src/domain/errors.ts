@@ -19,18 +19,23 @@ export const ERROR_CATALOGUE = {
   free_text_not_allowed: 403,
   not_found: 404,
   idempotency_conflict: 409,
+  operation_pending: 409,
+  invalid_state: 409,
   payload_too_large: 413,
   opted_out: 422,
   template_not_approved: 422,
   forbidden_content: 422,
   no_route: 422,
   quiet_hours: 422,
+  invalid_caller_id: 422,
+  provider_refused: 422,
   rate_limited: 429,
   frequency_cap: 429,
   otp_rate_limited: 429,
   draining: 503,
   queue_full: 503,
   internal: 500,
+  provider_auth_failed: 502,
 } as const;
 
 export type ApiErrorCode = keyof typeof ERROR_CATALOGUE;

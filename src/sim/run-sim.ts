@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { SmscSimulator, type SmscSimInput } from './smsc.js';
 import type { IdFormat, ReceiptStat } from './receipts.js';
+import { CALLERID_SIM_FLAGS, startCallerIdSimFromFlags } from './callerid-provider-cli.js';
 
 export interface RunSimOptions {
   host?: string;
@@ -123,7 +124,8 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
  * [--error-every N:STATUS] [--drop-after N] [--silent] [--id-format decimal|hex|hex-upper]
  * [--receipt-id-format …] [--id-start N] [--receipts all|last|none]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
- * [--accounts id:pw,…] [--record-limit N] [--host H]`
+ * [--accounts id:pw,…] [--record-limit N] [--host H]` and the caller-ID provider's
+ * --callerid-* flags (callerid-provider-cli.ts)
  *
  * Flags are the RunSimOptions names in kebab-case. Starts the simulator, prints where it
  * listens, and runs until SIGINT/SIGTERM.
@@ -142,12 +144,14 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
   const known = new Set([
     'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'slowMs',
     'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
+    ...CALLERID_SIM_FLAGS,
   ]);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new RangeError(`xinge sim: unknown option --${k}`);
   const handle = await runSim(opts as RunSimOptions);
   out.write(`xinge sim: SMSC listening on ${handle.sim.options.host}:${handle.port}\n`);
+  const callerId = await startCallerIdSimFromFlags(opts, out);
   const stop = (): void => {
-    void handle.stop().finally(() => process.exit(0));
+    void Promise.all([handle.stop(), callerId?.stop()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

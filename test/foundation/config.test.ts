@@ -79,7 +79,7 @@ t.test('unknown keys and wrong types are errors naming the YAML path, all report
   t.same(typed, ['carriers[0].window: expected integer 1..10000'], 'a wrong type names the same range');
   const missing = errorsOf(stringify({ carriers: [{ id: 'c', port: 2775, system_id: 's', password: 'p' }] }));
   t.same(missing, ['carriers[0].host: required']);
-  const mm7 = errorsOf(stringify({ mm7: { mmscs: [{ id: 'm', url: 'http://127.0.0.1:1/mm7', usrname: 'x', timeout_ms: 'soon' }] }, caller_id: { poll: 60 } }));
+  const mm7 = errorsOf(stringify({ mm7: { mmscs: [{ id: 'm', url: 'http://127.0.0.1:1/mm7', usrname: 'x', timeout_ms: 'soon' }] }, caller_id: { base_url: 'http://127.0.0.1:1/cid', app_key: 'k', app_secret: 's', poll: 60 } }));
   t.same(mm7.sort(), ['caller_id.poll: unknown key', 'mm7.mmscs[0].timeout_ms: expected integer >= 1', 'mm7.mmscs[0].usrname: unknown key'], 'MM7 and caller-ID sections are strict too');
   const yamlBroken = errorsOf('http:\n  port: [1,\n');
   t.equal(yamlBroken.length > 0 && yamlBroken[0]!.startsWith('(yaml):'), true, 'a YAML syntax error is reported, not thrown raw');

@@ -153,6 +153,36 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX otps_active ON otps(expires_at) WHERE status = 'active';
   `,
+  // caller-ID registrations (SPEC 10, src/callerid/): one row per card; numbers as a JSON
+  // list (a handful per card), the logo as bytes; the poller walks the due index.
+  `
+  CREATE TABLE callerid_registrations (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    card_id TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    numbers TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    industry TEXT NOT NULL,
+    license_no TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    logo BLOB NOT NULL,
+    effective_at INTEGER,
+    expires_at INTEGER,
+    pending_op TEXT,
+    pending_request_id TEXT,
+    pending_body TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_check_at INTEGER,
+    expiry_warned_for INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX callerid_due ON callerid_registrations(next_check_at) WHERE next_check_at IS NOT NULL;
+  CREATE INDEX callerid_client ON callerid_registrations(client, id);
+  `,
   // (issue 14.5) A segment left `submitting` (its outcome's write failed) is requeued by a
   // periodic sweep, not only at the next start: claimed_at dates the claim; the partial index
   // holds only the segments in flight, a window's worth. Receipts that come before their

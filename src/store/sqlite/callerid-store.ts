@@ -1,0 +1,77 @@
+/** SQLite implementation of CallerIdStore (src/callerid/store.ts). */
+import type Database from 'better-sqlite3';
+import type { CallerIdStore, Registration } from '../../callerid/store.js';
+
+interface Row {
+  id: string; client: string; card_id: string | null; status: Registration['status']; reason: string | null; numbers: string;
+  display_name: string; industry: string; license_no: string; contact: string; logo: Buffer; effective_at: number | null;
+  expires_at: number | null; pending_op: Registration['pendingOp']; pending_request_id: string | null; pending_body: string | null;
+  failures: number; last_error: string | null; next_check_at: number | null; expiry_warned_for: number | null;
+  created_at: number; updated_at: number;
+}
+
+const fromRow = (r: Row): Registration => ({
+  id: r.id, client: r.client, cardId: r.card_id, status: r.status, reason: r.reason, numbers: JSON.parse(r.numbers) as string[],
+  displayName: r.display_name, industry: r.industry, licenseNo: r.license_no, contact: r.contact, logo: r.logo,
+  effectiveAt: r.effective_at, expiresAt: r.expires_at, pendingOp: r.pending_op, pendingRequestId: r.pending_request_id,
+  pendingBody: r.pending_body, failures: r.failures, lastError: r.last_error, nextCheckAt: r.next_check_at,
+  expiryWarnedFor: r.expiry_warned_for, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+const params = (r: Registration) => ({
+  id: r.id, client: r.client, card_id: r.cardId, status: r.status, reason: r.reason, numbers: JSON.stringify(r.numbers),
+  display_name: r.displayName, industry: r.industry, license_no: r.licenseNo, contact: r.contact, logo: r.logo,
+  effective_at: r.effectiveAt, expires_at: r.expiresAt, pending_op: r.pendingOp, pending_request_id: r.pendingRequestId,
+  pending_body: r.pendingBody, failures: r.failures, last_error: r.lastError, next_check_at: r.nextCheckAt,
+  expiry_warned_for: r.expiryWarnedFor, created_at: r.createdAt, updated_at: r.updatedAt,
+});
+
+const COLUMNS = `id, client, card_id, status, reason, numbers, display_name, industry, license_no, contact, logo, effective_at,
+  expires_at, pending_op, pending_request_id, pending_body, failures, last_error, next_check_at, expiry_warned_for, created_at, updated_at`;
+
+export class SqliteCallerIdStore implements CallerIdStore {
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      insert: p(`INSERT INTO callerid_registrations (${COLUMNS}) VALUES (${COLUMNS.split(',').map((c) => `@${c.trim()}`).join(', ')})`),
+      get: p(`SELECT * FROM callerid_registrations WHERE id = ?`),
+      save: p(`UPDATE callerid_registrations SET ${COLUMNS.split(',').slice(1).map((c) => `${c.trim()} = @${c.trim()}`).join(', ')} WHERE id = @id`),
+      remove: p(`DELETE FROM callerid_registrations WHERE id = ?`),
+      byNumber: p(`SELECT * FROM callerid_registrations r WHERE (@client IS NULL OR client = @client)
+        AND EXISTS (SELECT 1 FROM json_each(r.numbers) WHERE value = @number) ORDER BY id DESC LIMIT @limit`),
+      list: p(`SELECT * FROM callerid_registrations WHERE (@client IS NULL OR client = @client) AND id < @before ORDER BY id DESC LIMIT @limit`),
+      due: p(`SELECT * FROM callerid_registrations WHERE next_check_at IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`),
+      count: p(`SELECT status, count(*) AS n FROM callerid_registrations GROUP BY status`),
+    };
+  }
+
+  insert(r: Registration): void {
+    this.#s.insert.run(params(r));
+  }
+  get(id: string): Registration | undefined {
+    const r = this.#s.get.get(id) as Row | undefined;
+    return r === undefined ? undefined : fromRow(r);
+  }
+  save(r: Registration): void {
+    this.#s.save.run(params(r));
+  }
+  remove(id: string): void {
+    this.#s.remove.run(id);
+  }
+  byNumber(number: string, client: string | undefined, limit: number): Registration[] {
+    return (this.#s.byNumber.all({ number, client: client ?? null, limit }) as Row[]).map(fromRow);
+  }
+  list(client: string | undefined, limit: number, before = '\uffff'): Registration[] {
+    return (this.#s.list.all({ client: client ?? null, limit, before }) as Row[]).map(fromRow);
+  }
+  due(now: number, limit: number): Registration[] {
+    return (this.#s.due.all(now, limit) as Row[]).map(fromRow);
+  }
+  countByStatus(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.#s.count.all() as Array<{ status: string; n: number }>) out[r.status] = r.n;
+    return out;
+  }
+}
