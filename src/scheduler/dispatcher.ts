@@ -127,6 +127,22 @@ export class Dispatcher {
     return this.#inFlight;
   }
 
+  /**
+   * Segments left `submitting` for `staleMs` with no outcome coming (the write of their
+   * outcome failed) go back to the queue: at-least-once, as after a restart (issue 14.5).
+   */
+  requeueStale(staleMs: number): void {
+    const now = this.#d.now();
+    this.#d.store.commit
+      .run(() => this.#d.store.messages.requeueStaleSubmitting(now - staleMs, now, (id) => this.#sent.has(id), 1000))
+      .then((n) => {
+        if (n === 0) return;
+        this.#d.logger.warn({ segments: n }, 'segments left submitting with no outcome coming are queued again (at-least-once)');
+        this.wake(LANES);
+      })
+      .catch((err: unknown) => this.#d.logger.error({ err }, 'stale submitting sweep failed'));
+  }
+
   /** This segment was handed to a connector and its outcome is not handled yet. */
   isSent(segmentId: number): boolean {
     return this.#sent.has(segmentId);
