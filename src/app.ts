@@ -1,7 +1,7 @@
 /**
  * Composition root: the one place that wires parts together (ARCHITECTURE). Builds the
- * store, policy, connectors, dispatcher, results and HTTP API from a config, and owns
- * start, reload and drain.
+ * store, policy, connectors, dispatcher, results and HTTP API from a config; what each part
+ * does lives in its module (routing cache, inbound batching, periodic jobs, reload, drain).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -9,19 +9,19 @@ import type { Config, CarrierConfig } from './config/schema.js';
 import { LANES, type Category } from './domain/types.js';
 import { openStore, type Store } from './store/index.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import type { Connector, InboundDeliver } from './carriers/connector.js';
-import { settlesWithin } from './domain/settles-within.js';
+import type { Connector } from './carriers/connector.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
 import { IdempotencyKeys } from './intake/idempotency.js';
-import { SubmitService, type Router } from './intake/submit-service.js';
+import { SubmitService } from './intake/submit-service.js';
 import { DepthRecount, LaneDepths } from './intake/lane-gate.js';
 import { ClientRateLimits } from './intake/client-rate-limit.js';
 import { Dispatcher, type CarrierRuntime, type RateGate } from './scheduler/dispatcher.js';
-import { pickCarrier, routeCandidates, type RoutingTable } from './scheduler/routing.js';
+import { RoutingCache } from './scheduler/routing-cache.js';
 import { ResultsWriter, type StatusEvent } from './results/writer.js';
 import { ReceiptHandler } from './results/receipt-handler.js';
+import { InboundBatch } from './results/inbound-batch.js';
 import { Outbox } from './webhooks/outbox.js';
 import { createPolicy, type GatewayPolicy } from './intake/intake-policy.js';
 import { registerAdminRoutes } from './intake/routes-admin.js';
@@ -30,7 +30,12 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { LogLimiter } from './observability/log-limiter.js';
 import { attachCallerId, type CallerId } from './callerid/index.js';
+import { PeriodicJobs } from './runtime/periodic-jobs.js';
+import { Drain, closeHttp, type DrainStep } from './runtime/drain.js';
+import { reloadCarriers } from './runtime/carrier-reload-apply.js';
+import { readiness, refreshGauges } from './runtime/live-state.js';
 
 export interface AppOptions {
   config: Config;
@@ -40,7 +45,7 @@ export interface AppOptions {
   connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) => Connector;
   rateFactory: (c: CarrierConfig, now: () => number) => RateGate;
   dispatchTickMs?: number;
-  /** How long a receipt that matches nothing is held for its submit_sm_resp (default 60 s). */
+  /** How long a receipt that matches nothing is held for its submit_sm_resp (default inbound.receipt_hold_s). */
   receiptHoldMs?: number;
 }
 
@@ -52,7 +57,8 @@ export interface App {
   carriers: Map<string, CarrierRuntime>;
   config(): Config;
   start(): Promise<{ port: number }>;
-  reload(next: Config): { applied: string[] };
+  /** SIGHUP: what applied at once, and what waits for a restart (also in GET /v1/admin/carriers). */
+  reload(next: Config): { applied: string[]; pendingRestart: string[] };
   drain(): Promise<void>;
   /** The step a drain is in (for a drain that overruns its deadline); undefined before one starts. */
   drainStep(): string | undefined;
@@ -64,6 +70,7 @@ export interface App {
 
 export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
+  const config = () => cfg;
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
   const metrics = createMetrics(cfg.metrics.prefix);
@@ -71,9 +78,10 @@ export function buildApp(opts: AppOptions): App {
   const recovered = store.messages.recoverInFlight();
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);
-  let draining = false;
-  let drainPromise: Promise<void> | undefined;
-  let drainStep: string | undefined;
+  const drain = new Drain();
+  const draining = () => drain.started;
+  /** Carriers added or removed by a reload: they change at the next restart. */
+  let pendingCarriers: string[] = [];
 
   const carriers = new Map<string, CarrierRuntime>();
   const carrierCfg = (id: string) => carriers.get(id)?.config;
@@ -81,22 +89,6 @@ export function buildApp(opts: AppOptions): App {
     const connector = opts.connectorFactory(c, { logger, metrics });
     carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, now), paused: false, pending: 0, downSince: undefined });
   }
-
-  // Rebuilt only when the config object changes (SIGHUP), not per message.
-  let table: { cfg: Config; table: RoutingTable } | undefined;
-  const routingTable = (): RoutingTable => {
-    if (table?.cfg !== cfg) {
-      table = {
-        cfg,
-        table: {
-          carriers: cfg.carriers.map((c) => ({ id: c.id, prefixes: c.prefixes, categories: c.categories })),
-          portedNumbers: cfg.routing.ported_numbers,
-          defaultCarrier: cfg.routing.default_carrier,
-        },
-      };
-    }
-    return table.table;
-  };
   const FAILOVER_AFTER_MS = 3000;
   const unavailable = (id: string): boolean => {
     const rt = carriers.get(id);
@@ -105,46 +97,24 @@ export function buildApp(opts: AppOptions): App {
     if (rt.connector.isUp()) return false;
     return rt.downSince !== undefined && now() - rt.downSince > FAILOVER_AFTER_MS;
   };
-  const router: Router = {
-    route(to, category) {
-      const id = pickCarrier(routingTable(), to, category, unavailable);
-      const c = id === undefined ? undefined : carrierCfg(id);
-      if (c === undefined) return undefined;
-      return {
-        id: c.id,
-        segmentation: c.segmentation,
-        encodings: c.encodings,
-        forceUcs2: !c.encodings.includes('gsm7'),
-        packGsm7: c.pack_gsm7,
-      };
-    },
-  };
+  const routing = new RoutingCache(config);
 
   const lanes = new LaneDepths(() => ({ maxDepth: cfg.queue.max_depth, otpMaxDepth: cfg.queue.otp_max_depth }));
-  const setDepths = (d: Record<Category, number>) => {
-    lanes.set(d);
-    for (const [lane, n] of Object.entries(d)) metrics.queueDepth.set({ lane }, n);
-  };
   const recount = new DepthRecount({
     count: () => store.messages.openDepthByLane(),
     countInBackground: () => store.depthInBackground(),
-    apply: setDepths,
+    apply: (d: Record<Category, number>) => {
+      lanes.set(d);
+      for (const [lane, n] of Object.entries(d)) metrics.queueDepth.set({ lane }, n);
+    },
     logger,
-    stopping: () => draining,
+    stopping: draining,
   });
   const refreshDepths = () => recount.inPlace();
   refreshDepths();
 
-  const outbox = new Outbox({
-    aux: store.aux,
-    config: () => cfg,
-    logger,
-    metrics,
-    now,
-  });
-
+  const outbox = new Outbox({ aux: store.aux, config, logger, metrics, now });
   let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics, Math.random, now);
-
   const results = new ResultsWriter({
     messages: store.messages,
     metrics,
@@ -158,44 +128,8 @@ export function buildApp(opts: AppOptions): App {
     onFinal: (m) => policy.onFinal(m),
   });
 
-  const reroute = new QueueReroute({
-    messages: store.messages,
-    commit: store.commit,
-    nextCarrier: (to, category, from) => routeCandidates(routingTable(), to, category).find((id) => id !== from && !unavailable(id)),
-    unavailable,
-    moved: () => dispatcher.wake(LANES),
-    logger,
-    now,
-    stopping: () => draining,
-  });
-
-  const receiptTimeouts = new ReceiptTimeouts({
-    messages: store.messages,
-    commit: store.commit,
-    results,
-    carriers: () => [...carriers.values()].map((rt) => rt.config),
-    logger,
-    now,
-    stopping: () => draining,
-  });
-
-  const retention = new RetentionPurge({ store, retentionDays: () => cfg.store.retention_days, logger, now, stopping: () => draining });
-  const purge = () => retention.run();
-
-  const receipts = new ReceiptHandler({
-    messages: store.messages,
-    results,
-    commit: (fn) => store.commit.run(fn),
-    carrier: carrierCfg,
-    metrics,
-    logger,
-    now,
-    ...(opts.receiptHoldMs !== undefined ? { holdMs: opts.receiptHoldMs } : {}),
-  });
-  const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
-
   const dispatcher = new Dispatcher({
-    config: () => cfg,
+    config,
     store,
     carriers,
     results,
@@ -204,33 +138,64 @@ export function buildApp(opts: AppOptions): App {
     now,
     laneOpen: (lane, t) => policy.laneOpen(lane, t),
     openBody: (b) => policy.openBody(b),
-    failoverCarrier: (to, category, exclude) =>
-      routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
+    failoverCandidates: (to, category, exclude) => routing.available(to, category, unavailable, exclude),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
     onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
   });
+  const reroute = new QueueReroute({
+    messages: store.messages,
+    commit: store.commit,
+    candidates: (to, category, from) => routing.available(to, category, unavailable, from),
+    move: (messageId, next, o) => dispatcher.failover.move(messageId, next, o),
+    unavailable,
+    moved: () => dispatcher.wake(LANES),
+    logger,
+    now,
+    stopping: draining,
+  });
+  const receiptTimeouts = new ReceiptTimeouts({
+    messages: store.messages,
+    commit: store.commit,
+    results,
+    carriers: () => [...carriers.values()].map((rt) => rt.config),
+    logger,
+    now,
+    stopping: draining,
+  });
+  const retention = new RetentionPurge({ store, retentionDays: () => cfg.store.retention_days, logger, now, stopping: draining });
 
-  // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is
-  // handled in promise callbacks, so receipts are handled after those have run (and queued
-  // the `submitted` write ahead of the receipt's lookup): all of a turn's, in one immediate.
-  let delivers: InboundDeliver[] = [];
-  const handleDelivers = () => {
-    const batch = delivers;
-    delivers = [];
-    for (const ev of batch) {
-      try {
-        if (ev.isReceipt) receipts.handle(ev);
-        else mo.handle(ev);
-      } catch (err) {
-        logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-        ev.ack(0x08);
-      }
-    }
-  };
+  // Repeated warnings from inbound traffic, one line per carrier and kind per interval.
+  const inboundLog = new LogLimiter(logger, { intervalMs: cfg.inbound.warn_interval_s * 1000, now });
+  const receipts = new ReceiptHandler({
+    messages: store.messages,
+    aux: store.aux,
+    results,
+    commit: (fn) => store.commit.run(fn),
+    carrier: carrierCfg,
+    metrics,
+    logger,
+    now,
+    holdMs: opts.receiptHoldMs ?? cfg.inbound.receipt_hold_s * 1000,
+    maxHeld: cfg.inbound.held_receipts_max,
+    maxHeldBytes: cfg.inbound.held_receipts_max_bytes,
+    log: inboundLog,
+  });
+  const mo = new MoHandler({
+    store,
+    config,
+    metrics,
+    logger,
+    now,
+    outbox,
+    carrier: carrierCfg,
+    reassemblyTimeoutMs: cfg.inbound.reply_parts_timeout_s * 1000,
+    maxOpen: cfg.inbound.partial_replies_max,
+    maxOpenBytes: cfg.inbound.partial_replies_max_bytes,
+    log: inboundLog,
+  });
+  const inbound = new InboundBatch({ receipt: (ev) => receipts.handle(ev), reply: (ev) => mo.handle(ev) }, logger);
   for (const rt of carriers.values()) {
-    rt.connector.on('deliver', (ev) => {
-      if (delivers.push(ev) === 1) setImmediate(handleDelivers);
-    });
+    inbound.attach(rt.connector);
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
       if (rt.connector.isUp()) rt.downSince = undefined;
@@ -240,42 +205,33 @@ export function buildApp(opts: AppOptions): App {
   }
 
   const service = new SubmitService({
-    config: () => cfg,
+    config,
     store,
     policy: () => policy,
-    router,
+    router: routing.router(carrierCfg, unavailable),
     lanes,
     now,
     // A committed OTP is dispatched in the same turn; bulk waits for the coalesced pass.
     onAccepted: (lanes) => (lanes.has('otp') ? dispatcher.passNow(lanes) : dispatcher.wake(lanes)),
   });
 
-  const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });
-  const rateLimits = new ClientRateLimits(now);
+  const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: draining });
   registerSmsRoutes(http, {
     service,
     idempotency: new IdempotencyKeys(store.aux),
     clients: () => cfg.clients,
-    isDraining: () => draining,
+    isDraining: draining,
     metrics,
-    rateLimits,
+    rateLimits: new ClientRateLimits(now),
     now,
   });
-  const ready = () => {
-    const reasons: string[] = [];
-    if (!store.isOpen()) reasons.push('store closed');
-    if (draining) reasons.push('draining');
-    if (carriers.size > 0 && ![...carriers.values()].some((rt) => rt.connector.hasBound())) reasons.push('no carrier bound yet');
-    for (const rt of carriers.values()) if (rt.config.required && !rt.connector.isUp()) reasons.push(`required carrier ${rt.config.id} not bound`);
-    return { ok: reasons.length === 0, reasons };
-  };
   registerMessageRoutes(http, {
     messages: store.messages,
     clients: () => cfg.clients,
     now,
     commit: (fn) => store.commit.run(fn),
     metrics,
-    ready,
+    ready: () => readiness(store.isOpen(), draining(), carriers),
     onCanceled: (ids) => {
       refreshDepths();
       // Cancels do not pass through the results writer: count them in the template metric here.
@@ -284,43 +240,84 @@ export function buildApp(opts: AppOptions): App {
   });
   registerAdminRoutes(http, {
     clients: () => cfg.clients,
-    config: () => cfg,
+    config,
     carriers,
     lanes,
     store,
     now,
     wake: () => dispatcher.wake(LANES),
-    otp: new OtpService({ config: () => cfg, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
-    isDraining: () => draining,
+    otp: new OtpService({ config, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
+    isDraining: draining,
+    pendingRestart: () => pendingCarriers,
   });
-
-  const callerId = attachCallerId({ http, store, config: () => cfg, registry: metrics.registry, logger, now, isDraining: () => draining });
+  const callerId = attachCallerId({ http, store, config, registry: metrics.registry, logger, now, isDraining: draining });
 
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
-  const refreshGauges = () => {
-    for (const rt of carriers.values()) {
-      metrics.currentTps.set({ carrier: rt.config.id }, rt.rate.rate);
-      // Through the hot child: the bind pool reports through it too, and the last value set wins at collect.
-      metrics.hot.windowInFlight(rt.config.id).set(rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
-    }
-    for (const [lane, n] of Object.entries(lanes.get())) metrics.queueDepth.set({ lane }, n);
-  };
   http.addHook('onRequest', async (req) => {
-    if (req.url === '/metrics') refreshGauges();
+    if (req.url === '/metrics') refreshGauges(metrics, carriers, lanes);
   });
 
-  const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, fn: () => void) => {
-    const t = setInterval(() => {
-      try {
-        fn();
-      } catch (err) {
-        logger.error({ err }, 'periodic job failed');
-      }
-    }, ms);
-    t.unref();
-    timers.push(t);
+  const rerouteUnavailable = () => {
+    for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
   };
+  // A segment whose outcome's write failed stays `submitting`: requeued once well past any resp.
+  const staleSubmittingMs = () => Math.max(60000, 3 * Math.max(0, ...cfg.carriers.map((c) => c.response_timeout_s * 1000)));
+  const jobs = new PeriodicJobs(
+    [
+      { name: 'depths', everyMs: 2000, run: () => recount.inBackground() },
+      { name: 'gauges', everyMs: 2000, run: () => refreshGauges(metrics, carriers, lanes) },
+      { name: 'held receipts', everyMs: 2000, run: () => receipts.sweep() },
+      { name: 'inbound log', everyMs: 2000, run: () => inboundLog.flush() },
+      { name: 'failover of queued work', everyMs: 2000, run: rerouteUnavailable },
+      { name: 'stale submitting', everyMs: 30000, run: () => dispatcher.requeueStale(staleSubmittingMs()) },
+      { name: 'receipt timeouts', everyMs: 30000, run: () => receiptTimeouts.sweep() },
+      { name: 'OTP expiry', everyMs: 30000, run: () => store.aux.expireOtps(now()) },
+      { name: 'retention', everyMs: 3600000, run: () => retention.run(), atStart: true },
+    ],
+    logger,
+  );
+  // runMaintenance: the same jobs, at once, with the reassembly sweep (on its own timer in MoHandler).
+  const maintenance = [
+    refreshDepths,
+    rerouteUnavailable,
+    () => receiptTimeouts.sweep(),
+    () => store.aux.expireOtps(now()),
+    () => mo.sweep(),
+    () => receipts.sweep(),
+    () => dispatcher.requeueStale(staleSubmittingMs()),
+    () => retention.run(),
+  ];
+
+  // Wall-clock grace: the injected clock may stand still in tests.
+  let deadline = 0;
+  const drainSteps = (): DrainStep[] => [
+    {
+      name: 'in-flight submits',
+      run: async () => {
+        mo.stop();
+        dispatcher.stop();
+        deadline = Date.now() + cfg.shutdown_grace_s * 1000;
+        while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      },
+    },
+    {
+      name: 'carrier unbinds',
+      run: () => Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined))),
+    },
+    ...(callerId !== undefined ? [{ name: 'caller-ID poller', run: () => callerId.stop() }] : []),
+    // What is left of the grace, but at least a second for a delivery just sent.
+    { name: 'webhook outbox', run: async () => {
+      await outbox.stop(Math.max(1000, deadline - Date.now()));
+      jobs.stop();
+    } },
+    // Held receipts and reply parts are in the store already; their last writes commit here.
+    { name: 'inbound flush', run: async () => {
+      inboundLog.flush(true);
+      await store.commit.run(() => undefined).catch(() => undefined);
+    } },
+    { name: 'HTTP close', run: () => closeHttp(http) },
+    { name: 'store close', run: () => store.close() },
+  ];
 
   return {
     http,
@@ -329,7 +326,7 @@ export function buildApp(opts: AppOptions): App {
     dispatcher,
     carriers,
     callerId,
-    config: () => cfg,
+    config,
     async start() {
       for (const rt of carriers.values()) {
         rt.downSince = now();
@@ -338,96 +335,28 @@ export function buildApp(opts: AppOptions): App {
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
       callerId?.start();
-      every(2000, () => {
-        recount.inBackground();
-        refreshGauges();
-        for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
-      });
-      every(30000, () => {
-        receiptTimeouts.sweep();
-        store.aux.expireOtps(now());
-      });
-      every(3600000, () => purge());
-      purge();
+      jobs.start();
       const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
       const port = Number(new URL(addr).port);
       logger.info({ port, carriers: carriers.size }, 'xinge started');
       return { port };
     },
     reload(next: Config) {
-      const applied: string[] = [];
       // Build everything new first: a config that fails here changes nothing.
       const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
-      // Binds stay up: carrier connection settings need a restart; the rest swaps in place.
-      const bindKeys = (c: Config) => JSON.stringify(c.carriers.map((x) => [x.id, x.host, x.port, x.system_id, x.password, x.binds, x.bind, x.tls]));
-      if (bindKeys(next) !== bindKeys(cfg)) logger.warn('carrier connection settings changed: they apply at the next restart');
-      const carriersById = new Map(next.carriers.map((c) => [c.id, c]));
-      for (const rt of carriers.values()) {
-        const nc = carriersById.get(rt.config.id);
-        if (nc === undefined) continue;
-        if (nc.tps !== rt.config.tps || nc.burst !== rt.config.burst) {
-          rt.rate = opts.rateFactory(nc, now);
-          applied.push(`carriers.${nc.id}.tps`);
-        }
-        rt.config = nc;
-      }
+      const r = reloadCarriers(carriers, next, (c) => opts.rateFactory(c, now));
+      pendingCarriers = r.pendingCarriers;
       cfg = next;
       policy = nextPolicy;
-      applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
+      const applied = [...r.applied, 'clients', 'templates', 'policy', 'routing', 'queue', 'webhooks'];
       logger.info({ applied }, 'config reloaded');
-      return { applied };
+      if (r.pendingRestart.length > 0) logger.warn({ pending_restart: r.pendingRestart }, 'config reloaded: these changes wait for a restart (the binds run with the old values)');
+      return { applied, pendingRestart: r.pendingRestart };
     },
     runMaintenance() {
-      refreshDepths();
-      for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
-      receiptTimeouts.sweep();
-      store.aux.expireOtps(now());
-      mo.sweep();
-      purge();
+      for (const job of maintenance) job();
     },
-    drainStep: () => drainStep,
-    drain() {
-      // Idempotent: a second SIGTERM (or a test teardown) waits for the same drain.
-      drainPromise ??= (async () => {
-        draining = true;
-        drainStep = 'in-flight submits';
-        mo.stop();
-        // Wall-clock grace: the injected clock may stand still in tests.
-        const graceMs = cfg.shutdown_grace_s * 1000;
-        dispatcher.stop();
-        const deadline = Date.now() + graceMs;
-        while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        drainStep = 'carrier unbinds';
-        await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
-        if (callerId !== undefined) {
-          drainStep = 'caller-ID poller';
-          await callerId.stop();
-        }
-        drainStep = 'webhook outbox';
-        // What is left of the grace, but at least a second for a delivery just sent.
-        await outbox.stop(Math.max(1000, deadline - Date.now()));
-        for (const t of timers) clearInterval(t);
-        drainStep = 'HTTP close';
-        await closeHttp(http);
-        drainStep = 'store close';
-        store.close();
-        drainStep = 'done';
-      })();
-      return drainPromise;
-    },
+    drainStep: () => drain.step,
+    drain: () => drain.run(drainSteps),
   };
-}
-
-/**
- * Node 20's server.close() reaps only the keep-alive sockets idle at that instant: a socket
- * whose request was in flight then, or one that connected and never sent a request, stays
- * open until fastify's 72 s keepAliveTimeout and the close waits for it (seen as a drain
- * hung at 'HTTP close'). Intake has answered 503 since the drain began, so what is left
- * after a short wait is idle sockets: they are cut.
- */
-const HTTP_CLOSE_WAIT_MS = 1000;
-async function closeHttp(http: FastifyInstance): Promise<void> {
-  const closed = http.close();
-  if (!(await settlesWithin(closed, HTTP_CLOSE_WAIT_MS))) http.server.closeAllConnections();
-  await closed;
 }

@@ -71,6 +71,25 @@ const queueSchema = z
   .strict()
   .default({});
 
+/**
+ * Inbound state held between PDUs (issue 14.5, 14.6): receipts ahead of their submit_sm_resp
+ * and parts of multipart replies, stored before their deliver_sm_resp and capped by count and
+ * bytes so a flood cannot grow memory without bound. See docs/inbound.md.
+ */
+const inboundSchema = z
+  .object({
+    receipt_hold_s: int(1).default(60),
+    held_receipts_max: int(1).default(10000),
+    held_receipts_max_bytes: int(1024).default(4194304),
+    reply_parts_timeout_s: int(1).default(60),
+    partial_replies_max: int(1).default(10000),
+    partial_replies_max_bytes: int(1024).default(8388608),
+    /** A repeated warning (per carrier and kind) is logged at most once per interval, with a suppressed count. */
+    warn_interval_s: num(0.001).default(10),
+  })
+  .strict()
+  .default({});
+
 const logSchema = z
   .object({ level: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
   .strict()
@@ -368,6 +387,7 @@ export const configSchema = z
     shutdown_grace_s: num(0).default(5),
     store: storeSchema,
     queue: queueSchema,
+    inbound: inboundSchema,
     log: logSchema,
     metrics: metricsSchema,
     simulator: simulatorSchema,

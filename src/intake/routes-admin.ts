@@ -19,6 +19,8 @@ export interface AdminRoutesDeps {
   wake: () => void;
   otp: OtpService;
   isDraining: () => boolean;
+  /** Carriers added or removed by a reload, waiting for a restart. */
+  pendingRestart?: () => string[];
 }
 
 export function registerAdminRoutes(app: FastifyInstance, d: AdminRoutesDeps): void {
@@ -26,15 +28,18 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminRoutesDeps): v
 
   app.get('/v1/admin/carriers', { preHandler: admin }, async () => ({
     queue: d.lanes.get(),
+    pending_restart: d.pendingRestart?.() ?? [],
     carriers: [...d.carriers.values()].map((rt) => ({
       id: rt.config.id,
       paused: rt.paused,
       up: rt.connector.isUp(),
       current_tps: rt.rate.rate,
       configured_tps: rt.config.tps,
-      window: rt.config.window,
+      window: (rt.running ?? rt.config).window,
       in_flight: rt.connector.binds().reduce((s, b) => s + b.inFlight, 0),
       binds: rt.connector.binds().map((b) => ({ index: b.bindIndex, mode: b.mode, state: b.state, in_flight: b.inFlight, window: b.window })),
+      // Changed by a reload, applied when the binds are made again (the values above are the running ones).
+      pending_restart: rt.pendingRestart ?? [],
     })),
   }));
 

@@ -72,7 +72,7 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
   const cancel = async (ids: string[], client: ClientConfig) => {
     const res = await d.commit(() => d.messages.cancel(ids, owner(client), d.now()));
     if (res.canceled.length > 0) d.onCanceled?.(res.canceled);
-    return { canceled: res.canceled, on_wire: res.onWire, not_found: res.notFound };
+    return { canceled: res.canceled, on_wire: res.onWire, final: res.final, not_found: res.notFound };
   };
 
   app.delete<{ Params: { id: string } }>('/v1/messages/:id', { preHandler: auth }, async (req) => {

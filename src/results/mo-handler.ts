@@ -3,7 +3,9 @@
  * (UDH or SAR; out of order, duplicates, timeout → partial), then opt-out keywords add the
  * sender to the opt-out list, intent keywords tag the reply, and the reply is attributed to
  * a client by source extension (扩展码) or else by the last message sent to that number.
- * deliver_sm_resp goes after the reply is committed.
+ * deliver_sm_resp goes after the reply is committed; so does a part of a multipart reply,
+ * stored (mo_parts) before it is answered so a crash loses none. Open replies are capped by
+ * count and bytes (inbound.*): one pushed out is stored at once as a partial reply.
  */
 import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
@@ -14,6 +16,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { decodeIncoming, Reassembler, type CharsetMap } from '../encoding/index.js';
 import { detectIntent, isOptOutKeyword } from '../policy/keywords.js';
 import type { Outbox } from '../webhooks/outbox.js';
+import { LogLimiter } from '../observability/log-limiter.js';
+import type { PartialMessage } from '../encoding/index.js';
 
 export interface MoHandlerDeps {
   store: Store;
@@ -24,6 +28,9 @@ export interface MoHandlerDeps {
   now: () => number;
   outbox: Outbox;
   reassemblyTimeoutMs?: number;
+  maxOpen?: number;
+  maxOpenBytes?: number;
+  log?: LogLimiter;
 }
 
 /** An incoming sender address as E.164 (carriers send 8613…, 13…, +8613…). */
@@ -37,12 +44,35 @@ export class MoHandler {
   readonly #d: MoHandlerDeps;
   readonly #parts: Reassembler;
   readonly #sweep: NodeJS.Timeout;
+  readonly #log: LogLimiter;
 
   constructor(deps: MoHandlerDeps) {
     this.#d = deps;
-    this.#parts = new Reassembler({ timeoutMs: deps.reassemblyTimeoutMs ?? 60000, max: 10000, now: deps.now });
+    this.#log = deps.log ?? new LogLimiter(deps.logger, { now: deps.now });
+    this.#parts = new Reassembler({
+      timeoutMs: deps.reassemblyTimeoutMs ?? 60000,
+      max: deps.maxOpen ?? 10000,
+      maxBytes: deps.maxOpenBytes ?? 8 * 1024 * 1024,
+      now: deps.now,
+      onEvict: (p) => this.#partial(p),
+    });
+    // Parts stored before the last stop: the reply goes on where it was.
+    for (const row of deps.store.aux.moParts()) {
+      const r = this.#parts.add(row.conv, { ref: row.ref, total: row.total, seq: row.seq, refBits: 8 }, row.body, row.receivedAt);
+      if (r.complete) {
+        const [carrierId, from, to] = row.conv.split('|') as [string, string, string];
+        void this.#finish(carrierId, from, to, r.text, false, { conv: row.conv, ref: row.ref, total: row.total }).catch((err: unknown) =>
+          this.#d.logger.error({ err }, 'restored reply failed'),
+        );
+      }
+    }
     this.#sweep = setInterval(() => this.sweep(), 5000);
     this.#sweep.unref();
+  }
+
+  /** Replies waiting for parts (gauges, tests). */
+  get open(): number {
+    return this.#parts.size;
   }
 
   handle(ev: InboundDeliver): void {
@@ -57,19 +87,28 @@ export class MoHandler {
       }
       decoded = decodeIncoming(input, charsets);
     } catch (err) {
-      this.#d.logger.warn({ carrier: ev.carrierId, err: { message: (err as Error).message } }, 'undecodable reply');
+      this.#log.warn(ev.carrierId, { carrier: ev.carrierId, err: { message: (err as Error).message } }, 'undecodable reply');
       ev.ack(0x08);
       return;
     }
     if (decoded.concat !== undefined && decoded.concat.total > 1) {
       const key = `${ev.carrierId}|${ev.sourceAddr}|${ev.destinationAddr}`;
-      const r = this.#parts.add(key, decoded.concat, decoded.text);
+      const concat = decoded.concat;
+      const at = this.#d.now();
+      const r = this.#parts.add(key, concat, decoded.text, at);
+      const whole = { conv: key, ref: concat.ref, total: concat.total };
       if (!r.complete) {
-        // Parts wait in memory: acknowledged now so the SMSC sends the rest.
-        ev.ack(0);
+        if ('duplicate' in r) {
+          ev.ack(0);
+          return;
+        }
+        // Stored, then acknowledged so the SMSC sends the rest: a crash loses no part.
+        this.#d.store.commit
+          .run(() => this.#d.store.aux.insertMoPart({ ...whole, seq: concat.seq, body: decoded.text, receivedAt: at }))
+          .then(() => ev.ack(0), () => ev.ack(0x08));
         return;
       }
-      this.#finish(ev.carrierId, ev.sourceAddr, ev.destinationAddr, r.text, false).then(() => ev.ack(0), () => ev.ack(0x08));
+      this.#finish(ev.carrierId, ev.sourceAddr, ev.destinationAddr, r.text, false, whole).then(() => ev.ack(0), () => ev.ack(0x08));
       return;
     }
     this.#finish(ev.carrierId, ev.sourceAddr, ev.destinationAddr, decoded.text, false).then(() => ev.ack(0), () => ev.ack(0x08));
@@ -77,17 +116,24 @@ export class MoHandler {
 
   /** Incomplete replies past their timeout are delivered as partial. */
   sweep(): void {
-    for (const p of this.#parts.sweep()) {
-      const [carrierId, from, to] = p.key.split('|') as [string, string, string];
-      void this.#finish(carrierId, from, to, p.text, true).catch((err: unknown) => this.#d.logger.error({ err }, 'partial reply failed'));
-    }
+    for (const p of this.#parts.sweep()) this.#partial(p);
+  }
+
+  /** Stored as a partial reply (timeout, or pushed out by the caps): every acknowledged part is in it. */
+  #partial(p: PartialMessage): void {
+    const [carrierId, from, to] = p.key.split('|') as [string, string, string];
+    this.#d.metrics.moPartial.inc({ carrier: carrierId, reason: p.reason });
+    if (p.reason === 'evicted') this.#log.warn(carrierId, { carrier: carrierId, open: this.#parts.size }, 'multipart reply pushed out by the caps: stored as partial');
+    void this.#finish(carrierId, from, to, p.text, true, { conv: p.key, ref: p.ref, total: p.total }).catch((err: unknown) =>
+      this.#d.logger.error({ err }, 'partial reply failed'),
+    );
   }
 
   stop(): void {
     clearInterval(this.#sweep);
   }
 
-  #finish(carrierId: string, fromAddr: string, toAddr: string, text: string, partial: boolean): Promise<void> {
+  #finish(carrierId: string, fromAddr: string, toAddr: string, text: string, partial: boolean, parts?: { conv: string; ref: number; total: number }): Promise<void> {
     const cfg = this.#d.config();
     const now = this.#d.now();
     const from = moSender(fromAddr);
@@ -97,6 +143,7 @@ export class MoHandler {
     const service = this.#d.carrier(carrierId)?.source.addr ?? '';
     return this.#d.store.commit.run(() => {
       const { messages, aux } = this.#d.store;
+      if (parts !== undefined) aux.deleteMoParts(parts.conv, parts.ref, parts.total);
       if (optOut) aux.addOptOut(from, 'mo', now);
       const last = messages.lastMessageTo(from);
       // Source extension: the digits after the carrier's service code name the client.

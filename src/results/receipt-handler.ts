@@ -1,54 +1,73 @@
 /**
- * Receipts from carriers (SPEC 7): parse TLVs and text, match the id to a segment per the
- * carrier's dlr_id mode, write the result, and only then send deliver_sm_resp. A receipt
- * that arrives before its submit_sm_resp is held (lru-cache) and applied when the resp
- * comes; one that never matches is answered, counted and logged.
+ * Receipts from carriers (SPEC 7): parse TLVs and text, match the id to a segment still
+ * awaiting a receipt per the carrier's dlr_id mode, write the result, and only then send
+ * deliver_sm_resp. A receipt that arrives before its submit_sm_resp is stored in the same
+ * commit (so a crash loses it not) and applied when the resp comes; one for a segment that
+ * already ended is counted late, not applied; one that never matches is answered, counted
+ * and logged once, whatever the number of id forms it was held under. Held receipts are
+ * capped by count and bytes (inbound.*); one pushed out is counted as evicted.
  */
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
-import type { MessageStore, ReceiptTarget } from '../store/types.js';
+import type { AuxStore, MessageStore, ReceiptTarget } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
 import type { ResultsWriter } from './writer.js';
-
-interface Held {
-  receipt: Receipt;
-  carrierId: string;
-  at: number;
-}
+import { LogLimiter } from '../observability/log-limiter.js';
+import { HeldReceipts, toStored, type HeldReceipt, type StoredReceipt } from './held-receipts.js';
 
 export interface ReceiptHandlerDeps {
   messages: MessageStore;
+  aux: AuxStore;
   results: ResultsWriter;
   commit: <T>(fn: () => T) => Promise<T>;
   carrier: (id: string) => CarrierConfig | undefined;
   metrics: Metrics;
   logger: Logger;
   now: () => number;
+  /** How long a receipt is held for its resp (default 60 s). */
   holdMs?: number;
+  maxHeld?: number;
+  maxHeldBytes?: number;
+  /** Repeated warnings per carrier, thinned (shared with the reply handler). */
+  log?: LogLimiter;
 }
+
+type Outcome = 'applied' | 'late' | 'none';
 
 export class ReceiptHandler {
   readonly #d: ReceiptHandlerDeps;
-  readonly #held: LRUCache<string, Held>;
-
+  readonly #held: HeldReceipts;
+  readonly #holdMs: number;
   readonly #mDlr;
+  readonly #log: LogLimiter;
 
   constructor(deps: ReceiptHandlerDeps) {
     this.#d = deps;
     this.#mDlr = deps.metrics.hot.dlr;
-    this.#held = new LRUCache<string, Held>({
-      max: 100000,
-      ttl: deps.holdMs ?? 60000,
-      ttlAutopurge: true,
-      dispose: (v, _k, reason) => {
-        if (reason === 'expire' || reason === 'evict') this.#unmatched(v.carrierId, v.receipt);
-      },
-    });
+    this.#log = deps.log ?? new LogLimiter(deps.logger, { now: deps.now });
+    this.#holdMs = deps.holdMs ?? 60000;
+    this.#held = new HeldReceipts({ maxCount: deps.maxHeld ?? 10000, maxBytes: deps.maxHeldBytes ?? 4 * 1024 * 1024 });
+    // Held before the last stop: their resps may still come (bind replays) or their hold run out.
+    const evicted: HeldReceipt[] = [];
+    for (const row of deps.aux.heldReceipts()) {
+      let receipt: StoredReceipt;
+      try {
+        receipt = JSON.parse(row.body) as StoredReceipt;
+      } catch {
+        continue;
+      }
+      evicted.push(...this.#held.add({ id: row.id, carrierId: row.carrierId, keys: row.keys, receipt, at: row.receivedAt }, row.body));
+    }
+    if (evicted.length > 0) this.#evict(evicted);
+  }
+
+  /** Receipts held for their resp now, and their bytes (gauges, tests). */
+  get held(): { count: number; bytes: number } {
+    return { count: this.#held.size, bytes: this.#held.bytes };
   }
 
   handle(ev: InboundDeliver): void {
@@ -57,73 +76,114 @@ export class ReceiptHandler {
     try {
       receipt = parseReceipt({ shortMessage: ev.shortMessage, tlvs: ev.tlvs });
     } catch (err) {
-      this.#d.logger.warn({ carrier: ev.carrierId, err: { message: (err as Error).message } }, 'unparseable receipt');
+      this.#log.warn(ev.carrierId, { carrier: ev.carrierId, err: { message: (err as Error).message } }, 'unparseable receipt');
       this.#d.metrics.dlrUnmatched.inc({ carrier: ev.carrierId });
       ev.ack(0);
       return;
     }
     this.#mDlr(ev.carrierId, receipt.stat).inc();
     if (receipt.id === undefined || c === undefined) {
-      this.#unmatched(ev.carrierId, receipt);
+      this.#unmatched(ev.carrierId, receipt.stat);
       ev.ack(0);
       return;
     }
-    const id = receipt.id;
+    const carrierId = ev.carrierId;
+    const keys = candidateIds(receipt.id, c.dlr_id);
+    const stored = toStored(receipt);
+    const at = this.#d.now();
+    let holdId: number | undefined;
+    let body = '';
     // Looked up inside the group commit, so a submit_sm_resp already processed (its write
-    // queued ahead of this one) is seen; the result is written in the same transaction and
-    // deliver_sm_resp goes after the commit.
-    this.#tryApply(ev.carrierId, id, c.dlr_id, receipt).then(
-      (matched) => {
-        if (!matched) {
-          // Ahead of its submit_sm_resp: hold it (acknowledged now; the SMSC must not resend forever).
-          for (const key of candidateIds(id, c.dlr_id)) this.#held.set(`${ev.carrierId}\u0000${key}`, { receipt, carrierId: ev.carrierId, at: this.#d.now() });
-          // The resp may have been processed while this lookup waited: look once more after it.
-          void this.#retryHeld(ev.carrierId, id, c.dlr_id);
+    // queued ahead of this one) is seen; the result, or the hold, is written in the same
+    // transaction and deliver_sm_resp goes after the commit.
+    this.#d
+      .commit(() => {
+        const r = this.#apply(carrierId, keys, stored);
+        if (r === 'none') {
+          body = JSON.stringify(stored);
+          holdId = this.#d.aux.insertHeldReceipt({ carrierId, keys, body, receivedAt: at });
         }
-        ev.ack(0);
-      },
-      (err: unknown) => {
-        this.#d.logger.error({ err }, 'receipt write failed');
-        ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
-      },
-    );
-  }
-
-  #tryApply(carrierId: string, id: string, mode: CarrierConfig['dlr_id'], receipt: Receipt): Promise<boolean> {
-    return this.#d.commit(() => {
-      const seg = this.#lookup(carrierId, id, mode);
-      if (seg === undefined) return false;
-      this.#applyNow(seg, receipt);
-      return true;
-    });
-  }
-
-  async #retryHeld(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): Promise<void> {
-    const keys = candidateIds(id, mode).map((k) => `${carrierId}\u0000${k}`);
-    const held = keys.map((k) => this.#held.get(k)).find((h) => h !== undefined);
-    if (held === undefined) return;
-    if (await this.#tryApply(carrierId, id, mode, held.receipt)) for (const k of keys) this.#held.delete(k);
+        return r;
+      })
+      .then(
+        (result) => {
+          ev.ack(0);
+          if (result === 'late') this.#late(carrierId, stored.stat);
+          else if (result === 'none' && holdId !== undefined) {
+            const evicted = this.#held.add({ id: holdId, carrierId, keys, receipt: stored, at }, body);
+            if (evicted.length > 0) this.#evict(evicted);
+            // The resp may have been handled while this unit waited for its commit: look once more.
+            this.#retry(holdId);
+          }
+        },
+        (err: unknown) => {
+          this.#d.logger.error({ err }, 'receipt write failed');
+          ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
+        },
+      );
   }
 
   /** A submit_sm_resp arrived: apply a receipt that came first. */
   accepted(carrierId: string, carrierMsgId: string): void {
     if (this.#held.size === 0) return;
-    const held = this.#held.get(`${carrierId}\u0000${normaliseId(carrierMsgId)}`);
-    const c = this.#d.carrier(carrierId);
-    if (held === undefined || c === undefined || held.receipt.id === undefined) return;
-    // The accepted() write is queued in the same group commit before this lookup.
-    this.#retryHeld(carrierId, held.receipt.id, c.dlr_id).catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'));
+    const h = this.#held.find(carrierId, normaliseId(carrierMsgId));
+    // The accepted() write is queued in the group commit before this lookup.
+    if (h !== undefined) this.#retry(h.id);
   }
 
-  #lookup(carrierId: string, id: string, mode: CarrierConfig['dlr_id']): ReceiptTarget | undefined {
-    for (const key of candidateIds(id, mode)) {
+  /** Held receipts whose hold ran out: late (their segment ended) or unmatched, counted once each. */
+  sweep(): void {
+    const expired = this.#held.expire(this.#d.now() - this.#holdMs);
+    if (expired.length === 0) return;
+    this.#d
+      .commit(() =>
+        expired.map((h) => {
+          this.#d.aux.deleteHeldReceipt(h.id);
+          return h.keys.some((k) => this.#d.messages.hasEndedSegment(h.carrierId, k));
+        }),
+      )
+      .then(
+        (late) => expired.forEach((h, i) => (late[i] ? this.#late(h.carrierId, h.receipt.stat) : this.#unmatched(h.carrierId, h.receipt.stat))),
+        (err: unknown) => this.#d.logger.error({ err }, 'held receipt expiry failed'),
+      );
+  }
+
+  #retry(holdId: number): void {
+    this.#d
+      .commit(() => {
+        const h = this.#held.get(holdId);
+        if (h === undefined) return undefined;
+        const r = this.#apply(h.carrierId, h.keys, h.receipt);
+        // Still ahead of its resp: it stays held (and stored) for the next try.
+        if (r === 'none') return undefined;
+        this.#held.remove(h.id);
+        this.#d.aux.deleteHeldReceipt(h.id);
+        return { h, r };
+      })
+      .then(
+        (res) => {
+          if (res?.r === 'late') this.#late(res.h.carrierId, res.h.receipt.stat);
+        },
+        (err: unknown) => this.#d.logger.error({ err }, 'held receipt failed'),
+      );
+  }
+
+  /** Inside a commit: apply to the newest segment awaiting a receipt, or say why not. */
+  #apply(carrierId: string, keys: readonly string[], r: StoredReceipt): Outcome {
+    const seg = this.#lookup(carrierId, keys);
+    if (seg !== undefined) return this.#applyNow(seg, r) ? 'applied' : 'late';
+    return keys.some((k) => this.#d.messages.hasEndedSegment(carrierId, k)) ? 'late' : 'none';
+  }
+
+  #lookup(carrierId: string, keys: readonly string[]): ReceiptTarget | undefined {
+    for (const key of keys) {
       const s = this.#d.messages.findSegmentByCarrierMsgId(carrierId, key);
       if (s !== undefined) return s;
     }
     return undefined;
   }
 
-  #applyNow(seg: ReceiptTarget, r: Receipt): void {
+  #applyNow(seg: ReceiptTarget, r: StoredReceipt): boolean {
     const now = this.#d.now();
     // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
     // DELIVERED: a vendor failure code in the text wins over the TLV.
@@ -132,11 +192,26 @@ export class ReceiptHandler {
     if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.labels(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
-    this.#d.results.segmentReceipt(seg, status, now, info);
+    return this.#d.results.segmentReceipt(seg, status, now, info);
   }
 
-  #unmatched(carrierId: string, r: Receipt): void {
+  #evict(evicted: readonly HeldReceipt[]): void {
+    for (const h of evicted) {
+      this.#d.metrics.dlrHeldEvicted.inc({ carrier: h.carrierId });
+      this.#log.warn(h.carrierId, { carrier: h.carrierId, held: this.#held.size }, 'held receipt evicted: too many receipts ahead of their resp');
+    }
+    this.#d.commit(() => {
+      for (const h of evicted) this.#d.aux.deleteHeldReceipt(h.id);
+    }).catch((err: unknown) => this.#d.logger.error({ err }, 'held receipt eviction failed'));
+  }
+
+  #late(carrierId: string, stat: string): void {
+    this.#d.metrics.dlrLate.inc({ carrier: carrierId });
+    this.#log.warn(carrierId, { carrier: carrierId, stat }, 'receipt after the segment ended: counted, not applied');
+  }
+
+  #unmatched(carrierId: string, stat: string): void {
     this.#d.metrics.dlrUnmatched.inc({ carrier: carrierId });
-    this.#d.logger.warn({ carrier: carrierId, stat: r.stat }, 'receipt matches no segment');
+    this.#log.warn(carrierId, { carrier: carrierId, stat }, 'receipt matches no segment');
   }
 }

@@ -53,14 +53,19 @@ export class ResultsWriter {
 
   /** A segment ends without a receipt (rejected, failed, expired before sending). */
   segmentEnded(seg: SegmentRef, status: FinalStatus, now: number, errorCode?: string, errorText?: string): void {
-    this.#d.messages.setSegmentState(seg.id, status, now, { errorCode: errorCode ?? null });
+    // A segment already final (canceled with its message meanwhile) keeps its state.
+    if (!this.#d.messages.setSegmentState(seg.id, status, now, { errorCode: errorCode ?? null })) return;
     this.#settle(seg, status, now, errorCode, errorText);
   }
 
-  /** A receipt (or receipt timeout) for a segment already on the wire. */
-  segmentReceipt(seg: SegmentRef, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): void {
-    this.#d.messages.setSegmentReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null);
+  /**
+   * A receipt (or receipt timeout) for a segment already on the wire. False when the segment
+   * had already ended: the receipt is late or a duplicate and changed nothing.
+   */
+  segmentReceipt(seg: SegmentRef, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): boolean {
+    if (!this.#d.messages.setSegmentReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null)) return false;
     if (isFinal(status)) this.#settle(seg, status, now, info.err, info.stat);
+    return true;
   }
 
   #settle(seg: SegmentRef, segStatus: FinalStatus, now: number, errorCode?: string, errorText?: string): void {

@@ -16,8 +16,9 @@ import type { Store } from '../store/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResultsWriter } from '../results/writer.js';
 import { segmentText, type SegmentedText } from '../encoding/index.js';
-import { weightedShares } from './lane-plan.js';
+import { LaneScheduler, WEIGHTED_LANES } from './lane-plan.js';
 import { classifyStatus, retryDelayMs } from './retry-policy.js';
+import { FailoverPlanner } from './failover-plan.js';
 
 /** The rate gate of one carrier account (AdaptiveTokenBucket). */
 export interface RateGate {
@@ -28,6 +29,8 @@ export interface RateGate {
   onThrottled(): void;
   onSuccess(): void;
   readonly rate: number;
+  /** A reload changed tps or burst: keep the adaptive state (absent: the gate is rebuilt). */
+  retune?(tps: number, burst?: number): void;
 }
 
 export interface CarrierRuntime {
@@ -40,6 +43,10 @@ export interface CarrierRuntime {
   /** Sent, `submitting` not yet committed. */
   claiming?: Set<number>;
   downSince: number | undefined;
+  /** The config the connector's binds were built with (reload compares bind keys with it). */
+  running?: CarrierConfig;
+  /** Bind keys changed by a reload that wait for a restart. */
+  pendingRestart?: string[];
 }
 
 export interface DispatcherDeps {
@@ -54,8 +61,8 @@ export interface DispatcherDeps {
   laneOpen: (lane: Category, now: number) => boolean;
   /** Decrypt a sealed body (OTP) just to build the PDU. */
   openBody: (sealed: Buffer) => string;
-  /** Next carrier for failover, excluding those tried. */
-  failoverCarrier: (to: string, category: Category, exclude: ReadonlySet<string>) => string | undefined;
+  /** Carriers to fail over to, in preference order and available now, excluding those tried. */
+  failoverCandidates: (to: string, category: Category, exclude: ReadonlySet<string>) => string[];
   /** Called after each accepted submit (receipts held before their resp). */
   onAccepted?: (carrierId: string, carrierMsgId: string, segmentId: number) => void;
   onSubmitted?: (seg: ClaimedSegment, at: number) => void;
@@ -73,11 +80,27 @@ export class Dispatcher {
   #inFlight = 0;
   /** Lanes that may hold due work; a pass drops the ones it found drained. */
   readonly #hint = new Set<Category>(LANES);
+  /** Messages with segments sent whose `submitting` mark is not yet committed (count of segments). */
+  readonly #claimingMsgs = new Map<string, number>();
+  /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
+  readonly #lanes = new Map<string, LaneScheduler>();
   readonly #mSubmitted;
+  /** Segments handed to a connector whose outcome is not handled yet. */
+  readonly #sent = new Set<number>();
+  /** What failover does to a message: move it whole, or re-plan it for the new carrier. */
+  readonly failover: FailoverPlanner;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
+    this.failover = new FailoverPlanner({
+      messages: deps.store.messages,
+      carrier: (id) => deps.carriers.get(id)?.config,
+      openBody: deps.openBody,
+      inFlight: (id) => this.#sent.has(id),
+    });
     this.#mSubmitted = deps.metrics.hot.submitted;
+    // Cancel and claim are exclusive: a cancel committed before the claim's mark sees the claim here.
+    deps.store.messages.setClaimCheck((id) => this.#claimingMsgs.has(id));
   }
 
   start(tickMs = 25): void {
@@ -102,6 +125,27 @@ export class Dispatcher {
   /** Submits handed to connectors and not yet answered. */
   inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Segments left `submitting` for `staleMs` with no outcome coming (the write of their
+   * outcome failed) go back to the queue: at-least-once, as after a restart (issue 14.5).
+   */
+  requeueStale(staleMs: number): void {
+    const now = this.#d.now();
+    this.#d.store.commit
+      .run(() => this.#d.store.messages.requeueStaleSubmitting(now - staleMs, now, (id) => this.#sent.has(id), 1000))
+      .then((n) => {
+        if (n === 0) return;
+        this.#d.logger.warn({ segments: n }, 'segments left submitting with no outcome coming are queued again (at-least-once)');
+        this.wake(LANES);
+      })
+      .catch((err: unknown) => this.#d.logger.error({ err }, 'stale submitting sweep failed'));
+  }
+
+  /** This segment was handed to a connector and its outcome is not handled yet. */
+  isSent(segmentId: number): boolean {
+    return this.#sent.has(segmentId);
   }
 
   /**
@@ -144,16 +188,26 @@ export class Dispatcher {
       const lanes = new Set(this.#hint);
       // A lane stays hinted if some carrier's peek filled its request (there may be more).
       const full = new Set<Category>();
+      const asked = new Set<Category>();
       for (const { rt, granted } of plan) {
-        const segs = this.#take(rt, granted, now, lanes, full);
+        const segs = this.#take(rt, granted, now, lanes, full, asked);
         rt.pending -= granted;
         if (segs.length === 0) continue;
         rt.rate.tryTake(segs.length);
         const claiming = (rt.claiming ??= new Set<number>());
         const ids = segs.map((s) => s.id);
         for (const id of ids) claiming.add(id);
+        for (const s of segs) this.#claimingMsgs.set(s.messageId, (this.#claimingMsgs.get(s.messageId) ?? 0) + 1);
+        let released = false;
         const release = () => {
+          if (released) return;
+          released = true;
           for (const id of ids) claiming.delete(id);
+          for (const s of segs) {
+            const n = (this.#claimingMsgs.get(s.messageId) ?? 1) - 1;
+            if (n <= 0) this.#claimingMsgs.delete(s.messageId);
+            else this.#claimingMsgs.set(s.messageId, n);
+          }
         };
         // Once committed, the `submitting` mark keeps the next peeks off these rows: the ids
         // leave the skip set then, not after the fsync (peeks would read past them meanwhile).
@@ -165,7 +219,8 @@ export class Dispatcher {
       }
       // Only when every usable carrier was asked can a lane be called drained.
       const allAsked = [...this.#d.carriers.values()].every((rt) => rt.paused || !rt.connector.isUp() || plan.some((p) => p.rt === rt));
-      if (allAsked) for (const l of lanes) if (!full.has(l)) this.#hint.delete(l);
+      // A lane no peek asked (no slot for it this pass) may still hold work: it stays hinted.
+      if (allAsked) for (const l of lanes) if (asked.has(l) && !full.has(l)) this.#hint.delete(l);
     } catch (err) {
       this.#d.logger.error({ err }, 'dispatch pass failed');
     } finally {
@@ -198,16 +253,17 @@ export class Dispatcher {
   }
 
   /** Due segments for one carrier: OTP first, then the weighted lanes, leftovers by priority. */
-  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>): ClaimedSegment[] {
+  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>, asked: Set<Category>): ClaimedSegment[] {
     const cfg = this.#d.config();
     const open = new Set<Category>();
-    for (const l of ['notification', 'collection', 'marketing'] as const) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
+    for (const l of WEIGHTED_LANES) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
     const id = rt.config.id;
     const skip = rt.claiming ?? new Set<number>();
     const m = this.#d.store.messages;
     const peeked = new Set<Category>();
     const peek = (lane: Category, n: number, except: ReadonlySet<number>) => {
       peeked.add(lane);
+      asked.add(lane);
       const got = m.peekDue(id, lane, now, n, except);
       if (got.length >= n) full.add(lane);
       return got;
@@ -220,18 +276,24 @@ export class Dispatcher {
     const otpCount = segs.length;
     let left = Math.min(granted, Math.max(0, rt.connector.capacity() - rt.pending + granted - reserve)) - otpCount;
     if (left > 0) {
-      for (const [lane, share] of weightedShares(left, cfg.queue.lane_weights, open)) {
-        if (share > 0) segs.push(...peek(lane, share, skip));
+      let sched = this.#lanes.get(id);
+      if (sched === undefined) this.#lanes.set(id, (sched = new LaneScheduler()));
+      const weights = cfg.queue.lane_weights;
+      for (const [lane, share] of sched.allocate(left, weights, open)) {
+        const got = peek(lane, share, skip);
+        segs.push(...got);
+        sched.charge(lane, got.length, weights, got.length >= share);
       }
       left -= segs.length - otpCount;
-      // What a lane could not use goes to the others, in priority order.
-      for (const lane of ['notification', 'collection', 'marketing'] as const) {
+      // What a lane could not use goes to the others, in priority order (and is charged to them).
+      for (const lane of WEIGHTED_LANES) {
         if (left <= 0) break;
         // Skip a lane already seen to be drained; one not yet asked (a zero share) is asked now.
         if (!open.has(lane) || (peeked.has(lane) && !full.has(lane))) continue;
         const taken = new Set(segs.map((s) => s.id));
         const more = peek(lane, left, new Set([...skip, ...taken]));
         segs.push(...more);
+        sched.charge(lane, more.length, weights, more.length >= left);
         left -= more.length;
       }
     }
@@ -266,7 +328,22 @@ export class Dispatcher {
         }
         texts.set(seg.messageId, parts);
       }
-      const part = parts.parts[seg.seq - 1] ?? parts.parts[parts.parts.length - 1]!;
+      const part = parts.parts[seg.seq - 1];
+      // Never a part in place of another: a text that no longer makes the stored parts on this
+      // carrier (its settings changed under a queued message) is not sent piecemeal.
+      if (part === undefined || parts.parts.length !== seg.total) {
+        // (A reload changed the carrier's encodings or segmentation.) Re-planned for this carrier
+        // while none of its parts is out; else it ends, never sent with the wrong parts.
+        const made = parts.parts.length;
+        this.#write(() => {
+          const moved = this.failover.move(seg.messageId, [c.id], { failing: seg.id, dueAt: now, tried: [...seg.triedCarriers], countAttempt: false });
+          if (moved.kind !== 'stay') return;
+          this.#d.logger.error({ messageId: seg.messageId, carrier: c.id, parts: made, stored: seg.total }, 'message plan does not match this carrier: not sent');
+          this.#d.results.segmentEnded(seg, 'failed', now, 'plan_mismatch', `carrier ${c.id} makes ${made} parts of it, ${seg.total} stored`);
+        });
+        this.#hint.add(seg.lane);
+        continue;
+      }
       const rd = c.registered_delivery === 'all' || (c.registered_delivery === 'last' && seg.seq === seg.total);
       const out: OutboundSegment = {
         segmentId: seg.id,
@@ -278,6 +355,7 @@ export class Dispatcher {
         lane: seg.lane,
       };
       this.#inFlight++;
+      this.#sent.add(seg.id);
       this.#mSubmitted(c.id, seg.lane).inc();
       this.#d.onSubmitted?.(seg, now);
       const started = now;
@@ -293,11 +371,12 @@ export class Dispatcher {
 
   #outcome(rt: CarrierRuntime, seg: ClaimedSegment, o: SubmitOutcome, started: number): void {
     this.#inFlight--;
+    this.#sent.delete(seg.id);
     const now = this.#d.now();
     const c = rt.config;
     const cfg = this.#d.config();
     this.#d.metrics.submitLatency.labels(c.id).observe((now - started) / 1000);
-    const retry = (countAttempt: boolean, errorCode: string, delayMs: number, carrierId?: string, tried?: string[]) => {
+    const retry = (countAttempt: boolean, errorCode: string, delayMs: number, failoverTo?: string[], tried?: string[]) => {
       const attempts = seg.attempts + (countAttempt ? 1 : 0);
       if (countAttempt && attempts >= cfg.queue.max_attempts) {
         this.#write(() => this.#d.results.segmentEnded(seg, 'failed', now, errorCode, 'retry budget exhausted'));
@@ -308,10 +387,16 @@ export class Dispatcher {
         this.#write(() => this.#d.results.segmentEnded(seg, 'expired', now, errorCode, 'validity passed before a retry'));
         return;
       }
-      const opts: { countAttempt: boolean; errorCode: string; carrierId?: string; tried?: string[] } = { countAttempt, errorCode };
-      if (carrierId !== undefined) opts.carrierId = carrierId;
-      if (tried !== undefined) opts.tried = tried;
-      this.#write(() => this.#d.store.messages.requeue(seg.id, dueAt, opts));
+      this.#write(() => {
+        if (failoverTo !== undefined && failoverTo.length > 0) {
+          // The whole message moves, or is re-planned for the new carrier; else it stays here.
+          const moved = this.failover.move(seg.messageId, failoverTo, { failing: seg.id, dueAt, tried: tried ?? [], countAttempt, errorCode });
+          if (moved.kind !== 'stay') return;
+          this.#d.store.messages.requeue(seg.id, now + backoff(), { countAttempt, errorCode });
+          return;
+        }
+        this.#d.store.messages.requeue(seg.id, dueAt, { countAttempt, errorCode });
+      });
       this.#hint.add(seg.lane);
     };
     const backoff = () => retryDelayMs(seg.attempts + 1, cfg.queue.retry_initial_ms, cfg.queue.retry_max_ms, this.#d.rng);
@@ -343,8 +428,8 @@ export class Dispatcher {
         if (cls === 'temporary') retry(true, name, backoff());
         else if (cls === 'failover') {
           const tried = [...new Set([...seg.triedCarriers, c.id])];
-          const next = this.#d.failoverCarrier(seg.to, seg.lane, new Set(tried));
-          if (next === undefined) retry(true, name, backoff());
+          const next = this.#d.failoverCandidates(seg.to, seg.lane, new Set(tried));
+          if (next.length === 0) retry(true, name, backoff());
           else retry(true, name, 0, next, tried);
         } else {
           this.#write(() => this.#d.results.segmentEnded(seg, 'rejected', now, name));

@@ -33,12 +33,13 @@ export interface AdaptiveTokenBucketOptions {
 }
 
 export class AdaptiveTokenBucket {
-  readonly tps: number;
-  readonly burst: number;
+  tps: number;
+  burst: number;
   readonly #now: () => number;
-  readonly #recovery: number;
+  #recovery: number;
+  readonly #recoveryGiven: boolean;
   readonly #cooldown: number;
-  readonly #minRate: number;
+  #minRate: number;
   #rate: number;
   #tokens: number;
   #last: number;
@@ -50,6 +51,7 @@ export class AdaptiveTokenBucket {
     this.burst = Math.max(1, o.burst ?? o.tps);
     this.#now = o.now;
     this.#recovery = o.recoveryPerSecond ?? o.tps / 20;
+    this.#recoveryGiven = o.recoveryPerSecond !== undefined;
     this.#cooldown = o.throttleCooldownMs ?? 1000;
     this.#minRate = Math.min(o.minRate ?? 1, o.tps);
     this.#rate = o.tps;
@@ -97,6 +99,23 @@ export class AdaptiveTokenBucket {
   /** An accepted resp: applies the additive recovery accrued so far. */
   onSuccess(): void {
     this.#update();
+  }
+
+  /**
+   * A reload changed the configured rate or burst (issue 14.8): the adaptive state stays. A
+   * carrier that throttled us keeps its current rate (capped by the new tps) and recovers
+   * towards the new tps; one at full rate moves to the new tps.
+   */
+  retune(tps: number, burst?: number): void {
+    if (!(tps > 0)) throw new RangeError('tps must be > 0');
+    this.#update();
+    const atFull = this.#rate >= this.tps;
+    this.tps = tps;
+    this.burst = Math.max(1, burst ?? tps);
+    if (!this.#recoveryGiven) this.#recovery = tps / 20;
+    this.#minRate = Math.min(this.#minRate, tps);
+    this.#rate = atFull ? tps : Math.min(this.#rate, tps);
+    this.#tokens = Math.min(this.#tokens, this.#capacity());
   }
 
   #capacity(): number {

@@ -4,12 +4,15 @@
  * next slice in the next turn, until its queue is empty or nothing more can move. The next
  * carrier takes the whole backlog at its own rate, where moving a fixed 1,000 per 2 s tick
  * capped it at 500 messages a second. Moved segments keep the carrier they left in `tried`.
+ * A message moves whole, or is re-planned for a carrier that cuts its text differently
+ * (FailoverPlanner); one that can go nowhere stays queued here.
  */
 import type { Logger } from 'pino';
 import type { Category } from '../domain/types.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore } from '../store/types.js';
 import { walkInSteps } from '../store/step-walk.js';
+import type { MoveResult } from './failover-plan.js';
 
 /** Segments one step moves (a few ms of the commit it joins). */
 export const REROUTE_STEP = 500;
@@ -17,8 +20,10 @@ export const REROUTE_STEP = 500;
 export interface QueueRerouteDeps {
   messages: MessageStore;
   commit: GroupCommit;
-  /** The next carrier for a number and category, other than `from` and available now. */
-  nextCarrier: (to: string, category: Category, from: string) => string | undefined;
+  /** Carriers for a number and category, other than `from` and available now, in preference order. */
+  candidates: (to: string, category: Category, from: string) => string[];
+  /** Move a message whole to the first candidate that can take it (FailoverPlanner.move). */
+  move: (messageId: string, candidates: readonly string[], opts: { dueAt: number; tried: string[]; countAttempt: boolean }) => MoveResult;
   unavailable: (carrierId: string) => boolean;
   /** Some segments moved: the dispatcher has work. */
   moved: () => void;
@@ -47,11 +52,14 @@ export class QueueReroute {
         if (!d.unavailable(fromId)) return { seen: 0, moved: 0 };
         const rows = d.messages.queuedOf(fromId, REROUTE_STEP);
         let moved = 0;
+        const seen = new Set<string>();
         for (const r of rows) {
-          const next = d.nextCarrier(r.to, r.category, fromId);
-          if (next === undefined) continue;
-          d.messages.requeue(r.segmentId, d.now(), { countAttempt: false, carrierId: next, tried: [...new Set([...r.tried, fromId])] });
-          moved++;
+          if (seen.has(r.messageId)) continue;
+          seen.add(r.messageId);
+          const next = d.candidates(r.to, r.category, fromId);
+          if (next.length === 0) continue;
+          const res = d.move(r.messageId, next, { dueAt: d.now(), countAttempt: false, tried: [...new Set([...r.tried, fromId])] });
+          if (res.kind !== 'stay') moved++;
         }
         return { seen: rows.length, moved };
       },

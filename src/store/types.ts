@@ -155,8 +155,10 @@ export interface OtpRecord {
 
 export interface CancelResult {
   canceled: string[];
-  /** Already on the wire (submitting/submitted or final): cannot be canceled. */
+  /** Claimed, or on the wire awaiting its resp or receipt: it may still be delivered. */
   onWire: string[];
+  /** Already ended, with the state it ended in (canceled twice answers canceled here). */
+  final: Array<{ id: string; status: MessageStatus }>;
   notFound: string[];
 }
 
@@ -178,17 +180,54 @@ export interface MessageStore {
   markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void;
   /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;
-  /** A receipt's state on a segment already on the wire (one statement). */
-  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void;
-  /** Back to the queue: retry later, optionally on another carrier. */
-  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void;
-  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): void;
+  /**
+   * A receipt's state on a segment already on the wire (one statement). False when the
+   * segment no longer awaits a receipt (it is final): nothing changed.
+   */
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean;
+  /**
+   * Back to the queue: retry later, optionally on another carrier. Only a segment still
+   * queued or submitting of a message not yet final moves; a segment of a message that ended
+   * meanwhile is canceled instead (never sent again). True when it was queued again.
+   */
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean;
+  /** False when the segment is already final (a final segment never changes). */
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined;
-  /** The segment a receipt is for: only what applying it needs (a narrow read on the hot path). */
+  /**
+   * The segment a receipt is for: the newest one of this carrier with this id still awaiting a
+   * receipt (carriers recycle ids), only what applying it needs (a narrow read on the hot path).
+   */
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined;
+  /** Some segment of this carrier with this id has ended: a receipt for it now is late or a duplicate. */
+  hasEndedSegment(carrierId: string, carrierMsgId: string): boolean;
+  /**
+   * Cancel what is still queued or scheduled and not claimed (see setClaimCheck): cancel and
+   * the dispatcher's claim are exclusive, so `canceled` means it never goes out.
+   */
   cancel(ids: string[], client: string | undefined, now: number): CancelResult;
+  /**
+   * The dispatcher's claims not yet recorded as `submitting` (it sends first and records the
+   * claim in the next group commit): cancel treats a message it names as on the wire.
+   */
+  setClaimCheck(claimed: (messageId: string) => boolean): void;
   idsByReference(client: string, reference: string): string[];
+  /** The stored body of a message (clear text, or sealed for an OTP). */
+  messageBody(messageId: string): { text: string | null; bodyEnc: Buffer | null } | undefined;
+  /**
+   * Failover re-plan: replace every part of a message none of whose parts went out by the
+   * parts of a new plan on another carrier (new count, encoding and reference), all queued.
+   */
+  replanMessage(
+    messageId: string,
+    plan: { carrierId: string; encoding: EncodingName; segmentation: SegmentationMode; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
+  ): void;
+  /**
+   * Segments `submitting` since before `before` whose outcome nobody will write (`inFlight`
+   * says which are still awaited): back to the queue. Returns how many.
+   */
+  requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number;
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;
   /** Deletes up to `limit` messages final before `before`, with their segments; returns how many. */
@@ -204,7 +243,7 @@ export interface MessageStore {
    */
   takeReceiptTimeouts(carrierId: string, before: number, scan: number): { stale: SegmentRecord[]; more: boolean };
   /** Queued segments of a carrier (for failover when it is down or paused). */
-  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }>;
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; messageId: string; to: string; category: Category; tried: string[] }>;
   lastMessageTo(to: string): { id: string; client: string } | undefined;
   close(): void;
 }
@@ -252,6 +291,15 @@ export interface AuxStore {
   outboxRetry(id: string, nextAttemptAt: number, attempts: number, lastError: string): void;
   outboxDead(id: string, now: number, lastError: string): void;
   outboxPending(): number;
+
+  /** A receipt held for its submit_sm_resp (issue 14.5): stored before its deliver_sm_resp. Returns its id. */
+  insertHeldReceipt(row: { carrierId: string; keys: readonly string[]; body: string; receivedAt: number }): number;
+  deleteHeldReceipt(id: number): void;
+  heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>;
+  /** One part of a multipart reply, stored before its deliver_sm_resp; deleted when the reply is stored whole or partial. */
+  insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void;
+  deleteMoParts(conv: string, ref: number, total: number): void;
+  moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }>;
 
   insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void;
 }

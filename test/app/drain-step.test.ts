@@ -22,7 +22,7 @@ t.test('drainStep: none before the drain, each step in order during it, done aft
   clearInterval(watch);
   t.equal(ta.app.drainStep(), 'done');
   t.ok(seen.includes('carrier unbinds'), `steps seen: ${seen.join(', ')}`);
-  const order = ['in-flight submits', 'carrier unbinds', 'webhook outbox', 'HTTP close', 'store close', 'done'];
+  const order = ['in-flight submits', 'carrier unbinds', 'webhook outbox', 'inbound flush', 'HTTP close', 'store close', 'done'];
   const idx = seen.map((s) => order.indexOf(s));
   t.ok(idx.every((v, i) => v >= 0 && (i === 0 || v > idx[i - 1]!)), 'known steps, in order');
 });

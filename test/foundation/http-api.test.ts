@@ -247,7 +247,7 @@ t.test('DELETE /v1/messages/{id} and POST /v1/messages/cancel by reference: queu
 
   const res = await ta.app.http.inject({ method: 'POST', url: '/v1/messages/cancel', headers: auth(), payload: { reference: 'loan-42' } });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json(), { reference: 'loan-42', canceled: [schedId], on_wire: [wire], not_found: [] });
+  t.same(res.json(), { reference: 'loan-42', canceled: [schedId], on_wire: [wire], final: [], not_found: [] });
   t.equal(ta.app.store.messages.getMessage(schedId)!.status, 'canceled');
   t.equal(ta.app.store.messages.getMessage(otherRef)!.status, 'scheduled', 'another reference untouched');
   const again = await ta.app.http.inject({ method: 'POST', url: '/v1/messages/cancel', headers: auth(), payload: { reference: 'loan-42' } });
@@ -258,9 +258,9 @@ t.test('DELETE /v1/messages/{id} and POST /v1/messages/cancel by reference: queu
 
   const del = await ta.app.http.inject({ method: 'DELETE', url: `/v1/messages/${otherRef}`, headers: auth() });
   t.equal(del.statusCode, 200);
-  t.same(del.json(), { canceled: [otherRef], on_wire: [], not_found: [] });
+  t.same(del.json(), { canceled: [otherRef], on_wire: [], final: [], not_found: [] });
   const delWire = await ta.app.http.inject({ method: 'DELETE', url: `/v1/messages/${wire}`, headers: auth() });
-  t.same(delWire.json(), { canceled: [], on_wire: [wire], not_found: [] });
+  t.same(delWire.json(), { canceled: [], on_wire: [wire], final: [], not_found: [] });
   release.shift()!();
   await waitFor(() => ta.app.store.messages.getMessage(wire)?.status === 'submitted', 3000, 'submitted');
   t.equal(fc.submits.length, 1, 'the canceled ones never went out');

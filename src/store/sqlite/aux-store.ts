@@ -22,6 +22,12 @@ export class SqliteAuxStore implements AuxStore {
     this.#db = db;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
+      heldIns: p(`INSERT INTO held_receipts (carrier_id, keys, body, received_at) VALUES (?, ?, ?, ?)`),
+      heldDel: p(`DELETE FROM held_receipts WHERE id = ?`),
+      heldAll: p(`SELECT id, carrier_id, keys, body, received_at FROM held_receipts ORDER BY id`),
+      moPartIns: p(`INSERT OR IGNORE INTO mo_parts (conv, ref, total, seq, body, received_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      moPartsDel: p(`DELETE FROM mo_parts WHERE conv = ? AND ref = ? AND total = ?`),
+      moPartsAll: p(`SELECT conv, ref, total, seq, body, received_at FROM mo_parts ORDER BY received_at`),
       idemGet: p(`SELECT body_hash, status, response, created_at FROM idempotency WHERE client = ? AND key = ?`),
       idemPut: p(`INSERT OR IGNORE INTO idempotency (client, key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
       idemPurge: limitedStatement(db, `DELETE FROM idempotency WHERE (client, key) IN
@@ -173,6 +179,34 @@ export class SqliteAuxStore implements AuxStore {
   }
   outboxPending(): number {
     return (this.#s.obPending.get() as { n: number }).n;
+  }
+
+  insertHeldReceipt(row: { carrierId: string; keys: readonly string[]; body: string; receivedAt: number }): number {
+    return Number(this.#s.heldIns.run(row.carrierId, row.keys.join(','), row.body, row.receivedAt).lastInsertRowid);
+  }
+
+  deleteHeldReceipt(id: number): void {
+    this.#s.heldDel.run(id);
+  }
+
+  heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }> {
+    return (this.#s.heldAll.all() as Array<{ id: number; carrier_id: string; keys: string; body: string; received_at: number }>).map((r) => ({
+      id: r.id, carrierId: r.carrier_id, keys: r.keys.split(','), body: r.body, receivedAt: r.received_at,
+    }));
+  }
+
+  insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void {
+    this.#s.moPartIns.run(row.conv, row.ref, row.total, row.seq, row.body, row.receivedAt);
+  }
+
+  deleteMoParts(conv: string, ref: number, total: number): void {
+    this.#s.moPartsDel.run(conv, ref, total);
+  }
+
+  moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }> {
+    return (this.#s.moPartsAll.all() as Array<{ conv: string; ref: number; total: number; seq: number; body: string; received_at: number }>).map((r) => ({
+      conv: r.conv, ref: r.ref, total: r.total, seq: r.seq, body: r.body, receivedAt: r.received_at,
+    }));
   }
 
   insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void {

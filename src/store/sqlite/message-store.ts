@@ -88,6 +88,7 @@ interface SegRow {
 export class SqliteMessageStore implements MessageStore {
   readonly #db: Database.Database;
   readonly #refs = new Map<string, number>();
+  #claimed: (messageId: string) => boolean = () => false;
   readonly #s;
   readonly #tx;
 
@@ -115,7 +116,7 @@ export class SqliteMessageStore implements MessageStore {
       getMsg: p(`SELECT * FROM messages WHERE id = ?`),
       getSegs: p(`SELECT * FROM segments WHERE message_id = ? ORDER BY seq`),
       // Claims are set-based: three statements per batch, whatever its size.
-      claimSegs: limitedStatement(db, `UPDATE segments SET status = 'submitting' WHERE id IN (
+      claimSegs: limitedStatement(db, `UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id IN (
         SELECT id FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ? AND due_at <= ?
         ORDER BY due_at, id LIMIT {limit}) RETURNING id, message_id, seq, total, carrier_id, attempts, tried`, true),
       // One statement per lane peek: the segment and what its PDU needs from the message.
@@ -123,32 +124,44 @@ export class SqliteMessageStore implements MessageStore {
         m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
         FROM segments s JOIN messages m ON m.id = s.message_id
         WHERE s.status = 'queued' AND s.carrier_id = ? AND s.lane = ? AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT {limit}`, false, true),
-      segsSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
-      segSubmitting: p(`UPDATE segments SET status = 'submitting' WHERE id = ? AND status = 'queued'`),
+      segsSubmitting: p(`UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'`),
+      segSubmitting: p(`UPDATE segments SET status = 'submitting', claimed_at = ? WHERE id = ? AND status = 'queued'`),
+      staleSubmitting: limitedStatement(db, `SELECT id FROM segments WHERE status = 'submitting' AND (claimed_at IS NULL OR claimed_at < ?) LIMIT {limit}`),
       msgSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
         WHERE id = ? AND status IN ('queued', 'scheduled')`),
       claimMsgs: p(`SELECT id, to_number, from_addr, body, body_enc, encoding, segmentation, concat_ref, expires_at, client,
         created_at FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
       msgsSubmitting: p(`UPDATE messages SET status = 'submitting', submitting_at = COALESCE(submitting_at, ?)
         WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'scheduled')`),
+      // Only a segment still awaiting a receipt takes one: a final segment never changes.
       segReceipt: p(`UPDATE segments SET status = ?, receipt_stat = COALESCE(?, receipt_stat), receipt_err = COALESCE(?, receipt_err),
-        final_at = ? WHERE id = ?`),
+        final_at = ? WHERE id = ? AND status IN ('submitted', 'accepted', 'enroute')`),
       segSubmitted: p(`UPDATE segments SET status = 'submitted', carrier_msg_id = ?, submitted_at = ? WHERE id = ? AND status = 'submitting'`),
       msgPendingDec: p(`UPDATE messages SET pending = pending - 1 WHERE id = ? RETURNING pending, status`),
       // UPDATE … RETURNING costs twice a plain UPDATE plus a SELECT by key (SQLite
       // materialises the returned rows), so the hot path reads, then writes.
       msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
       openMsg: raw(`SELECT ${FINALIZED_COLS} FROM messages WHERE id = ? AND final_at IS NULL`),
+      // Guarded: a final segment (canceled, ended) is never queued again.
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
-        tried = COALESCE(@tried, tried) WHERE id = @id`),
+        tried = COALESCE(@tried, tried) WHERE id = @id AND status IN ('queued', 'submitting')`),
+      body: p(`SELECT body, body_enc FROM messages WHERE id = ?`),
+      replanDelete: p(`DELETE FROM segments WHERE message_id = ?`),
+      replanSegs: p(`UPDATE segments SET attempts = ?, tried = ?, error_code = ? WHERE message_id = ?`),
+      replanMsg: p(`UPDATE messages SET carrier_id = ?, encoding = ?, segmentation = ?, segments = ?, pending = ?, concat_ref = ?,
+        status = CASE WHEN status = 'submitting' THEN 'queued' ELSE status END WHERE id = ? AND final_at IS NULL`),
+      segOfEnded: p(`SELECT 1 FROM segments s JOIN messages m ON m.id = s.message_id WHERE s.id = ? AND m.final_at IS NOT NULL`),
       segMsgId: p(`SELECT message_id, status FROM segments WHERE id = ?`),
       setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
-        final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id`),
+        final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id AND final_at IS NULL`),
       finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
         error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
-      byCarrierMsg: raw(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?`),
+      // Carriers recycle ids: only segments awaiting a receipt match, the newest first.
+      byCarrierMsg: raw(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?
+        AND status IN ('submitted', 'accepted', 'enroute') ORDER BY submitted_at DESC, id DESC LIMIT 1`),
+      endedByCarrierMsg: p(`SELECT 1 FROM segments WHERE carrier_id = ? AND carrier_msg_id = ? AND final_at IS NOT NULL LIMIT 1`),
       cancelMsg: p(`UPDATE messages SET status = 'canceled', final_at = ?, body_enc = NULL WHERE id = ?`),
       cancelSegs: p(`UPDATE segments SET status = 'canceled', final_at = ? WHERE message_id = ? AND status = 'queued'`),
       byRef: p(`SELECT id FROM messages WHERE client = ? AND reference = ?`),
@@ -165,7 +178,7 @@ export class SqliteMessageStore implements MessageStore {
       // Keyset walk of segments_submitted: (submitted_at, id) after the cursor, before the cutoff.
       sweep: limitedStatement(db, `SELECT * FROM segments WHERE carrier_id = ? AND submitted_at >= ? AND (submitted_at, id) > (?, ?)
         AND submitted_at < ? ORDER BY submitted_at, id LIMIT {limit}`, true),
-      queuedOf: limitedStatement(db, `SELECT s.id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
+      queuedOf: limitedStatement(db, `SELECT s.id, s.message_id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
         WHERE s.status = 'queued' AND s.carrier_id = ? LIMIT {limit}`),
       lastTo: p(`SELECT id, client FROM messages WHERE to_number = ? ORDER BY created_at DESC LIMIT 1`),
     };
@@ -221,7 +234,7 @@ export class SqliteMessageStore implements MessageStore {
   claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const segs = this.#s.claimSegs(limit).all(carrierId, laneIndex(lane), now) as SegRow[];
+      const segs = this.#s.claimSegs(limit).all(now, carrierId, laneIndex(lane), now) as SegRow[];
       if (segs.length === 0) return [];
       segs.sort((a, b) => a.id - b.id);
       const ids = JSON.stringify([...new Set(segs.map((r) => r.message_id))]);
@@ -253,11 +266,11 @@ export class SqliteMessageStore implements MessageStore {
     // A json_each statement costs ~30 µs a run before its first row: worth it for a large
     // claim (a draining backlog), not for the few ids of a pass under single submits.
     if (segmentIds.length <= 8) {
-      for (const id of segmentIds) this.#s.segSubmitting.run(id);
+      for (const id of segmentIds) this.#s.segSubmitting.run(now, id);
       for (const id of msgs) this.#s.msgSubmitting.run(now, id);
       return;
     }
-    this.#s.segsSubmitting.run(JSON.stringify(segmentIds));
+    this.#s.segsSubmitting.run(now, JSON.stringify(segmentIds));
     this.#s.msgsSubmitting.run(now, JSON.stringify(msgs));
   }
 
@@ -299,29 +312,34 @@ export class SqliteMessageStore implements MessageStore {
     return toFinalized(open, 'submitted', open[10]);
   }
 
-  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): void {
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean {
     const final = !['submitted', 'accepted', 'enroute'].includes(status);
-    this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId);
+    return this.#s.segReceipt.run(status, stat, err, final ? now : null, segmentId).changes > 0;
   }
 
-  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): void {
-    this.#s.requeue.run({
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean {
+    if (this.#s.segOfEnded.get(segmentId) !== undefined) {
+      this.setSegmentState(segmentId, 'canceled', dueAt, { errorCode: opts.errorCode ?? null });
+      return false;
+    }
+    return this.#s.requeue.run({
       id: segmentId, dueAt, inc: opts.countAttempt ? 1 : 0, errorCode: opts.errorCode ?? null,
       carrierId: opts.carrierId ?? null, tried: opts.tried === undefined ? null : opts.tried.join(','),
-    });
+    }).changes > 0;
   }
 
-  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): void {
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): boolean {
     const final = !['queued', 'submitting', 'submitted', 'accepted', 'enroute'].includes(status);
     const before = this.#s.segMsgId.get(segmentId) as { message_id: string; status: string } | undefined;
-    this.#s.setSeg.run({
+    const changed = this.#s.setSeg.run({
       id: segmentId, status, now, final: final ? 1 : 0, errorCode: info.errorCode ?? null,
       receiptStat: info.receiptStat ?? null, receiptErr: info.receiptErr ?? null,
-    });
+    }).changes > 0;
     // A segment that ends without ever being accepted still leaves the unsent count.
-    if (before !== undefined && final && (before.status === 'queued' || before.status === 'submitting')) {
+    if (changed && before !== undefined && final && (before.status === 'queued' || before.status === 'submitting')) {
       this.#s.msgPendingDec.get(before.message_id);
     }
+    return changed;
   }
 
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
@@ -338,14 +356,24 @@ export class SqliteMessageStore implements MessageStore {
     return r === undefined ? undefined : { id: r[0], messageId: r[1], total: r[2], status: r[3], carrierId: r[4], submittedAt: r[5] };
   }
 
+  hasEndedSegment(carrierId: string, carrierMsgId: string): boolean {
+    return this.#s.endedByCarrierMsg.get(carrierId, carrierMsgId) !== undefined;
+  }
+
+  setClaimCheck(claimed: (messageId: string) => boolean): void {
+    this.#claimed = claimed;
+  }
+
   cancel(ids: string[], client: string | undefined, now: number): CancelResult {
     return this.transaction(() => {
-      const res: CancelResult = { canceled: [], onWire: [], notFound: [] };
+      const res: CancelResult = { canceled: [], onWire: [], final: [], notFound: [] };
       for (const id of ids) {
         const m = this.#s.getMsg.get(id) as MessageRow | undefined;
         if (m === undefined || (client !== undefined && m.client !== client)) {
           res.notFound.push(id);
-        } else if (m.status === 'queued' || m.status === 'scheduled') {
+        } else if (m.final_at !== null) {
+          res.final.push({ id, status: m.status });
+        } else if ((m.status === 'queued' || m.status === 'scheduled') && !this.#claimed(id)) {
           this.#s.cancelSegs.run(now, id);
           this.#s.cancelMsg.run(now, id);
           res.canceled.push(id);
@@ -359,6 +387,36 @@ export class SqliteMessageStore implements MessageStore {
 
   idsByReference(client: string, reference: string): string[] {
     return (this.#s.byRef.all(client, reference) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  messageBody(messageId: string): { text: string | null; bodyEnc: Buffer | null } | undefined {
+    const r = this.#s.body.get(messageId) as { body: string | null; body_enc: Buffer | null } | undefined;
+    return r === undefined ? undefined : { text: r.body, bodyEnc: r.body_enc };
+  }
+
+  replanMessage(
+    messageId: string,
+    p: { carrierId: string; encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
+  ): void {
+    this.transaction(() => {
+      const m = this.#s.getMsg.get(messageId) as MessageRow | undefined;
+      if (m === undefined || m.final_at !== null) return;
+      this.#s.replanDelete.run(messageId);
+      this.#s.replanMsg.run(p.carrierId, p.encoding, p.segmentation, p.segments, p.segments, p.concatRef, messageId);
+      const lane = laneIndex(m.category);
+      for (let seq = 1; seq <= p.segments; seq++) this.#s.insertSeg.run(messageId, seq, p.segments, lane, p.dueAt, p.carrierId);
+      this.#s.replanSegs.run(p.attempts, p.tried.length === 0 ? null : p.tried.join(','), p.errorCode, messageId);
+    });
+  }
+
+  requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number {
+    const ids = this.#s.staleSubmitting(limit).pluck().all(before) as number[];
+    let n = 0;
+    for (const id of ids) {
+      if (inFlight(id)) continue;
+      if (this.requeue(id, now, { countAttempt: false, errorCode: 'stale_submitting' })) n++;
+    }
+    return n;
   }
 
   recoverInFlight(): number {
@@ -408,9 +466,9 @@ export class SqliteMessageStore implements MessageStore {
     return { stale, more: rows.length >= scan };
   }
 
-  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; to: string; category: Category; tried: string[] }> {
-    return (this.#s.queuedOf(limit).all(carrierId) as Array<{ id: number; to_number: string; category: Category; tried: string | null }>).slice(0, limit).map(
-      (r) => ({ segmentId: r.id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; messageId: string; to: string; category: Category; tried: string[] }> {
+    return (this.#s.queuedOf(limit).all(carrierId) as Array<{ id: number; message_id: string; to_number: string; category: Category; tried: string | null }>).slice(0, limit).map(
+      (r) => ({ segmentId: r.id, messageId: r.message_id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }),
     );
   }
 

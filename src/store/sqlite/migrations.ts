@@ -183,6 +183,30 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX callerid_due ON callerid_registrations(next_check_at) WHERE next_check_at IS NOT NULL;
   CREATE INDEX callerid_client ON callerid_registrations(client, id);
   `,
+  // (issue 14.5) A segment left `submitting` (its outcome's write failed) is requeued by a
+  // periodic sweep, not only at the next start: claimed_at dates the claim; the partial index
+  // holds only the segments in flight, a window's worth. Receipts that come before their
+  // submit_sm_resp, and the parts of a multipart reply, are stored before deliver_sm_resp.
+  `
+  ALTER TABLE segments ADD COLUMN claimed_at INTEGER;
+  CREATE INDEX segments_submitting ON segments(claimed_at) WHERE status = 'submitting';
+  CREATE TABLE held_receipts (
+    id INTEGER PRIMARY KEY,
+    carrier_id TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE TABLE mo_parts (
+    conv TEXT NOT NULL,
+    ref INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (conv, ref, total, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
