@@ -30,11 +30,15 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { CarrierAvailability } from './scheduler/carrier-availability.js';
+import { monotonicNow, type MonotonicClock } from './domain/clock.js';
 
 export interface AppOptions {
   config: Config;
   logger: Logger;
   now?: () => number;
+  /** Measures intervals (rate buckets, failover delay); default the process's monotonic clock. */
+  monotonic?: MonotonicClock;
   /** Build the connector of a carrier (default: an SMPP bind pool). */
   connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) => Connector;
   rateFactory: (c: CarrierConfig, now: () => number) => RateGate;
@@ -62,6 +66,7 @@ export interface App {
 export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
   const now = opts.now ?? Date.now;
+  const monotonic = opts.monotonic ?? monotonicNow;
   const logger = opts.logger;
   const metrics = createMetrics(cfg.metrics.prefix);
   const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms, synchronous: cfg.store.synchronous });
@@ -76,7 +81,7 @@ export function buildApp(opts: AppOptions): App {
   const carrierCfg = (id: string) => carriers.get(id)?.config;
   for (const c of cfg.carriers) {
     const connector = opts.connectorFactory(c, { logger, metrics });
-    carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, now), paused: false, pending: 0, downSince: undefined });
+    carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, monotonic), paused: false, pending: 0, downSince: undefined });
   }
 
   // Rebuilt only when the config object changes (SIGHUP), not per message.
@@ -94,14 +99,13 @@ export function buildApp(opts: AppOptions): App {
     }
     return table.table;
   };
-  const FAILOVER_AFTER_MS = 3000;
-  const unavailable = (id: string): boolean => {
-    const rt = carriers.get(id);
-    if (rt === undefined) return true;
-    if (rt.paused) return true;
-    if (rt.connector.isUp()) return false;
-    return rt.downSince !== undefined && now() - rt.downSince > FAILOVER_AFTER_MS;
-  };
+  const availability = new CarrierAvailability({
+    carriers: () => carriers.values(),
+    now: monotonic,
+    failoverAfterMs: () => cfg.routing.failover_after_ms,
+    onUnavailable: (id) => reroute.run(id),
+  });
+  const unavailable = (id: string): boolean => availability.unavailable(id);
   const router: Router = {
     route(to, category) {
       const id = pickCarrier(routingTable(), to, category, unavailable);
@@ -230,8 +234,6 @@ export function buildApp(opts: AppOptions): App {
     });
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
-      if (rt.connector.isUp()) rt.downSince = undefined;
-      else rt.downSince ??= now();
       if (b.state === 'bound') dispatcher.wake(LANES);
     });
   }
@@ -325,16 +327,15 @@ export function buildApp(opts: AppOptions): App {
     carriers,
     config: () => cfg,
     async start() {
-      for (const rt of carriers.values()) {
-        rt.downSince = now();
-        rt.connector.start();
-      }
+      availability.start();
+      for (const rt of carriers.values()) rt.connector.start();
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
-        for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
+        // A safety net and paused carriers: a lost bind moves its queue on its own timer.
+        availability.sweep();
       });
       every(30000, () => {
         receiptTimeouts.sweep();
@@ -359,7 +360,7 @@ export function buildApp(opts: AppOptions): App {
         const nc = carriersById.get(rt.config.id);
         if (nc === undefined) continue;
         if (nc.tps !== rt.config.tps || nc.burst !== rt.config.burst) {
-          rt.rate = opts.rateFactory(nc, now);
+          rt.rate = opts.rateFactory(nc, monotonic);
           applied.push(`carriers.${nc.id}.tps`);
         }
         rt.config = nc;
@@ -372,7 +373,7 @@ export function buildApp(opts: AppOptions): App {
     },
     runMaintenance() {
       refreshDepths();
-      for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
+      availability.sweep();
       receiptTimeouts.sweep();
       store.aux.expireOtps(now());
       mo.sweep();
@@ -396,6 +397,7 @@ export function buildApp(opts: AppOptions): App {
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));
         for (const t of timers) clearInterval(t);
+        availability.stop();
         drainStep = 'HTTP close';
         await closeHttp(http);
         drainStep = 'store close';

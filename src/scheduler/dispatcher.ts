@@ -276,6 +276,7 @@ export class Dispatcher {
         part,
         registeredDelivery: rd,
         lane: seg.lane,
+        validityMs: seg.expiresAt - now,
       };
       this.#inFlight++;
       this.#mSubmitted(c.id, seg.lane).inc();
@@ -326,8 +327,10 @@ export class Dispatcher {
         break;
       }
       case 'disconnected':
-        // In flight on a bind that dropped: back at once, sent on another bind. Not the message's fault.
-        retry(false, 'disconnected', 0);
+        // In flight on a bind that dropped: back at once, sent on another bind. Not the message's
+        // fault the first time; from its second drop on it may be (the connector says so).
+        if (o.countsAsAttempt === true) retry(true, 'disconnected', backoff());
+        else retry(false, 'disconnected', 0);
         break;
       case 'timeout':
         retry(true, 'timeout', backoff());

@@ -39,11 +39,12 @@ function carrier(id: string) {
   connector.up = true;
   connector.isUp = () => connector.up;
   const rt: AvailabilityTarget = { config: { id }, connector, paused: false, downSince: undefined };
+  const setUp = (up: boolean) => void (connector.up = up);
   const bind = (state: BindState['state']) => {
     connector.up = state === 'bound';
     connector.emit('bind', { carrierId: id, bindIndex: 0, state, mode: 'transceiver', inFlight: 0, window: 10 });
   };
-  return { rt, bind };
+  return { rt, bind, setUp };
 }
 
 t.test('unavailable failover_after_ms after the bind is lost; the queue moves on the event timer', async (t) => {
@@ -85,7 +86,7 @@ t.test('unavailable failover_after_ms after the bind is lost; the queue moves on
 t.test('a carrier that never binds is unavailable failover_after_ms after start; paused is unavailable at once', async (t) => {
   const timers = new FakeTimers();
   const a = carrier('cmcc');
-  a.rt.connector.up = false;
+  a.setUp(false);
   const moved: string[] = [];
   const av = new CarrierAvailability({
     carriers: () => [a.rt],
