@@ -17,6 +17,9 @@
  *
  * Events: 'bind' (BindState, on every state change), 'deliver' (InboundDeliver: the
  * caller commits, then calls ack()).
+ *
+ * Over 400 lines on purpose: binds, the waiting queues and the per-segment retry across
+ * binds share one state (slots, sessions, jobs, the rate limiter); split, it would go public.
  */
 import { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
@@ -84,6 +87,8 @@ interface Job {
   avoid: Set<SmppSession>;
   /** While waiting for another bind after a timeout: gives up (timeout) when it fires. */
   hold: NodeJS.Timeout | null;
+  /** Why it is waiting to go out again: what the caller hears if it cannot. */
+  failed: 'timeout' | 'dropped' | null;
 }
 
 const DISCONNECTED: SubmitOutcome = Object.freeze({ kind: 'disconnected' });
@@ -176,7 +181,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       return Promise.resolve({ kind: 'rejected', commandStatus: bad, statusName: statusName(bad) });
     }
     return new Promise<SubmitOutcome>((resolve) => {
-      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: new Set(), hold: null };
+      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: new Set(), hold: null, failed: null };
       (seg.lane === 'otp' ? this.#otp : this.#bulk).push(job);
       this.#pump();
     });
@@ -315,7 +320,12 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     for (const j of [...this.#otp.drain(), ...this.#bulk.drain()]) this.#settle(j, DISCONNECTED);
     const retry = this.#retry;
     this.#retry = [];
-    for (const j of retry) this.#settle(j, TIMEOUT);
+    for (const j of retry) this.#settle(j, this.#gaveUp(j));
+  }
+
+  /** The outcome of a job that could not go out again: a timeout, or a first drop (not charged). */
+  #gaveUp(job: Job): SubmitOutcome {
+    return job.failed === 'dropped' ? { kind: 'disconnected', inFlight: true, countsAsAttempt: false } : TIMEOUT;
   }
 
   // ---- submits ----------------------------------------------------------------------------
@@ -423,7 +433,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
           m.submitNoResp?.(this.id, 'timeout');
           this.#checkSilent(session);
         }
-        this.#retryElsewhere(job, session);
+        this.#retryElsewhere(job, session, 'timeout');
         break;
       case 'disconnected': {
         m.submitNoResp?.(this.id, 'disconnected');
@@ -431,7 +441,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
         // The first drop with a segment in flight is not its fault; from the second on it may
         // be (a PDU that makes the SMSC cut the link), so the caller charges an attempt.
         const drops = this.#drops.add(job.seg.segmentId);
-        if (drops < 2 && !this.#stopping && this.isUp()) this.#retryElsewhere(job, session);
+        if (drops < 2 && !this.#stopping && this.isUp()) this.#retryElsewhere(job, session, 'dropped');
         else this.#settle(job, { kind: 'disconnected', inFlight: true, countsAsAttempt: drops >= 2 });
         break;
       }
@@ -451,11 +461,12 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   }
 
   /** Send it again on another bind; if none takes it within a response timeout, the caller gets `timeout`. */
-  #retryElsewhere(job: Job, failedOn: SmppSession): void {
+  #retryElsewhere(job: Job, failedOn: SmppSession, why: 'timeout' | 'dropped'): void {
     if (job.settled) return;
     job.avoid.add(failedOn);
+    job.failed = why;
     if (this.#stopping || !this.isUp() || job.sends > this.#slots.length) {
-      this.#settle(job, TIMEOUT);
+      this.#settle(job, this.#gaveUp(job));
       return;
     }
     this.#retry.push(job);
@@ -463,7 +474,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       job.hold = null;
       const i = this.#retry.indexOf(job);
       if (i >= 0) this.#retry.splice(i, 1);
-      this.#settle(job, TIMEOUT);
+      this.#settle(job, this.#gaveUp(job));
     }, this.carrier.response_timeout_s * 1000);
     this.#pump();
   }
