@@ -17,6 +17,41 @@ const status = (env: SmppTestEnv, id: string) => env.app.store.messages.getMessa
 const bound = (env: SmppTestEnv, ids: string[]) =>
   waitFor(() => ids.every((id) => env.app.carriers.get(id)!.connector.isUp()), 5000, 'binds up');
 
+t.test('silent bind, end to end: 200 messages over two binds, one silent after its 40th submit_sm', async (t) => {
+  const rt = 1;
+  const env = await startSmppEnv(t, [
+    { id: 'c1', binds: 2, window: 10, tps: 50, response_timeout_s: rt, enquire_link_s: 0.3, sim: { silentAfterSubmits: 40, faultConnections: [0] } },
+  ]);
+  await bound(env, ['c1']);
+  const sim = env.sims.get('c1')!;
+  const ids: string[] = [];
+  const sentAt = new Map<string, number>();
+  for (let i = 0; i < 200; i++) {
+    const id = await send(env, `138${String(10000000 + i)}`);
+    ids.push(id);
+    sentAt.set(id, Date.now());
+  }
+  const answeredAt = new Map<string, number>();
+  const bound_ = (2 * rt + 10) * 1000;
+  await waitFor(
+    () => {
+      for (const id of ids) if (!answeredAt.has(id) && ['submitted', 'delivered'].includes(status(env, id) ?? '')) answeredAt.set(id, Date.now());
+      return answeredAt.size === ids.length;
+    },
+    60000,
+    'all answered',
+  );
+  const slowest = Math.max(...ids.map((id) => answeredAt.get(id)! - sentAt.get(id)!));
+  t.ok(slowest <= bound_, `every message submitted within ${slowest} ms of its 202 (bound ${bound_} ms)`);
+  const onSilent = sim.recorder.submits.filter((s) => s.conn === 0);
+  const firstTimeout = onSilent[40]!.time + rt * 1000;
+  t.equal(onSilent.filter((s) => s.time > firstTimeout).length, 0, 'nothing sent on the silent connection after its first timeout');
+  await waitFor(() => !sim.connections().some((c) => c.index === 0), 5000, 'silent connection closed');
+  t.pass('the silent connection was closed');
+  const carrierIds = ids.map((id) => env.app.store.messages.getSegments(id)[0]!.carrierMsgId);
+  t.equal(new Set(carrierIds).size, 200, 'each with its own carrier message id');
+});
+
 t.test('a message that makes the SMSC drop the link ends failed within the retry budget', async (t) => {
   const env = await startSmppEnv(t, [{ id: 'c1', reconnect: { initial_ms: 10, max_ms: 20 }, sim: { dropAfterSubmits: 1 } }], (cfg) => {
     cfg.queue = { max_attempts: 3, retry_initial_ms: 10, retry_max_ms: 20 };
