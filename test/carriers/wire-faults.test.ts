@@ -41,20 +41,15 @@ t.test('silent bind: timed-out segments go out on the other bind, the silent one
     sim.connections().map((c) => c.index).sort(),
     [0, 1],
   );
-  const started = Date.now();
-  const took: number[] = [];
-  const outcomes = await Promise.all(
-    Array.from({ length: 200 }, () =>
-      pool.submit(segment()).then((o) => {
-        took.push(Date.now() - started);
-        return o;
-      }),
-    ),
-  );
+  const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.submit(segment({ to: `86138${String(10000000 + i)}` }))));
   const kinds = outcomes.reduce<Record<string, number>>((a, o) => ((a[o.kind] = (a[o.kind] ?? 0) + 1), a), {});
   t.same(kinds, { accepted: 200 }, 'every message accepted');
+  // Timed on the wire (the 50/s pacing is not the point): first submit_sm to the accepted one.
   const bound = (2 * rt + 10) * 1000;
-  t.ok(Math.max(...took) <= bound, `slowest answer ${Math.max(...took)} ms <= ${bound} ms`);
+  const first = new Map<string, number>();
+  for (const s of sim.recorder.submits) if (!first.has(s.destination)) first.set(s.destination, s.time);
+  const slowest = Math.max(...sim.recorder.submits.filter((s) => s.status === 0).map((s) => s.time - first.get(s.destination)!));
+  t.ok(slowest <= bound, `slowest from first send to acceptance ${slowest} ms <= ${bound} ms`);
   const onSilent = sim.recorder.submits.filter((s) => s.conn === 0);
   const firstUnanswered = onSilent[40];
   t.ok(firstUnanswered, 'connection 0 got more than 40 submit_sm');

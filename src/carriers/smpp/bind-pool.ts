@@ -83,8 +83,8 @@ interface Job {
   /** Monotonic time submit() was called (the validity left shrinks from there). */
   handedAt: number;
   sends: number;
-  /** Sessions it timed out or got a wrong response on: it is never sent there again. */
-  avoid: Set<SmppSession>;
+  /** Sessions it timed out or got a wrong response on: it is never sent there again (null until one). */
+  avoid: Set<SmppSession> | null;
   /** While waiting for another bind after a timeout: gives up (timeout) when it fires. */
   hold: NodeJS.Timeout | null;
   /** Why it is waiting to go out again: what the caller hears if it cannot. */
@@ -181,7 +181,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       return Promise.resolve({ kind: 'rejected', commandStatus: bad, statusName: statusName(bad) });
     }
     return new Promise<SubmitOutcome>((resolve) => {
-      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: new Set(), hold: null, failed: null };
+      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: null, hold: null, failed: null };
       (seg.lane === 'otp' ? this.#otp : this.#bulk).push(job);
       this.#pump();
     });
@@ -376,7 +376,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     // Retries first (they are the oldest), each on a bind it has not failed on.
     for (let i = 0; i < this.#retry.length; ) {
       const job = this.#retry[i]!;
-      const session = this.#pick(job.avoid);
+      const session = this.#pick(job.avoid ?? undefined);
       if (session === null) {
         i++;
         continue;
@@ -463,7 +463,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   /** Send it again on another bind; if none takes it within a response timeout, the caller gets `timeout`. */
   #retryElsewhere(job: Job, failedOn: SmppSession, why: 'timeout' | 'dropped'): void {
     if (job.settled) return;
-    job.avoid.add(failedOn);
+    (job.avoid ??= new Set()).add(failedOn);
     job.failed = why;
     if (this.#stopping || !this.isUp() || job.sends > this.#slots.length) {
       this.#settle(job, this.#gaveUp(job));
