@@ -36,11 +36,15 @@ import { PeriodicJobs } from './runtime/periodic-jobs.js';
 import { Drain, closeHttp, type DrainStep } from './runtime/drain.js';
 import { reloadCarriers } from './runtime/carrier-reload-apply.js';
 import { readiness, refreshGauges } from './runtime/live-state.js';
+import { CarrierAvailability } from './scheduler/carrier-availability.js';
+import { monotonicNow, type MonotonicClock } from './domain/clock.js';
 
 export interface AppOptions {
   config: Config;
   logger: Logger;
   now?: () => number;
+  /** Measures intervals (rate buckets, failover delay); default the process's monotonic clock. */
+  monotonic?: MonotonicClock;
   /** Build the connector of a carrier (default: an SMPP bind pool). */
   connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) => Connector;
   rateFactory: (c: CarrierConfig, now: () => number) => RateGate;
@@ -72,6 +76,7 @@ export function buildApp(opts: AppOptions): App {
   let cfg = opts.config;
   const config = () => cfg;
   const now = opts.now ?? Date.now;
+  const monotonic = opts.monotonic ?? monotonicNow;
   const logger = opts.logger;
   const metrics = createMetrics(cfg.metrics.prefix);
   const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms, synchronous: cfg.store.synchronous });
@@ -87,16 +92,16 @@ export function buildApp(opts: AppOptions): App {
   const carrierCfg = (id: string) => carriers.get(id)?.config;
   for (const c of cfg.carriers) {
     const connector = opts.connectorFactory(c, { logger, metrics });
-    carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, now), paused: false, pending: 0, downSince: undefined });
+    carriers.set(c.id, { config: c, connector, rate: opts.rateFactory(c, monotonic), paused: false, pending: 0, downSince: undefined });
   }
-  const FAILOVER_AFTER_MS = 3000;
-  const unavailable = (id: string): boolean => {
-    const rt = carriers.get(id);
-    if (rt === undefined) return true;
-    if (rt.paused) return true;
-    if (rt.connector.isUp()) return false;
-    return rt.downSince !== undefined && now() - rt.downSince > FAILOVER_AFTER_MS;
-  };
+  // When a carrier counts as down: the bind-lost event starts its own timer (issue 13.7).
+  const availability = new CarrierAvailability({
+    carriers: () => carriers.values(),
+    now: monotonic,
+    failoverAfterMs: () => cfg.routing.failover_after_ms,
+    onUnavailable: (id) => reroute.run(id),
+  });
+  const unavailable = (id: string): boolean => availability.unavailable(id);
   const routing = new RoutingCache(config);
 
   const lanes = new LaneDepths(() => ({ maxDepth: cfg.queue.max_depth, otpMaxDepth: cfg.queue.otp_max_depth }));
@@ -198,8 +203,6 @@ export function buildApp(opts: AppOptions): App {
     inbound.attach(rt.connector);
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
-      if (rt.connector.isUp()) rt.downSince = undefined;
-      else rt.downSince ??= now();
       if (b.state === 'bound') dispatcher.wake(LANES);
     });
   }
@@ -257,9 +260,8 @@ export function buildApp(opts: AppOptions): App {
     if (req.url === '/metrics') refreshGauges(metrics, carriers, lanes);
   });
 
-  const rerouteUnavailable = () => {
-    for (const rt of carriers.values()) if (unavailable(rt.config.id)) reroute.run(rt.config.id);
-  };
+  // A safety net and paused carriers: a lost bind moves its queue on its own timer.
+  const rerouteUnavailable = () => availability.sweep();
   // A segment whose outcome's write failed stays `submitting`: requeued once well past any resp.
   const staleSubmittingMs = () => Math.max(60000, 3 * Math.max(0, ...cfg.carriers.map((c) => c.response_timeout_s * 1000)));
   const jobs = new PeriodicJobs(
@@ -309,6 +311,7 @@ export function buildApp(opts: AppOptions): App {
     { name: 'webhook outbox', run: async () => {
       await outbox.stop(Math.max(1000, deadline - Date.now()));
       jobs.stop();
+      availability.stop();
     } },
     // Held receipts and reply parts are in the store already; their last writes commit here.
     { name: 'inbound flush', run: async () => {
@@ -328,10 +331,8 @@ export function buildApp(opts: AppOptions): App {
     callerId,
     config,
     async start() {
-      for (const rt of carriers.values()) {
-        rt.downSince = now();
-        rt.connector.start();
-      }
+      availability.start();
+      for (const rt of carriers.values()) rt.connector.start();
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
       callerId?.start();
@@ -344,7 +345,7 @@ export function buildApp(opts: AppOptions): App {
     reload(next: Config) {
       // Build everything new first: a config that fails here changes nothing.
       const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
-      const r = reloadCarriers(carriers, next, (c) => opts.rateFactory(c, now));
+      const r = reloadCarriers(carriers, next, (c) => opts.rateFactory(c, monotonic));
       pendingCarriers = r.pendingCarriers;
       cfg = next;
       policy = nextPolicy;

@@ -26,6 +26,11 @@ export function smppMetrics(m: Metrics): SmppMetrics {
     authFailure: (carrier) => m.authFailures.inc({ carrier }),
     submitResp: (carrier, status) => resp(carrier, status).inc(),
     submitNoResp: (carrier, kind) => m.submitResp.inc({ carrier, status: kind }),
+    // Protocol faults of the SMSC, as submit_sm_resp "statuses" an alert can watch.
+    protocolError: (carrier, command) => m.submitResp.inc({ carrier, status: `protocol_error:${command}` }),
+    malformedMessageId: (carrier) => m.submitResp.inc({ carrier, status: 'ESME_ROK_malformed_id' }),
+    lateResp: (carrier, outcome) => m.submitResp.inc({ carrier, status: `late_resp:${outcome}` }),
+    silentBind: (carrier) => m.bindFailures.inc({ carrier, status: 'silent_bind' }),
     inFlight: (carrier, n) => inFlight(carrier).set(n),
   };
 }
@@ -34,7 +39,9 @@ export function realConnectors(): Pick<Parameters<typeof buildApp>[0], 'connecto
   return {
     connectorFactory: (c: CarrierConfig, ctx: { logger: Logger; metrics: Metrics }) =>
       new BindPool(c, { logger: ctx.logger, metrics: smppMetrics(ctx.metrics) }),
-    rateFactory: (c: CarrierConfig, now: () => number) => new AdaptiveTokenBucket({ tps: c.tps, burst: c.burst ?? Math.max(1, Math.ceil(c.tps)), now }),
+    // `now` is the app's monotonic clock; a window of throttled answers is what the account can have in flight.
+    rateFactory: (c: CarrierConfig, now: () => number) =>
+      new AdaptiveTokenBucket({ tps: c.tps, burst: c.burst ?? Math.max(1, Math.ceil(c.tps)), now, throttleWindow: c.window * c.binds }),
   };
 }
 

@@ -27,6 +27,12 @@ export interface OutboundSegment {
   registeredDelivery: boolean;
   /** Category/lane, for metrics and priority inside the connector (OTP first). */
   lane: string;
+  /**
+   * Validity left when handed to the connector (ms): the message's validity_s or the OTP's
+   * TTL minus the time it waited. Sent as validity_period so the SMSC does not deliver it
+   * after it lapses. Undefined: the SMSC's default.
+   */
+  validityMs?: number;
 }
 
 export type SubmitOutcome =
@@ -35,8 +41,13 @@ export type SubmitOutcome =
   | { kind: 'rejected'; commandStatus: number; statusName: string }
   /** No resp within response_timeout_s. */
   | { kind: 'timeout' }
-  /** The bind dropped (or went silent) with this PDU in flight, or no bind could take it. */
-  | { kind: 'disconnected' };
+  /**
+   * No bind could take it (nothing more), or the bind dropped with this PDU in flight
+   * (`inFlight`). `countsAsAttempt`: this segment was in flight on a dropped bind before,
+   * so the drop may be its fault (a PDU that makes the SMSC cut the link): it is charged to
+   * the retry budget instead of being resent for free for ever.
+   */
+  | { kind: 'disconnected'; inFlight?: boolean; countsAsAttempt?: boolean };
 
 /** A deliver_sm from the carrier: a receipt or a reply. `ack` sends deliver_sm_resp. */
 export interface InboundDeliver {

@@ -163,9 +163,19 @@ const carrierSchema = z
     enquire_link_s: num(0.01).default(15),
     response_timeout_s: num(0.01).default(10),
     reconnect: z
-      .object({ initial_ms: int(1).default(200), max_ms: int(1).default(30000), auth_failure_ms: int(1).default(300000) })
+      .object({
+        initial_ms: int(1).default(200),
+        max_ms: int(1).default(30000),
+        auth_failure_ms: int(1).default(300000),
+        /** The backoff resets only after a bind has stayed up this long (an SMSC that binds and drops is not hammered). */
+        stable_after_s: num(0).default(60),
+      })
       .strict()
       .default({}),
+    /** submit_sm timeouts in a row after which a bind is taken out and rebuilt (it answers enquire_link, not submit_sm). */
+    max_consecutive_timeouts: int(1).default(3),
+    /** validity_period of submit_sm: from the message's remaining validity (relative or absolute time), or none (SMSC default). */
+    validity: enumOf(['relative', 'absolute', 'none']).default('relative'),
     source: addrSchema,
     dest: z
       .object({
@@ -207,6 +217,8 @@ const routingSchema = z
   .object({
     ported_numbers: z.record(str(), str()).default({}),
     default_carrier: str().optional(),
+    /** A carrier with no bound bind for this long is skipped and its queue moves to the next carrier (an OTP's failover time). */
+    failover_after_ms: int(0).default(1000),
   })
   .strict()
   .default({});

@@ -353,6 +353,7 @@ export class Dispatcher {
         part,
         registeredDelivery: rd,
         lane: seg.lane,
+        validityMs: seg.expiresAt - now,
       };
       this.#inFlight++;
       this.#sent.add(seg.id);
@@ -411,8 +412,10 @@ export class Dispatcher {
         break;
       }
       case 'disconnected':
-        // In flight on a bind that dropped: back at once, sent on another bind. Not the message's fault.
-        retry(false, 'disconnected', 0);
+        // In flight on a bind that dropped: back at once, sent on another bind. Not the message's
+        // fault the first time; from its second drop on it may be (the connector says so).
+        if (o.countsAsAttempt === true) retry(true, 'disconnected', backoff());
+        else retry(false, 'disconnected', 0);
         break;
       case 'timeout':
         retry(true, 'timeout', backoff());

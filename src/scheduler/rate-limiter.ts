@@ -3,31 +3,38 @@
  *
  * - A token bucket refilled at `rate` tokens per second, holding at most the burst
  *   (scaled with the rate: when the rate is halved, so is the burst, floor 1 token).
- * - onThrottled() (the carrier answered ESME_RTHROTTLED) halves the rate, not below 1/s.
- *   A window of submits in flight all come back throttled together, so halvings closer
- *   than `throttleCooldownMs` apart count once.
- * - Recovery is additive (AIMD): the rate climbs by `recoveryPerSecond` (default tps/20)
- *   for every second since the last halving, back up to the configured tps. It is
- *   computed lazily from the clock on every call, so no timer runs; onSuccess() is the
- *   hook to call on an accepted resp and just applies it.
+ * - AIMD, and the decrease dominates while every answer is a throttle:
+ *   - onThrottled() (the carrier answered ESME_RTHROTTLED) halves the rate, not below the
+ *     floor (1/s), once per *window* of throttled answers: the resps of submits already in
+ *     flight when the rate was halved come back throttled too and must not halve it again,
+ *     but the next window's do. A window ends after `throttleWindow` throttled answers (the
+ *     account's binds × window) or `throttleCooldownMs`, whichever comes first.
+ *   - onSuccess() (an accepted resp) is the only way back up: each adds recovery/rate, so a
+ *     second of successes at the current rate adds `recoveryPerSecond` (default tps/20). Time
+ *     alone recovers nothing: an SMSC that throttles every submit keeps the account at the
+ *     floor instead of being probed at tps/10 for ever.
  * - ESME_RMSGQFUL is NOT a reason to call onThrottled(): it usually means one
  *   subscriber's queue is full, so the caller retries that message later and the
  *   account keeps its rate.
  *
- * Time comes from the injected `now()` (ms), so tests run on a fake clock. No I/O; the
- * interface is small enough for a shared backend (Redis) to implement later.
+ * Time comes from the injected `now()` (ms), meant to be monotonic (domain/clock.ts); a
+ * reading that goes back (a wall clock stepped by NTP) re-anchors the bucket instead of
+ * stalling its refill for the size of the step. No I/O; the interface is small enough for a
+ * shared backend (Redis) to implement later.
  */
 export interface AdaptiveTokenBucketOptions {
   /** Configured (maximum) rate, tokens per second. */
   tps: number;
   /** Bucket size at full rate; default max(1, tps) (one second's worth). */
   burst?: number;
-  /** Milliseconds, monotonic enough (Date.now or performance.now). */
+  /** Milliseconds from a monotonic clock (domain/clock.ts monotonicNow); tests pass a fake one. */
   now: () => number;
-  /** Additive recovery, tokens/s gained per second; default tps / 20. */
+  /** Additive recovery: tokens/s gained per second of successes at the current rate; default tps / 20. */
   recoveryPerSecond?: number;
-  /** Throttles within this many ms of the last halving do not halve again; default 1000. */
+  /** A window of throttled answers ends after this many ms; default 1000. */
   throttleCooldownMs?: number;
+  /** …or after this many throttled answers (submits the account can have in flight); default unbounded. */
+  throttleWindow?: number;
   /** Floor of the rate after halvings; default 1 per second. */
   minRate?: number;
 }
@@ -39,7 +46,10 @@ export class AdaptiveTokenBucket {
   #recovery: number;
   readonly #recoveryGiven: boolean;
   readonly #cooldown: number;
+  readonly #throttleWindow: number;
   #minRate: number;
+  /** Throttled answers since the last halving. */
+  #throttled = 0;
   #rate: number;
   #tokens: number;
   #last: number;
@@ -53,6 +63,7 @@ export class AdaptiveTokenBucket {
     this.#recovery = o.recoveryPerSecond ?? o.tps / 20;
     this.#recoveryGiven = o.recoveryPerSecond !== undefined;
     this.#cooldown = o.throttleCooldownMs ?? 1000;
+    this.#throttleWindow = Math.max(1, o.throttleWindow ?? Number.POSITIVE_INFINITY);
     this.#minRate = Math.min(o.minRate ?? 1, o.tps);
     this.#rate = o.tps;
     this.#tokens = this.burst;
@@ -86,19 +97,23 @@ export class AdaptiveTokenBucket {
     return Math.ceil(((1 - this.#tokens) / this.#rate) * 1000);
   }
 
-  /** The carrier answered ESME_RTHROTTLED: halve the rate (floor minRate), at most once per cooldown. */
+  /** The carrier answered ESME_RTHROTTLED: halve the rate (floor minRate), once per window of throttled answers. */
   onThrottled(): void {
     this.#update();
     const t = this.#now();
-    if (t - this.#lastHalving < this.#cooldown) return;
+    this.#throttled++;
+    if (t - this.#lastHalving < this.#cooldown && this.#throttled < this.#throttleWindow) return;
     this.#lastHalving = t;
+    this.#throttled = 0;
     this.#rate = Math.max(this.#minRate, this.#rate / 2);
     this.#tokens = Math.min(this.#tokens, this.#capacity());
   }
 
-  /** An accepted resp: applies the additive recovery accrued so far. */
+  /** An accepted resp: the rate climbs by recovery/rate (recoveryPerSecond per second of successes), up to tps. */
   onSuccess(): void {
     this.#update();
+    if (this.#rate >= this.tps || this.#recovery <= 0) return;
+    this.#rate = Math.min(this.tps, this.#rate + this.#recovery / Math.max(1, this.#rate));
   }
 
   /**
@@ -122,22 +137,13 @@ export class AdaptiveTokenBucket {
     return Math.max(1, (this.burst * this.#rate) / this.tps);
   }
 
-  /** Refill for the time elapsed at the rate of each instant (the rate ramps linearly while recovering). */
+  /** Refill for the time elapsed at the current rate. */
   #update(): void {
     const t = this.#now();
     const dt = (t - this.#last) / 1000;
+    if (dt < 0) this.#last = t; // the clock went back: measure from here, do not wait for it to catch up
     if (dt <= 0) return;
     this.#last = t;
-    const r0 = this.#rate;
-    if (r0 < this.tps && this.#recovery > 0) {
-      // Ramp r0 → r1 over dt (capped at tps); tokens gained = area under the ramp.
-      const tRamp = Math.min(dt, (this.tps - r0) / this.#recovery);
-      const r1 = r0 + this.#recovery * tRamp;
-      this.#rate = r1;
-      this.#tokens += ((r0 + r1) / 2) * tRamp + r1 * (dt - tRamp);
-    } else {
-      this.#tokens += r0 * dt;
-    }
-    this.#tokens = Math.min(this.#tokens, this.#capacity());
+    this.#tokens = Math.min(this.#tokens + this.#rate * dt, this.#capacity());
   }
 }

@@ -2,6 +2,8 @@
  * What a submit outcome means for a segment (pure): per carrier command_status classes
  * (errors.temporary / failover / permanent), the retry budget and the backoff.
  */
+import { backoffDelayMs } from '../domain/backoff.js';
+
 export type OutcomeClass = 'temporary' | 'failover' | 'permanent';
 
 export interface ErrorClasses {
@@ -26,8 +28,7 @@ export function classifyStatus(name: string, classes: ErrorClasses, attempts: nu
   return 'permanent';
 }
 
+/** Backoff before retry number `attempts` of a message: the daemon's one backoff (domain/backoff.ts). */
 export function retryDelayMs(attempts: number, initialMs: number, maxMs: number, rng: () => number = Math.random): number {
-  const exp = Math.min(maxMs, initialMs * 2 ** Math.min(20, Math.max(0, attempts - 1)));
-  // Jitter in [exp/2, exp] so a burst of retries does not come back as one burst.
-  return Math.round(exp / 2 + (rng() * exp) / 2);
+  return backoffDelayMs(attempts, { initialMs, maxMs }, rng);
 }

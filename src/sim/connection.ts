@@ -37,7 +37,20 @@ export interface SimContext {
   readonly recorder: SimRecorder;
   readonly log: Logger;
   /** The simulator's current misbehaviour modes (changed live by configure()). */
-  readonly mode: Pick<SmscSimOptions, 'silent' | 'respDelayMs' | 'throttleEvery' | 'errorEvery' | 'errorByDest' | 'dropAfterSubmits'>;
+  readonly mode: Pick<
+    SmscSimOptions,
+    | 'silent'
+    | 'respDelayMs'
+    | 'throttleEvery'
+    | 'errorEvery'
+    | 'errorByDest'
+    | 'dropAfterSubmits'
+    | 'silentAfterSubmits'
+    | 'dropAfterBindMs'
+    | 'faultConnections'
+    | 'malformedMessageId'
+    | 'wrongResp'
+  >;
   authenticate(systemId: string, password: string): number;
   /** Counts every submit_sm the SMSC takes (throttle/error "every Nth" use it). */
   nextSubmitNumber(): number;
@@ -181,6 +194,12 @@ export class SimConnection {
     }
   }
 
+  /** Whether the per-connection fault modes apply to this connection. */
+  get #faulty(): boolean {
+    const only = this.#ctx.mode.faultConnections;
+    return only === null || only.includes(this.index);
+  }
+
   #recordResponse(commandId: number, status: number, seq: number): void {
     this.#ctx.recorder.response({ conn: this.index, command: commandName(commandId), commandId, status, seq, time: Date.now() });
   }
@@ -199,6 +218,15 @@ export class SimConnection {
     this.systemId = systemId;
     this.sendRaw(encodePdu(`${pdu.command}_resp`, pdu.sequenceNumber, { system_id: 'XINGESIM' }));
     this.#ctx.onBound(this);
+    const dropMs = this.#ctx.mode.dropAfterBindMs;
+    if (dropMs > 0 && this.#faulty) {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        this.#ctx.log.info({ conn: this.index, afterMs: dropMs }, 'sim: dropping connection after bind');
+        this.drop();
+      }, dropMs);
+      this.#timers.add(t);
+    }
   }
 
   #onSubmit(pdu: Pdu): void {
@@ -222,6 +250,7 @@ export class SimConnection {
       esmClass: fieldNum(pdu, 'esm_class'),
       dataCoding: fieldNum(pdu, 'data_coding'),
       registeredDelivery: fieldNum(pdu, 'registered_delivery'),
+      validityPeriod: fieldStr(pdu, 'validity_period'),
       shortMessage: Buffer.from(fieldBuf(pdu, 'short_message')),
       tlvs: copyTlvs(pdu.tlvs),
       time: Date.now(),
@@ -234,18 +263,30 @@ export class SimConnection {
       this.drop();
       return;
     }
+    if (m.silentAfterSubmits > 0 && this.submits > m.silentAfterSubmits && this.#faulty) return; // half-dead: enquire_link still answered
     const n = ctx.nextSubmitNumber();
+    const wrong = m.wrongResp !== null && m.wrongResp.every > 0 && n % m.wrongResp.every === 0 ? m.wrongResp.command : null;
     let status: number = m.errorByDest[rec.destination] ?? Status.ESME_ROK;
     if (status === 0 && m.throttleEvery > 0 && n % m.throttleEvery === 0) status = Status.ESME_RTHROTTLED;
     if (status === 0 && m.errorEvery && m.errorEvery.n > 0 && n % m.errorEvery.n === 0) status = m.errorEvery.status;
     const answer = (): void => {
       if (this.#closed) return;
+      if (wrong !== null) {
+        // A confused SMSC: some other PDU type with this submit's sequence number, status 0.
+        this.sendRaw(encodeHeader(CommandId[wrong], 0, seq));
+        ctx.recorder.answered(this.index);
+        return;
+      }
       rec.status = status;
+      const malformed = status === 0 ? m.malformedMessageId : null;
       if (status === 0) rec.messageId = ctx.nextMessageId();
-      this.sendRaw(encodeMessageIdResp(CommandId.submit_sm_resp, status, seq, rec.messageId));
+      // Too long: the id zero-padded to 70 octets (still a number, so receipts can be built from it).
+      if (malformed === 'too-long') rec.messageId = rec.messageId!.padStart(70, '0');
+      if (malformed === 'empty') rec.messageId = '';
+      this.sendRaw(malformed ? malformedIdResp(malformed, seq, rec.messageId!) : encodeMessageIdResp(CommandId.submit_sm_resp, status, seq, rec.messageId));
       ctx.recorder.answered(this.index);
       ctx.log.debug({ conn: this.index, seq, to: maskPhone(rec.destination), status }, 'sim: submit_sm answered');
-      if (status === 0) ctx.onAccepted(this, rec);
+      if (status === 0 && rec.messageId !== '') ctx.onAccepted(this, rec);
     };
     if (m.respDelayMs > 0) {
       const t = setTimeout(() => {
@@ -261,4 +302,16 @@ function copyTlvs(t: Pdu['tlvs']): RecordedSubmit['tlvs'] {
   const out: RecordedSubmit['tlvs'] = {};
   for (const [k, v] of Object.entries(t)) out[k] = Buffer.isBuffer(v) ? Buffer.from(v) : v;
   return out;
+}
+
+/**
+ * A submit_sm_resp with status 0 whose message_id breaks SMPP 3.4 (a C-octet string of at most
+ * 65 octets): no terminator, too long (`id` is already 70 octets), or absent.
+ */
+function malformedIdResp(kind: 'no-nul' | 'too-long' | 'empty', seq: number, id: string): Buffer {
+  const body =
+    kind === 'empty' ? Buffer.alloc(0) : kind === 'no-nul' ? Buffer.from(id, 'latin1') : Buffer.concat([Buffer.from(id, 'latin1'), Buffer.from([0])]);
+  const head = encodeHeader(CommandId.submit_sm_resp, 0, seq);
+  head.writeUInt32BE(head.length + body.length, 0);
+  return Buffer.concat([head, body]);
 }

@@ -19,6 +19,8 @@ export interface RecordedSubmit {
   esmClass: number;
   dataCoding: number;
   registeredDelivery: number;
+  /** validity_period as sent (SMPP time format; '' = the SMSC's default). */
+  validityPeriod?: string;
   /** A copy of the octets as received. */
   shortMessage: Buffer;
   tlvs: Record<string, number | string | Buffer>;

@@ -4,7 +4,7 @@
  * checked here, and a bad one is an error naming the option.
  */
 import type { Logger } from 'pino';
-import { SmscSimulator, type SmscSimInput } from './smsc.js';
+import { SmscSimulator, type SmscSimInput, type WrongRespCommand } from './smsc.js';
 import type { IdFormat, ReceiptStat } from './receipts.js';
 import { CALLERID_SIM_FLAGS, startCallerIdSimFromFlags } from './callerid-provider-cli.js';
 
@@ -27,6 +27,14 @@ export interface RunSimOptions {
   errorEvery?: string;
   dropAfter?: number | string;
   silent?: boolean | string;
+  /** Each connection answers its first N submit_sm, then none (enquire_link still answered). */
+  silentAfter?: number | string;
+  /** Drop every connection N ms after its bind. */
+  dropAfterBindMs?: number | string;
+  /** submit_sm_resp status 0 with a malformed message_id: no-nul | too-long | empty. */
+  malformedId?: string;
+  /** `COMMAND[:N]`: every Nth submit_sm (default every one) answered with a PDU of that type, e.g. `generic_nack:10`. */
+  wrongResp?: string;
   idFormat?: string;
   receiptIdFormat?: string;
   idStart?: number | string | bigint;
@@ -83,6 +91,20 @@ export function parseSimOptions(o: RunSimOptions): SmscSimInput {
     if (!(Number(n) > 0) || !Number.isInteger(status)) throw new RangeError('sim option errorEvery: expected N:STATUS');
     errorEvery = { n: Number(n), status };
   }
+  let wrongResp: SmscSimInput['wrongResp'];
+  if (o.wrongResp) {
+    const [command, every] = o.wrongResp.split(':');
+    if (!['enquire_link_resp', 'generic_nack', 'unbind_resp', 'deliver_sm_resp'].includes(command ?? '')) {
+      throw new RangeError('sim option wrongResp: expected enquire_link_resp, generic_nack, unbind_resp or deliver_sm_resp[:N]');
+    }
+    const n = every === undefined ? 1 : Number(every);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError('sim option wrongResp: N must be a positive integer');
+    wrongResp = { command: command as WrongRespCommand, every: n };
+  }
+  const malformedId = o.malformedId;
+  if (malformedId !== undefined && malformedId !== 'no-nul' && malformedId !== 'too-long' && malformedId !== 'empty') {
+    throw new RangeError('sim option malformedId: expected no-nul, too-long or empty');
+  }
   const segments = o.receipts;
   if (segments !== undefined && segments !== 'all' && segments !== 'last' && segments !== 'none') {
     throw new RangeError('sim option receipts: expected all, last or none');
@@ -95,6 +117,10 @@ export function parseSimOptions(o: RunSimOptions): SmscSimInput {
     throttleEvery: int('throttleEvery', o.throttleEvery) ?? 0,
     dropAfterSubmits: int('dropAfter', o.dropAfter) ?? 0,
     silent: o.silent === true || o.silent === 'true',
+    silentAfterSubmits: int('silentAfter', o.silentAfter) ?? 0,
+    dropAfterBindMs: int('dropAfterBindMs', o.dropAfterBindMs) ?? 0,
+    malformedMessageId: malformedId ?? null,
+    wrongResp: wrongResp ?? null,
     recordLimit: int('recordLimit', o.recordLimit) ?? 10000,
     receipts: {
       ...(o.receiptDelayMs !== undefined ? { delayMs: int('receiptDelayMs', o.receiptDelayMs)! } : {}),
@@ -121,7 +147,8 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
 
 /**
  * `xinge sim [--port N] [--receipt-delay-ms N] [--slow-ms N] [--throttle-every N]
- * [--error-every N:STATUS] [--drop-after N] [--silent] [--id-format decimal|hex|hex-upper]
+ * [--error-every N:STATUS] [--drop-after N] [--silent] [--silent-after N] [--drop-after-bind-ms N]
+ * [--malformed-id no-nul|too-long|empty] [--wrong-resp COMMAND[:N]] [--id-format decimal|hex|hex-upper]
  * [--receipt-id-format …] [--id-start N] [--receipts all|last|none]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
  * [--accounts id:pw,…] [--record-limit N] [--host H]` and the caller-ID provider's
@@ -143,7 +170,7 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
   }
   const known = new Set([
     'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'slowMs',
-    'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
+    'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'silentAfter', 'dropAfterBindMs', 'malformedId', 'wrongResp', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
     ...CALLERID_SIM_FLAGS,
   ]);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new RangeError(`xinge sim: unknown option --${k}`);

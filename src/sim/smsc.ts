@@ -53,6 +53,25 @@ export interface SmscSimOptions {
   dropAfterSubmits: number;
   /** Keep connections open but answer nothing, enquire_link included. */
   silent: boolean;
+  /**
+   * Half-dead bind: each connection answers its first N submit_sm, then no more (still
+   * answering enquire_link and unbind); 0 = never.
+   */
+  silentAfterSubmits: number;
+  /** Drop every connection this many ms after its bind succeeds (a flapping SMSC); 0 = never. */
+  dropAfterBindMs: number;
+  /** Connection indexes (0 = the first accepted) silentAfterSubmits and dropAfterBindMs apply to; null = all. */
+  faultConnections: number[] | null;
+  /**
+   * submit_sm_resp with command_status 0 and a malformed message_id: `no-nul` (the id runs to
+   * the end of the PDU), `too-long` (a 70-octet id), `empty` (no message_id at all); null = well formed.
+   */
+  malformedMessageId: MalformedMessageId | null;
+  /**
+   * Every Nth submit_sm (over the whole SMSC) is answered with a PDU of the wrong type carrying
+   * its sequence number (and status 0) instead of its submit_sm_resp; null = never.
+   */
+  wrongResp: { every: number; command: WrongRespCommand } | null;
   receipts: SmscReceiptOptions;
   /** How many submit_sm records to keep (counters are always kept); 0 for benchmarks. */
   recordLimit: number;
@@ -67,6 +86,9 @@ export type SmscSimInput = Partial<Omit<SmscSimOptions, 'receipts' | 'idStart'>>
   receipts?: Partial<SmscReceiptOptions>;
   idStart?: bigint | number | string;
 };
+
+export type MalformedMessageId = 'no-nul' | 'too-long' | 'empty';
+export type WrongRespCommand = 'enquire_link_resp' | 'generic_nack' | 'unbind_resp' | 'deliver_sm_resp';
 
 export type MalformedKind = 'bad-body' | 'unknown-command' | 'absurd-length' | 'short-length';
 
@@ -83,6 +105,11 @@ const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random' | 'tls'> = {
   errorByDest: {},
   dropAfterSubmits: 0,
   silent: false,
+  silentAfterSubmits: 0,
+  dropAfterBindMs: 0,
+  faultConnections: null,
+  malformedMessageId: null,
+  wrongResp: null,
   receipts: { delayMs: 200, mix: { DELIVRD: 1 }, segments: 'all' },
   recordLimit: Number.POSITIVE_INFINITY,
 };

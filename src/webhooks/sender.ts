@@ -19,6 +19,7 @@
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { signWebhook } from './sign.js';
+import { backoffDelayMs } from '../domain/backoff.js';
 
 export interface WebhookDelivery {
   id: string;
@@ -153,8 +154,5 @@ export interface BackoffOptions {
  * down) so they do not return as a burst; the floor keeps the growth exponential.
  */
 export function nextBackoffMs(attempt: number, opts: BackoffOptions, rng: () => number = Math.random): number {
-  const n = Math.max(1, Math.floor(attempt));
-  const base = Math.min(opts.maxMs, opts.initialMs * 2 ** (n - 1));
-  const r = Math.min(Math.max(rng(), 0), 1);
-  return Math.round(base / 2 + (base / 2) * r);
+  return backoffDelayMs(attempt, opts, rng);
 }

@@ -295,7 +295,8 @@ t.test('a dropped bind fails its in-flight submits `disconnected` at once; queue
   sim.drop();
   const outs = await all;
   t.ok(Date.now() - t0 < 500, `resolved in ${Date.now() - t0} ms`);
-  t.same(outs, Array(5).fill({ kind: 'disconnected' }));
+  // In flight: marked so (the caller charges an attempt only from the second drop); queued: plain.
+  t.same(outs, [...Array(3).fill({ kind: 'disconnected', inFlight: true, countsAsAttempt: false }), ...Array(2).fill({ kind: 'disconnected' })]);
   t.equal(pool.inFlight, 0);
   t.equal(pool.queued, 0);
 });

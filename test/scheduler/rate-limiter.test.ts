@@ -56,29 +56,28 @@ t.test('the rate never goes below 1/s', async (t) => {
   t.equal(b.tryTake(), 1);
 });
 
-t.test('additive recovery: +tps/20 per second back to tps, never above', async (t) => {
+t.test('additive recovery on successes: a second of successes at the current rate adds tps/20', async (t) => {
   const c = clock();
   const b = new AdaptiveTokenBucket({ tps: 100, now: c.now });
   b.onThrottled();
   t.equal(b.rate, 50);
-  c.advance(1000);
-  b.onSuccess();
-  t.equal(b.rate, 55, '+5/s after one second');
-  c.advance(4000);
-  t.equal(b.rate, 75);
-  c.advance(60_000);
+  c.advance(5000);
+  t.equal(b.rate, 50, 'time alone recovers nothing');
+  for (let i = 0; i < 50; i++) b.onSuccess();
+  t.ok(Math.abs(b.rate - 55) < 0.5, `+5/s after 50 successes at 50/s (${b.rate.toFixed(2)})`);
+  for (let i = 0; i < 10_000; i++) b.onSuccess();
   t.equal(b.rate, 100, 'capped at the configured tps');
 });
 
-t.test('tokens during recovery follow the ramp (area under the rate)', async (t) => {
+t.test('a window of throttled answers: throttleWindow answers end it before the cooldown', async (t) => {
   const c = clock();
-  const b = new AdaptiveTokenBucket({ tps: 100, burst: 1000, now: c.now, recoveryPerSecond: 10 });
-  b.tryTake(1000);
-  b.onThrottled(); // 50/s, bucket cap 500
-  t.equal(b.tokens, 0);
-  c.advance(2000); // rate 50 → 70, tokens = (50+70)/2*2 = 120
-  t.equal(Math.round(b.tokens), 120);
-  t.equal(b.rate, 70);
+  const b = new AdaptiveTokenBucket({ tps: 160, now: c.now, throttleWindow: 4 });
+  b.onThrottled();
+  t.equal(b.rate, 80, 'the first throttle halves');
+  for (let i = 0; i < 3; i++) b.onThrottled();
+  t.equal(b.rate, 80, 'the rest of the window in flight does not');
+  b.onThrottled();
+  t.equal(b.rate, 40, 'the next window halves again, well within the cooldown');
 });
 
 t.test('a custom floor and the throttle cooldown are honoured', async (t) => {

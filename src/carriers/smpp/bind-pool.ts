@@ -1,14 +1,25 @@
 /**
  * BindPool: the Connector for one SMPP carrier account (SPEC 4). It keeps `binds`
  * persistent sessions (transceivers, or transmitters plus as many receivers), rebuilds
- * each one alone when it drops (exponential backoff with full jitter; minutes after an
- * authentication failure so the carrier does not lock the account), and sends each
- * submit on the bound transmitter with the most free window. Submits beyond the free
- * window wait in a small internal queue (OTP first) and go out as resps free slots; when
- * no transmitter is bound they answer `disconnected` at once so the caller can requeue.
+ * each one alone when it drops (the shared exponential backoff with jitter, reset only
+ * after the bind has stayed up `reconnect.stable_after_s`; minutes after an authentication
+ * failure so the carrier does not lock the account), and sends each submit on the bound
+ * transmitter with the most free window. Submits beyond the free window wait in a small
+ * internal queue (OTP first) and go out as resps free slots; when no transmitter is bound
+ * they answer `disconnected` at once so the caller can requeue.
+ *
+ * A submit that times out (or gets a response of the wrong type) is sent again on another
+ * bind of the carrier, never the one it failed on; until it goes out again, a late
+ * submit_sm_resp from the first bind still settles it (no second SMS). A bind with a
+ * timeout takes nothing new until it answers again, and after
+ * `max_consecutive_timeouts` timeouts in a row it is unbound and rebuilt: an SMSC that
+ * answers enquire_link but not submit_sm is a dead bind.
  *
  * Events: 'bind' (BindState, on every state change), 'deliver' (InboundDeliver: the
  * caller commits, then calls ack()).
+ *
+ * Over 400 lines on purpose: binds, the waiting queues and the per-segment retry across
+ * binds share one state (slots, sessions, jobs, the rate limiter); split, it would go public.
  */
 import { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
@@ -16,12 +27,15 @@ import { pino, type Logger } from 'pino';
 import type { CarrierConfig } from '../../config/schema.js';
 import type { BindState, Connector, ConnectorEvents, OutboundSegment, SubmitOutcome } from '../connector.js';
 import { maskPhone } from '../../observability/redact.js';
+import { Backoff } from '../../domain/backoff.js';
+import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
 import type { Pdu, SubmitSmFields } from './codec.js';
 import { isAuthFailure, Status, statusName } from './command-status.js';
 import { BindError } from './errors.js';
+import { DropCounts, Fifo } from './fifo.js';
 import type { SmppMetrics } from './metrics.js';
 import { checkSubmitFields, submitFieldsFor, toInboundDeliver } from './pdu-mapping.js';
-import { SmppSession, type BindMode, type SessionCloseInfo } from './session.js';
+import { SmppSession, type BindMode, type SessionCloseInfo, type SessionSubmitOutcome } from './session.js';
 
 /** What the pool needs from a rate limiter (scheduler's AdaptiveTokenBucket fits). */
 export interface SubmitLimiter {
@@ -45,6 +59,8 @@ export interface BindPoolOptions {
   tls?: tls.ConnectionOptions;
   /** TCP connect deadline; default carrier.response_timeout_s. */
   connectTimeoutMs?: number;
+  /** Monotonic clock for response deadlines and validity arithmetic; tests may drive it. */
+  clock?: MonotonicClock;
 }
 
 interface Slot {
@@ -52,45 +68,31 @@ interface Slot {
   mode: BindMode;
   state: BindState['state'];
   session: SmppSession | null;
-  attempt: number;
+  backoff: Backoff;
   timer: NodeJS.Timeout | null;
+  /** Fires when the bind has stayed up reconnect.stable_after_s: the backoff resets then. */
+  stableTimer: NodeJS.Timeout | null;
 }
 
-interface Waiting {
+/** One segment from submit() to its outcome, across the binds it is tried on. */
+interface Job {
+  seg: OutboundSegment;
   fields: SubmitSmFields;
-  to: string;
   resolve: (o: SubmitOutcome) => void;
-}
-
-/** A FIFO with O(1) shift. */
-class Fifo<T> {
-  #items: T[] = [];
-  #head = 0;
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-  push(x: T): void {
-    this.#items.push(x);
-  }
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const x = this.#items[this.#head];
-    this.#items[this.#head++] = undefined as T;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return x;
-  }
-  drain(): T[] {
-    const out = this.#items.slice(this.#head);
-    this.#items = [];
-    this.#head = 0;
-    return out;
-  }
+  settled: boolean;
+  /** Monotonic time submit() was called (the validity left shrinks from there). */
+  handedAt: number;
+  sends: number;
+  /** Sessions it timed out or got a wrong response on: it is never sent there again (null until one). */
+  avoid: Set<SmppSession> | null;
+  /** While waiting for another bind after a timeout: gives up (timeout) when it fires. */
+  hold: NodeJS.Timeout | null;
+  /** Why it is waiting to go out again: what the caller hears if it cannot. */
+  failed: 'timeout' | 'dropped' | null;
 }
 
 const DISCONNECTED: SubmitOutcome = Object.freeze({ kind: 'disconnected' });
+const TIMEOUT: SubmitOutcome = Object.freeze({ kind: 'timeout' });
 
 export class BindPool extends EventEmitter<ConnectorEvents> implements Connector {
   readonly id: string;
@@ -100,8 +102,12 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   readonly #random: () => number;
   readonly #opts: BindPoolOptions;
   readonly #slots: Slot[] = [];
-  readonly #otp = new Fifo<Waiting>();
-  readonly #bulk = new Fifo<Waiting>();
+  readonly #otp = new Fifo<Job>();
+  readonly #bulk = new Fifo<Job>();
+  /** Jobs that timed out on a bind and wait for another one: before any new submit. */
+  #retry: Job[] = [];
+  readonly #drops = new DropCounts();
+  readonly #clock: MonotonicClock;
   #inFlight = 0;
   #started = false;
   #stopping = false;
@@ -117,6 +123,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ carrier: carrier.id });
     this.#metrics = opts.metrics ?? {};
     this.#random = opts.random ?? Math.random;
+    this.#clock = opts.clock ?? monotonicNow;
     const n = carrier.binds;
     if (carrier.bind === 'transceiver') {
       for (let i = 0; i < n; i++) this.#slots.push(this.#newSlot(i, 'transceiver'));
@@ -127,7 +134,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   }
 
   #newSlot(index: number, mode: BindMode): Slot {
-    return { index, mode, state: 'closed', session: null, attempt: 0, timer: null };
+    const backoff = new Backoff(() => ({ initialMs: this.carrier.reconnect.initial_ms, maxMs: this.carrier.reconnect.max_ms }), this.#random);
+    return { index, mode, state: 'closed', session: null, backoff, timer: null, stableTimer: null };
   }
 
   start(): void {
@@ -139,7 +147,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   capacity(): number {
     let free = 0;
     for (const s of this.#slots) if (s.session?.canSubmit()) free += s.session.freeWindow;
-    return Math.max(0, free - this.#otp.length - this.#bulk.length);
+    return Math.max(0, free - this.#otp.length - this.#bulk.length - this.#retry.length);
   }
 
   isUp(): boolean {
@@ -157,7 +165,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
 
   /** Submits waiting for a free window slot. */
   get queued(): number {
-    return this.#otp.length + this.#bulk.length;
+    return this.#otp.length + this.#bulk.length + this.#retry.length;
   }
 
   binds(): BindState[] {
@@ -173,7 +181,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       return Promise.resolve({ kind: 'rejected', commandStatus: bad, statusName: statusName(bad) });
     }
     return new Promise<SubmitOutcome>((resolve) => {
-      (seg.lane === 'otp' ? this.#otp : this.#bulk).push({ fields, to: seg.to, resolve });
+      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: null, hold: null, failed: null };
+      (seg.lane === 'otp' ? this.#otp : this.#bulk).push(job);
       this.#pump();
     });
   }
@@ -182,10 +191,11 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
-    for (const w of [...this.#otp.drain(), ...this.#bulk.drain()]) w.resolve(DISCONNECTED);
+    this.#failQueued();
     for (const s of this.#slots) {
       if (s.timer) clearTimeout(s.timer);
-      s.timer = null;
+      if (s.stableTimer) clearTimeout(s.stableTimer);
+      s.timer = s.stableTimer = null;
       if (!s.session) this.#setState(s, 'closed');
     }
     if (this.#inFlight > 0 && graceMs > 0) {
@@ -225,6 +235,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       responseTimeoutMs: c.response_timeout_s * 1000,
       enquireLinkMs: c.enquire_link_s * 1000,
       ...(this.#opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.#opts.connectTimeoutMs } : {}),
+      clock: this.#clock,
       logger: this.#log,
       label: `${c.id}#${slot.index}`,
     });
@@ -236,11 +247,19 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     session.on('deliver', (pdu, ack) => this.#onDeliver(slot, pdu, ack));
     session.on('free', this.#pump);
     session.on('decodeError', (e) => this.#metrics.decodeError?.(this.id, statusName(e.status)));
+    session.on('protocolError', (command) => this.#metrics.protocolError?.(this.id, command));
+    session.on('malformedMessageId', () => this.#metrics.malformedMessageId?.(this.id));
     session.once('close', (info) => this.#onClose(slot, session, info));
     session.connect().then(
       () => {
         if (slot.session !== session || session.state !== 'bound') return;
-        slot.attempt = 0;
+        // Not reset here: an SMSC that accepts binds and drops them at once would be re-bound
+        // every initial_ms for ever. Only a bind that stays up earns a fresh backoff.
+        slot.stableTimer = setTimeout(() => {
+          slot.stableTimer = null;
+          if (slot.session === session && session.state === 'bound') slot.backoff.reset();
+        }, c.reconnect.stable_after_s * 1000);
+        slot.stableTimer.unref();
         this.#everBound = true;
         this.#metrics.bindState?.(this.id, slot.index, true);
         this.#setState(slot, 'bound');
@@ -253,6 +272,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   #onClose(slot: Slot, session: SmppSession, info: SessionCloseInfo): void {
     if (slot.session !== session) return;
     slot.session = null;
+    if (slot.stableTimer) clearTimeout(slot.stableTimer);
+    slot.stableTimer = null;
     if (info.wasBound) this.#metrics.bindState?.(this.id, slot.index, false);
     const auth = info.error instanceof BindError && isAuthFailure(info.error.commandStatus);
     if (!info.wasBound && !this.#stopping) {
@@ -268,11 +289,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       return;
     }
     const r = this.carrier.reconnect;
-    const delay = auth
-      ? Math.round(r.auth_failure_ms * (1 + 0.1 * this.#random()))
-      : Math.floor(this.#random() * Math.min(r.max_ms, r.initial_ms * 2 ** Math.min(slot.attempt, 30)));
-    slot.attempt++;
-    this.#log.info({ bind: slot.index, reason: info.reason, delayMs: delay, attempt: slot.attempt }, 'smpp bind down: reconnecting after backoff');
+    const delay = auth ? Math.round(r.auth_failure_ms * (1 + 0.1 * this.#random())) : slot.backoff.next();
+    this.#log.info({ bind: slot.index, reason: info.reason, delayMs: delay, attempt: slot.backoff.failures }, 'smpp bind down: reconnecting after backoff');
     this.#setState(slot, 'backoff');
     slot.timer = setTimeout(() => {
       slot.timer = null;
@@ -297,78 +315,214 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     };
   }
 
+  /** Nothing can be sent now: new submits go back to the caller; timed-out ones end as timeouts. */
   #failQueued(): void {
-    for (const w of [...this.#otp.drain(), ...this.#bulk.drain()]) w.resolve(DISCONNECTED);
+    for (const j of [...this.#otp.drain(), ...this.#bulk.drain()]) this.#settle(j, DISCONNECTED);
+    const retry = this.#retry;
+    this.#retry = [];
+    for (const j of retry) this.#settle(j, this.#gaveUp(j));
+  }
+
+  /** The outcome of a job that could not go out again: a timeout, or a first drop (not charged). */
+  #gaveUp(job: Job): SubmitOutcome {
+    return job.failed === 'dropped' ? { kind: 'disconnected', inFlight: true, countsAsAttempt: false } : TIMEOUT;
   }
 
   // ---- submits ----------------------------------------------------------------------------
 
-  /** The bound transmitter-capable session with the most free window, if any can take one now. */
-  #pick(): SmppSession | null {
+  /**
+   * The bound transmitter-capable session with the most free window that can take one now,
+   * other than those in `avoid`. A bind with a recent timeout gets one probe at a time, and
+   * only when no healthy bind is bound at all: with a healthy one it takes nothing after
+   * its first timeout.
+   */
+  #pick(avoid?: ReadonlySet<SmppSession>): SmppSession | null {
     let best: SmppSession | null = null;
     let bestFree = 0;
+    let healthyBound = false;
+    let probe: SmppSession | null = null;
     for (const s of this.#slots) {
       const sess = s.session;
-      if (sess === null || !sess.canSubmit()) continue;
+      if (sess === null || s.mode === 'receiver' || s.state !== 'bound' || avoid?.has(sess)) continue;
+      if (sess.consecutiveTimeouts > 0) {
+        if (probe === null && sess.canSubmit()) probe = sess;
+        continue;
+      }
+      healthyBound = true;
+      if (!sess.canSubmit()) continue;
       const free = sess.freeWindow;
       if (free > bestFree) {
         best = sess;
         bestFree = free;
       }
     }
-    return best;
+    return best ?? (healthyBound ? null : probe);
+  }
+
+  /** A rate token, or false and a pump scheduled for when one is due. */
+  #token(): boolean {
+    const limiter = this.#opts.limiter;
+    if (!limiter || limiter.tryTake(1) >= 1) return true;
+    if (this.#pumpTimer === null) {
+      this.#pumpTimer = setTimeout(() => {
+        this.#pumpTimer = null;
+        this.#pump();
+      }, Math.max(1, limiter.msUntilAvailable()));
+    }
+    return false;
   }
 
   readonly #pump = (): void => {
-    const limiter = this.#opts.limiter;
+    // Retries first (they are the oldest), each on a bind it has not failed on.
+    for (let i = 0; i < this.#retry.length; ) {
+      const job = this.#retry[i]!;
+      const session = this.#pick(job.avoid ?? undefined);
+      if (session === null) {
+        i++;
+        continue;
+      }
+      if (!this.#token()) return;
+      this.#retry.splice(i, 1);
+      if (job.hold) clearTimeout(job.hold);
+      job.hold = null;
+      this.#send(session, job);
+    }
     while (this.#otp.length + this.#bulk.length > 0) {
       const session = this.#pick();
       if (session === null) return;
-      if (limiter && limiter.tryTake(1) < 1) {
-        if (this.#pumpTimer === null) {
-          this.#pumpTimer = setTimeout(() => {
-            this.#pumpTimer = null;
-            this.#pump();
-          }, Math.max(1, limiter.msUntilAvailable()));
-        }
-        return;
-      }
-      const w = (this.#otp.length > 0 ? this.#otp.shift() : this.#bulk.shift())!;
-      this.#send(session, w);
+      if (!this.#token()) return;
+      const job = (this.#otp.length > 0 ? this.#otp.shift() : this.#bulk.shift())!;
+      this.#send(session, job);
     }
   };
 
-  #send(session: SmppSession, w: Waiting): void {
+  #send(session: SmppSession, job: Job): void {
+    if (job.sends > 0 && job.seg.validityMs !== undefined) {
+      // Sent again later: the validity left is shorter by the time since submit().
+      job.fields = submitFieldsFor(this.carrier, { ...job.seg, validityMs: job.seg.validityMs - (this.#clock() - job.handedAt) });
+    }
+    job.sends++;
     this.#inFlight++;
     this.#metrics.inFlight?.(this.id, this.#inFlight);
     const started = performance.now();
-    session.submit(w.fields).then(
-      (o) => this.#done(w, o, started),
+    session.submit(job.fields, (late) => this.#onLate(job, late)).then(
+      (o) => this.#answered(session, job, o, started),
       (e: Error) => {
-        this.#log.error({ err: e.message, to: maskPhone(w.to) }, 'smpp submit failed to encode');
-        this.#done(w, { kind: 'rejected', commandStatus: Status.ESME_RSYSERR, statusName: 'ESME_RSYSERR' }, started);
+        this.#log.error({ err: e.message, to: maskPhone(job.seg.to) }, 'smpp submit failed to encode');
+        this.#answered(session, job, { kind: 'rejected', commandStatus: Status.ESME_RSYSERR, statusName: 'ESME_RSYSERR' }, started);
       },
     );
   }
 
-  #done(w: Waiting, o: SubmitOutcome, started: number): void {
+  #answered(session: SmppSession, job: Job, o: SessionSubmitOutcome, started: number): void {
     this.#inFlight--;
     const m = this.#metrics;
     m.inFlight?.(this.id, this.#inFlight);
-    if (o.kind === 'accepted' || o.kind === 'rejected') {
-      m.submitResp?.(this.id, o.kind === 'accepted' ? 'ESME_ROK' : o.statusName);
-      m.submitLatency?.(this.id, (performance.now() - started) / 1000);
-      const limiter = this.#opts.limiter;
-      if (limiter) {
-        if (o.kind === 'accepted') limiter.onSuccess();
-        else if (o.commandStatus === Status.ESME_RTHROTTLED) limiter.onThrottled();
+    switch (o.kind) {
+      case 'accepted':
+      case 'rejected':
+        m.submitResp?.(this.id, o.kind === 'accepted' ? 'ESME_ROK' : o.statusName);
+        m.submitLatency?.(this.id, (performance.now() - started) / 1000);
+        this.#feedback(o);
+        this.#drops.clear(job.seg.segmentId);
+        this.#settle(job, o);
+        break;
+      case 'timeout':
+      case 'protocol_error':
+        if (o.kind === 'timeout') {
+          m.submitNoResp?.(this.id, 'timeout');
+          this.#checkSilent(session);
+        }
+        this.#retryElsewhere(job, session, 'timeout');
+        break;
+      case 'disconnected': {
+        m.submitNoResp?.(this.id, 'disconnected');
+        if (job.settled) break;
+        // The first drop with a segment in flight is not its fault; from the second on it may
+        // be (a PDU that makes the SMSC cut the link), so the caller charges an attempt.
+        const drops = this.#drops.add(job.seg.segmentId);
+        if (drops < 2 && !this.#stopping && this.isUp()) this.#retryElsewhere(job, session, 'dropped');
+        else this.#settle(job, { kind: 'disconnected', inFlight: true, countsAsAttempt: drops >= 2 });
+        break;
       }
-    } else m.submitNoResp?.(this.id, o.kind);
-    if (o.kind !== 'accepted') this.#log.debug({ to: maskPhone(w.to), outcome: o.kind }, 'smpp submit not accepted');
-    w.resolve(o);
+    }
+    if (o.kind !== 'accepted') this.#log.debug({ to: maskPhone(job.seg.to), outcome: o.kind }, 'smpp submit not accepted');
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
       for (const f of this.#idleWaiters.splice(0)) f();
     }
+  }
+
+  /** Adaptive rate: ESME_RTHROTTLED slows the account, accepted resps let it recover. */
+  #feedback(o: SubmitOutcome): void {
+    const limiter = this.#opts.limiter;
+    if (!limiter) return;
+    if (o.kind === 'accepted') limiter.onSuccess();
+    else if (o.kind === 'rejected' && o.commandStatus === Status.ESME_RTHROTTLED) limiter.onThrottled();
+  }
+
+  /** Send it again on another bind; if none takes it within a response timeout, the caller gets `timeout`. */
+  #retryElsewhere(job: Job, failedOn: SmppSession, why: 'timeout' | 'dropped'): void {
+    if (job.settled) return;
+    (job.avoid ??= new Set()).add(failedOn);
+    job.failed = why;
+    if (this.#stopping || !this.isUp() || job.sends > this.#slots.length) {
+      this.#settle(job, this.#gaveUp(job));
+      return;
+    }
+    this.#retry.push(job);
+    job.hold = setTimeout(() => {
+      job.hold = null;
+      const i = this.#retry.indexOf(job);
+      if (i >= 0) this.#retry.splice(i, 1);
+      this.#settle(job, this.#gaveUp(job));
+    }, this.carrier.response_timeout_s * 1000);
+    this.#pump();
+  }
+
+  /** The late resp of a timed-out submit: it settles the segment unless that is already done. */
+  #onLate(job: Job, o: Extract<SubmitOutcome, { kind: 'accepted' | 'rejected' }>): void {
+    this.#feedback(o);
+    this.#metrics.lateResp?.(this.id, job.settled ? 'ignored' : job.sends > 1 ? 'after_resend' : 'settled');
+    if (job.settled) return;
+    const i = this.#retry.indexOf(job);
+    if (i >= 0) this.#retry.splice(i, 1);
+    this.#drops.clear(job.seg.segmentId);
+    this.#settle(job, o);
+  }
+
+  #settle(job: Job, o: SubmitOutcome): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.hold) clearTimeout(job.hold);
+    job.hold = null;
+    job.resolve(o);
+  }
+
+  /**
+   * After a timeout: max_consecutive_timeouts in a row means the bind answers enquire_link
+   * but not submit_sm, so it is taken out at once. Below that, a bind left with nothing in
+   * flight cannot prove itself without risking a segment: unless a resp comes back within
+   * another response timeout, it is taken out too.
+   */
+  #checkSilent(session: SmppSession): void {
+    const slot = this.#slots.find((s) => s.session === session);
+    if (slot === undefined || slot.state !== 'bound') return;
+    if (session.consecutiveTimeouts >= this.carrier.max_consecutive_timeouts) {
+      this.#takeOut(slot, session);
+      return;
+    }
+    if (session.inFlight > 0) return;
+    const t = setTimeout(() => {
+      if (slot.session === session && slot.state === 'bound' && session.consecutiveTimeouts > 0 && session.inFlight === 0) this.#takeOut(slot, session);
+    }, this.carrier.response_timeout_s * 1000);
+    t.unref();
+  }
+
+  #takeOut(slot: Slot, session: SmppSession): void {
+    this.#metrics.silentBind?.(this.id);
+    this.#log.warn({ bind: slot.index, timeouts: session.consecutiveTimeouts }, 'smpp bind answers no submit_sm: unbinding and rebuilding it');
+    this.#setState(slot, 'unbinding');
+    void session.unbind(Math.min(2000, this.carrier.response_timeout_s * 1000));
   }
 
   #onDeliver(slot: Slot, pdu: Pdu, ack: (status?: number) => void): void {

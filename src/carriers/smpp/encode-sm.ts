@@ -31,7 +31,7 @@ export function encodeMessageIdResp(commandId: number, commandStatus: number, se
   return b;
 }
 
-/** The submit_sm fields xinge sets; the rest are zero / empty (service_type, protocol_id, priority, schedule, validity). */
+/** The submit_sm fields xinge sets; the rest are zero / empty (service_type, protocol_id, priority, schedule). */
 export interface SubmitSmFields {
   serviceType?: string;
   sourceAddrTon: number;
@@ -44,6 +44,8 @@ export interface SubmitSmFields {
   protocolId?: number;
   priorityFlag?: number;
   registeredDelivery: number;
+  /** SMPP time (16 characters, relative `…R` or absolute); absent or '' = the SMSC's default. */
+  validityPeriod?: string;
   dataCoding: number;
   shortMessage: Buffer;
   messagePayload?: Buffer;
@@ -90,10 +92,12 @@ export function encodeShortMessagePdu(commandId: number, sequenceNumber: number,
   const mp = f.messagePayload;
   if (mp !== undefined && mp.length > 0xffff) throw new SmppError('smpp_encode', `message_payload is ${mp.length} octets; at most 65535`);
   const sar = f.sarMsgRefNum !== undefined && f.sarTotalSegments !== undefined && f.sarSegmentSeqnum !== undefined;
+  const vp = f.validityPeriod ?? '';
+  if (vp !== '' && !/^\d{12}\d\d\d[+\-R]$/.test(vp)) throw new SmppError('smpp_encode', 'validity_period must be 16 characters of SMPP time format');
   const rid = f.receiptedMessageId;
   const ridLen = rid === undefined ? 0 : checkAddr('receipted_message_id', rid, 64);
   const len =
-    HEADER_LENGTH + stLen + 1 + 2 + srcLen + 1 + 2 + dstLen + 1 + 3 + 1 + 1 + 1 + 2 + 1 + 1 + sm.length +
+    HEADER_LENGTH + stLen + 1 + 2 + srcLen + 1 + 2 + dstLen + 1 + 3 + 1 + vp.length + 1 + 1 + 2 + 1 + 1 + sm.length +
     (mp !== undefined ? 4 + mp.length : 0) +
     (sar ? 6 + 5 + 5 : 0) +
     (rid !== undefined ? 4 + ridLen + 1 : 0) +
@@ -118,7 +122,8 @@ export function encodeShortMessagePdu(commandId: number, sequenceNumber: number,
   b[o++] = f.protocolId ?? 0;
   b[o++] = f.priorityFlag ?? 0;
   b[o++] = 0; // schedule_delivery_time: immediate
-  b[o++] = 0; // validity_period: SMSC default
+  o += b.write(vp, o, 'latin1'); // validity_period ('' = the SMSC default)
+  b[o++] = 0;
   b[o++] = f.registeredDelivery;
   b[o++] = 0; // replace_if_present_flag
   b[o++] = f.dataCoding;

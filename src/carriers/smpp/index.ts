@@ -7,3 +7,4 @@ export { SmppError, FramingError, DecodeError, BindError, type SmppErrorCode } f
 export { PduFramer, MAX_PDU_LENGTH, HEADER_LENGTH } from './framing.js';
 export { decodePdu, encodePdu, encodeSubmitSm, encodeHeader, encodeMessageIdResp, CommandId, type Pdu, type SubmitSmFields } from './codec.js';
 export { formatDestination, submitFieldsFor, isReceiptEsmClass, toInboundDeliver } from './pdu-mapping.js';
+export { validityPeriodFor, formatRelativeValidity, formatAbsoluteValidity, parseRelativeValidity, type ValidityMode } from './validity.js';

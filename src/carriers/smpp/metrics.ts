@@ -24,4 +24,19 @@ export interface SmppMetrics {
   deliver?(carrier: string, kind: 'receipt' | 'mo'): void;
   /** A PDU from the SMSC could not be decoded (answered with an error, bind kept). */
   decodeError?(carrier: string, command: string): void;
+  /**
+   * A PDU carried a submit's sequence number but was not a usable submit_sm_resp: the
+   * command seen (enquire_link_resp, generic_nack …; `submit_sm_resp` = status 0 without a
+   * message_id). The segment is retried.
+   */
+  protocolError?(carrier: string, command: string): void;
+  /** A submit_sm_resp with status 0 and a malformed message_id: accepted, id salvaged. */
+  malformedMessageId?(carrier: string): void;
+  /**
+   * A submit_sm_resp after its timeout: `settled` (the segment had not gone out again),
+   * `after_resend` (it had: two SMS), `ignored` (the segment was already settled).
+   */
+  lateResp?(carrier: string, outcome: 'settled' | 'after_resend' | 'ignored'): void;
+  /** A bind taken out after max_consecutive_timeouts submit_sm timeouts in a row (answers enquire_link, not submit_sm). */
+  silentBind?(carrier: string): void;
 }

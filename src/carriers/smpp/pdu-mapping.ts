@@ -8,6 +8,7 @@ import type { CarrierConfig } from '../../config/schema.js';
 import type { InboundDeliver, OutboundSegment } from '../connector.js';
 import { fieldBuf, fieldNum, fieldStr, type Pdu, type SubmitSmFields } from './codec.js';
 import { Status } from './command-status.js';
+import { validityPeriodFor } from './validity.js';
 
 export type DestFormat = CarrierConfig['dest']['format'];
 
@@ -26,8 +27,8 @@ export function formatDestination(e164: string, format: DestFormat): string {
   return parsed ? String(parsed.nationalNumber) : digits;
 }
 
-/** submit_sm fields for one segment on this carrier. */
-export function submitFieldsFor(carrier: CarrierConfig, seg: OutboundSegment): SubmitSmFields {
+/** submit_sm fields for one segment on this carrier; `nowMs` (wall time) anchors an absolute validity. */
+export function submitFieldsFor(carrier: CarrierConfig, seg: OutboundSegment, nowMs: number = Date.now()): SubmitSmFields {
   const p = seg.part;
   const f: SubmitSmFields = {
     sourceAddrTon: carrier.source.ton,
@@ -41,6 +42,8 @@ export function submitFieldsFor(carrier: CarrierConfig, seg: OutboundSegment): S
     dataCoding: p.dataCoding,
     shortMessage: p.shortMessage,
   };
+  const vp = validityPeriodFor(carrier.validity, seg.validityMs, nowMs);
+  if (vp !== '') f.validityPeriod = vp;
   if (p.messagePayload !== undefined) f.messagePayload = p.messagePayload;
   if (p.sar) {
     f.sarMsgRefNum = p.sar.msgRefNum;

@@ -3,6 +3,8 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Pdu } from './codec.js';
 import type { DecodeError } from './errors.js';
+import type { MonotonicClock } from '../../domain/clock.js';
+import type { SubmitOutcome } from '../connector.js';
 
 export type BindMode = 'transceiver' | 'transmitter' | 'receiver';
 export type SessionState = 'idle' | 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
@@ -46,7 +48,22 @@ export interface SessionOptions {
   logger?: Logger;
   /** For log lines, e.g. `carrierA#1`. */
   label?: string;
+  /** Measures response deadlines and idle time; default the process's monotonic clock. */
+  clock?: MonotonicClock;
 }
+
+/**
+ * What one submit_sm on one session came to. Beyond the connector's outcomes: a PDU that
+ * carried the submit's sequence number but was not a usable submit_sm_resp (another command
+ * type, or status 0 without a message_id). The pool retries those.
+ */
+export type SessionSubmitOutcome = SubmitOutcome | { kind: 'protocol_error'; command: string };
+
+/**
+ * Called with the resp of a submit that had already timed out (the session keeps listening
+ * for it while it is open): the caller may still settle the segment with it.
+ */
+export type LateRespHandler = (o: Extract<SubmitOutcome, { kind: 'accepted' | 'rejected' }>) => void;
 
 export interface SessionCloseInfo {
   reason: CloseReason;
@@ -63,5 +80,9 @@ export interface SessionEvents {
   free: [];
   /** A PDU the session could not decode (answered with an error status, bind kept). */
   decodeError: [err: DecodeError];
+  /** A response that did not fit its request (wrong command type, no message_id): the command seen. */
+  protocolError: [command: string];
+  /** A submit_sm_resp with status 0 whose message_id was malformed but salvaged. */
+  malformedMessageId: [];
   close: [info: SessionCloseInfo];
 }

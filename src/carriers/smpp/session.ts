@@ -40,20 +40,71 @@ import { BindError, DecodeError, SmppError } from './errors.js';
 import { PduFramer } from './framing.js';
 import { CoalescingWriter } from './writer.js';
 
-import type { BindMode, CloseReason, SessionCloseInfo, SessionEvents, SessionOptions, SessionState } from './session-types.js';
+import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
+import type {
+  BindMode,
+  CloseReason,
+  LateRespHandler,
+  SessionCloseInfo,
+  SessionEvents,
+  SessionOptions,
+  SessionState,
+  SessionSubmitOutcome,
+} from './session-types.js';
 
-export type { BindMode, CloseReason, SessionCloseInfo, SessionEvents, SessionOptions, SessionState } from './session-types.js';
+export type {
+  BindMode,
+  CloseReason,
+  LateRespHandler,
+  SessionCloseInfo,
+  SessionEvents,
+  SessionOptions,
+  SessionState,
+  SessionSubmitOutcome,
+} from './session-types.js';
 
 type Settle =
-  | { type: 'resp'; status: number; pdu: Pdu | null }
+  | { type: 'resp'; status: number; pdu: Pdu | null; salvagedId?: string }
   | { type: 'timeout' }
-  | { type: 'closed' };
+  | { type: 'closed' }
+  /** Something other than the expected resp carried this request's sequence number. */
+  | { type: 'protocol'; command: string };
+
+type Kind = 'submit' | 'bind' | 'enquire' | 'unbind';
 
 interface Pending {
   seq: number;
-  kind: 'submit' | 'bind' | 'enquire' | 'unbind';
+  kind: Kind;
+  /** The command_id of the only response that settles this request. */
+  expect: number;
   deadline: number;
   settle: (s: Settle) => void;
+}
+
+const RESP_OF: Record<Exclude<Kind, 'bind'>, number> = {
+  submit: CommandId.submit_sm_resp,
+  enquire: CommandId.enquire_link_resp,
+  unbind: CommandId.unbind_resp,
+};
+const BIND_RESP: Record<BindMode, number> = {
+  transceiver: CommandId.bind_transceiver_resp,
+  transmitter: CommandId.bind_transmitter_resp,
+  receiver: CommandId.bind_receiver_resp,
+};
+
+/** Longest message_id kept when salvaging a malformed one (SMPP 3.4 allows 64). */
+const MAX_SALVAGED_ID = 255;
+
+/**
+ * The message_id of a submit_sm_resp whose body breaks the C-octet string rules (no NUL,
+ * over 65 octets): the octets up to the first NUL or the end of the PDU. '' if none.
+ */
+export function salvageMessageId(buf: Buffer): string {
+  const end = Math.min(buf.length, buf.readUInt32BE(0));
+  const body = buf.subarray(16, Math.max(16, end));
+  const nul = body.indexOf(0);
+  const id = (nul >= 0 ? body.subarray(0, nul) : body).subarray(0, MAX_SALVAGED_ID);
+  return id.toString('latin1');
 }
 
 const BIND_COMMAND: Record<BindMode, string> = {
@@ -81,6 +132,11 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #lastRx = 0;
   #enquirePending = false;
   #closeReason: CloseReason | null = null;
+  readonly #clock: MonotonicClock;
+  /** submit_sm that timed out but whose resp may still come (seq → who wants it), oldest first. */
+  readonly #late = new Map<number, LateRespHandler>();
+  /** submit_sm timeouts since the last submit_sm_resp: a bind with one is suspect. */
+  #consecutiveTimeouts = 0;
   #closeError: Error | undefined;
   #wasBound = false;
   #closedPromise: Promise<SessionCloseInfo>;
@@ -92,6 +148,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     super();
     if (!(options.window >= 1)) throw new RangeError('window must be >= 1');
     this.options = Object.freeze({ ...options });
+    this.#clock = options.clock ?? monotonicNow;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ bind: options.label ?? options.systemId });
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
@@ -107,7 +164,20 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     return this.#inFlight;
   }
   get freeWindow(): number {
-    return this.#state === 'bound' ? Math.max(0, this.options.window - this.#inFlight) : 0;
+    return this.#state === 'bound' ? Math.max(0, this.#windowLimit() - this.#inFlight) : 0;
+  }
+  /** submit_sm timeouts in a row (reset by any submit_sm_resp, late ones included). */
+  get consecutiveTimeouts(): number {
+    return this.#consecutiveTimeouts;
+  }
+  /**
+   * A bind whose last submit timed out is out of service: nothing more is sent on it while
+   * it has submits in flight, then one at a time (a probe) until a resp comes back. So a
+   * half-dead bind takes no new segments after its first timeout; its pool rebuilds it when
+   * the timeouts in a row reach the carrier's limit.
+   */
+  #windowLimit(): number {
+    return this.#consecutiveTimeouts > 0 ? 1 : this.options.window;
   }
   /** socket.write calls so far (coalescing: many PDUs per write under load). */
   get writeCount(): number {
@@ -133,7 +203,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     return (
       this.#state === 'bound' &&
       this.options.mode !== 'receiver' &&
-      this.#inFlight < this.options.window &&
+      this.#inFlight < this.#windowLimit() &&
       this.#writer !== null &&
       !this.#writer.blocked
     );
@@ -166,7 +236,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
           this.peerSystemId = st.pdu ? fieldStr(st.pdu, 'system_id') : '';
           this.#state = 'bound';
           this.#wasBound = true;
-          this.#lastRx = Date.now();
+          this.#lastRx = this.#clock();
           this.#armIdle(o.enquireLinkMs);
           this.#log.info({ mode: o.mode, peer: this.peerSystemId }, 'smpp bound');
         }
@@ -192,10 +262,12 @@ export class SmppSession extends EventEmitter<SessionEvents> {
 
   /**
    * Send one submit_sm. Answers `disconnected` if the session is not bound (or closes
-   * before the resp), `timeout` after responseTimeoutMs. The caller must respect the
-   * window: check canSubmit() first.
+   * before the resp), `timeout` after responseTimeoutMs, `protocol_error` when another PDU
+   * type (or a submit_sm_resp without message_id) carries its sequence number. After a
+   * timeout or protocol error the session keeps listening for the real resp while it is
+   * open and hands it to `onLate`. The caller must respect the window: check canSubmit() first.
    */
-  submit(fields: SubmitSmFields): Promise<SubmitOutcome> {
+  submit(fields: SubmitSmFields, onLate?: LateRespHandler): Promise<SessionSubmitOutcome> {
     if (this.#state !== 'bound' || this.options.mode === 'receiver') return Promise.resolve({ kind: 'disconnected' });
     if (this.#inFlight >= this.options.window) {
       return Promise.reject(new SmppError('smpp_window_full', 'window full: check canSubmit() before submit()'));
@@ -208,16 +280,40 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       return Promise.reject(e as Error);
     }
     this.#inFlight++;
-    return new Promise<SubmitOutcome>((resolve) => {
+    return new Promise<SessionSubmitOutcome>((resolve) => {
       this.#track(seq, 'submit', pdu, (s) => {
         this.#inFlight--;
-        if (s.type === 'timeout') resolve({ kind: 'timeout' });
-        else if (s.type === 'closed') resolve({ kind: 'disconnected' });
-        else if (s.status === Status.ESME_ROK) resolve({ kind: 'accepted', carrierMessageId: s.pdu ? fieldStr(s.pdu, 'message_id') : '' });
-        else resolve({ kind: 'rejected', commandStatus: s.status, statusName: statusName(s.status) });
+        if (s.type === 'timeout' || s.type === 'protocol') {
+          if (s.type === 'timeout') this.#consecutiveTimeouts++;
+          if (onLate !== undefined && this.#state !== 'closed') this.#keepLate(seq, onLate);
+          resolve(s.type === 'timeout' ? { kind: 'timeout' } : { kind: 'protocol_error', command: s.command });
+        } else if (s.type === 'closed') resolve({ kind: 'disconnected' });
+        else {
+          this.#consecutiveTimeouts = 0;
+          resolve(submitOutcomeOf(s));
+        }
         if (this.#state === 'bound') this.emit('free');
       });
     });
+  }
+
+  #keepLate(seq: number, onLate: LateRespHandler): void {
+    this.#late.set(seq, onLate);
+    // Bounded: an SMSC that never answers must not grow this for ever.
+    const cap = Math.max(64, this.options.window * 4);
+    if (this.#late.size > cap) this.#late.delete(this.#late.keys().next().value!);
+  }
+
+  /** A submit_sm_resp for a submit that timed out: settle it through its late handler. */
+  #onLateResp(seq: number, status: number, messageId: string): boolean {
+    const late = this.#late.get(seq);
+    if (late === undefined) return false;
+    this.#late.delete(seq);
+    this.#consecutiveTimeouts = 0;
+    this.#log.info({ seq, status: statusName(status) }, 'smpp submit_sm_resp after its timeout');
+    if (status !== Status.ESME_ROK) late({ kind: 'rejected', commandStatus: status, statusName: statusName(status) });
+    else if (messageId !== '') late({ kind: 'accepted', carrierMessageId: messageId });
+    return true;
   }
 
   /** Send unbind, wait for unbind_resp (at most timeoutMs), close. */
@@ -319,6 +415,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     this.#writer?.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#late.clear();
     for (const p of pending) p.settle({ type: 'closed' });
     const info: SessionCloseInfo = {
       reason: this.#closeReason ?? 'peer_closed',
@@ -335,17 +432,18 @@ export class SmppSession extends EventEmitter<SessionEvents> {
 
   #nextSeq(): number {
     do this.#seq = this.#seq >= MAX_SEQ ? 1 : this.#seq + 1;
-    while (this.#pending.has(this.#seq));
+    while (this.#pending.has(this.#seq) || this.#late.has(this.#seq));
     return this.#seq;
   }
 
-  #request(seq: number, kind: Pending['kind'], pdu: Buffer): Promise<Settle> {
+  #request(seq: number, kind: Kind, pdu: Buffer): Promise<Settle> {
     return new Promise<Settle>((settle) => this.#track(seq, kind, pdu, settle));
   }
 
   /** Register a request in the window (with its deadline) and queue its PDU. */
-  #track(seq: number, kind: Pending['kind'], pdu: Buffer, settle: (s: Settle) => void): void {
-    this.#pending.set(seq, { seq, kind, deadline: Date.now() + this.options.responseTimeoutMs, settle });
+  #track(seq: number, kind: Kind, pdu: Buffer, settle: (s: Settle) => void): void {
+    const expect = kind === 'bind' ? BIND_RESP[this.options.mode] : RESP_OF[kind];
+    this.#pending.set(seq, { seq, kind, expect, deadline: this.#clock() + this.options.responseTimeoutMs, settle });
     this.#writer!.push(pdu);
     if (this.#sweepTimer === null) this.#armSweep();
   }
@@ -353,13 +451,13 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #armSweep(): void {
     const first = this.#pending.values().next();
     if (first.done) return;
-    const delay = Math.max(1, first.value.deadline - Date.now());
+    const delay = Math.max(1, first.value.deadline - this.#clock());
     this.#sweepTimer = setTimeout(this.#sweep, delay);
   }
 
   readonly #sweep = (): void => {
     this.#sweepTimer = null;
-    const now = Date.now();
+    const now = this.#clock();
     for (const p of this.#pending.values()) {
       if (p.deadline > now) break;
       this.#pending.delete(p.seq);
@@ -385,7 +483,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     this.#idleTimer = null;
     if (this.#state !== 'bound') return;
     const every = this.options.enquireLinkMs;
-    const idle = Date.now() - this.#lastRx;
+    const idle = this.#clock() - this.#lastRx;
     if (idle < every) return this.#armIdle(every - idle);
     if (!this.#enquirePending) {
       this.#enquirePending = true;
@@ -408,7 +506,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       this.close('framing_error', e as Error);
       return;
     }
-    if (pdus.length > 0) this.#lastRx = Date.now();
+    if (pdus.length > 0) this.#lastRx = this.#clock();
     for (const buf of pdus) {
       if (this.#state === 'closed') return;
       try {
@@ -433,13 +531,40 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   }
 
   #onResponse(pdu: Pdu): void {
-    const p = this.#pending.get(pdu.sequenceNumber);
+    const seq = pdu.sequenceNumber;
+    const p = this.#pending.get(seq);
     if (!p) {
-      this.#log.debug({ command: pdu.command, seq: pdu.sequenceNumber }, 'smpp resp for no pending request (late or unknown)');
+      if (pdu.commandId === CommandId.submit_sm_resp && this.#onLateResp(seq, pdu.commandStatus, fieldStr(pdu, 'message_id'))) return;
+      this.#log.debug({ command: pdu.command, seq }, 'smpp resp for no pending request (late or unknown)');
       return;
     }
-    this.#pending.delete(pdu.sequenceNumber);
+    // Matched by type as well as sequence number: an enquire_link_resp or a generic_nack
+    // carrying a submit's sequence number is not an acceptance.
+    if (pdu.commandId !== p.expect) {
+      this.#pending.delete(seq);
+      if (p.kind !== 'submit' && pdu.commandId === CommandId.generic_nack) {
+        p.settle({ type: 'resp', status: pdu.commandStatus || Status.ESME_RSYSERR, pdu: null });
+        return;
+      }
+      this.#protocolError(p, pdu.command === 'unknown' ? `0x${pdu.commandId.toString(16)}` : pdu.command);
+      return;
+    }
+    if (p.kind === 'submit' && pdu.commandStatus === Status.ESME_ROK && fieldStr(pdu, 'message_id') === '') {
+      // Accepted, says the status, but with nothing to match a receipt to: not trusted.
+      this.#pending.delete(seq);
+      this.#protocolError(p, 'submit_sm_resp');
+      return;
+    }
+    this.#pending.delete(seq);
     p.settle({ type: 'resp', status: pdu.commandStatus, pdu });
+  }
+
+  #protocolError(p: Pending, command: string): void {
+    this.#log.warn({ seq: p.seq, request: p.kind, command }, 'smpp protocol error: response does not fit its request');
+    this.emit('protocolError', command);
+    // A submit is retried by the pool; for the others any answer is an answer, just not a good one.
+    if (p.kind === 'submit') p.settle({ type: 'protocol', command });
+    else p.settle({ type: 'resp', status: p.kind === 'enquire' ? Status.ESME_ROK : Status.ESME_RSYSERR, pdu: null });
   }
 
   #onRequest(pdu: Pdu): void {
@@ -487,6 +612,23 @@ export class SmppSession extends EventEmitter<SessionEvents> {
 
   #onDecodeError(err: DecodeError, buf: Buffer): void {
     const head = readHeader(buf);
+    if (head.commandId === CommandId.submit_sm_resp && head.commandStatus === Status.ESME_ROK) {
+      // Accepted with a malformed message_id (no NUL, over 65 octets): the SMSC took the
+      // message, so treating it as an error would send a second SMS. Keep what id there is.
+      const id = salvageMessageId(buf);
+      const seq = head.sequenceNumber;
+      const p = this.#pending.get(seq);
+      if (id !== '' && (p?.kind === 'submit' || (p === undefined && this.#late.has(seq)))) {
+        this.emit('malformedMessageId');
+        this.#log.warn({ seq, idLength: id.length }, 'smpp submit_sm_resp with a malformed message_id: accepted, id salvaged');
+        if (p === undefined) this.#onLateResp(seq, Status.ESME_ROK, id);
+        else {
+          this.#pending.delete(seq);
+          p.settle({ type: 'resp', status: Status.ESME_ROK, pdu: null, salvagedId: id });
+        }
+        return;
+      }
+    }
     this.emit('decodeError', err);
     this.#log.warn({ command: commandName(head.commandId), seq: head.sequenceNumber, status: statusName(err.status) }, 'smpp PDU could not be decoded');
     if (isResponseId(head.commandId)) {
@@ -505,4 +647,9 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #send(pdu: Buffer): void {
     this.#writer?.push(pdu);
   }
+}
+
+function submitOutcomeOf(s: Extract<Settle, { type: 'resp' }>): SubmitOutcome {
+  if (s.status !== Status.ESME_ROK) return { kind: 'rejected', commandStatus: s.status, statusName: statusName(s.status) };
+  return { kind: 'accepted', carrierMessageId: s.salvagedId ?? (s.pdu ? fieldStr(s.pdu, 'message_id') : '') };
 }
