@@ -14,6 +14,7 @@ import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
+import { listenFailure } from './cli-errors.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -56,11 +57,19 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
       recordLimit: 10000,
       logger: logger.child({ component: 'sim' }),
     });
-    const { port } = await sim.start();
+    const { port } = await sim.start().catch((err: unknown) => {
+      throw listenFailure(err, config.simulator.host, config.simulator.port, 'simulator.port');
+    });
     logger.info({ port }, 'built-in SMSC simulator listening');
   }
   const app = buildApp({ config, logger, ...realConnectors() });
-  const { port } = await app.start();
+  let port: number;
+  try {
+    ({ port } = await app.start());
+  } catch (err) {
+    await sim?.stop().catch(() => undefined);
+    throw listenFailure(err, config.http.host, config.http.port, 'http.port');
+  }
   return {
     app,
     sim,
