@@ -121,7 +121,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /**
- * A YAML syntax error as `(yaml) line L, column C: what`, then the line and a caret under the
+ * A YAML syntax error as `(yaml): line L, column C: what`, then the line and a caret under the
  * column. An error found at a blank line (an unclosed bracket runs to the end of the file)
  * points at the end of the last line with text instead, where the reader has to look.
  */
@@ -137,7 +137,7 @@ function yamlError(text: string, e: YAMLError): string {
     col = (lines[lineNo - 1] ?? '').length + 1;
   }
   const line = (lines[lineNo - 1] ?? '').replace(/\t/g, ' ');
-  return `(yaml) line ${lineNo}, column ${col}: ${what}\n    ${line}\n    ${' '.repeat(Math.max(0, col - 1))}^`;
+  return `(yaml): line ${lineNo}, column ${col}: ${what}\n    ${line}\n    ${' '.repeat(Math.max(0, col - 1))}^`;
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {

@@ -98,7 +98,7 @@ t.test('a YAML syntax error shows the line and a caret under the column', async 
   const errs = errorsOf('http:\n  port: 8080\n  host: [127.0.0.1\nstore: {}\n');
   t.equal(errs.length >= 1, true);
   const lines = errs[0]!.split('\n');
-  t.match(lines[0], /^\(yaml\) line \d+, column \d+: /);
+  t.match(lines[0], /^\(yaml\): line \d+, column \d+: /);
   t.equal(lines.length, 3, errs[0]);
   const caret = lines[2]!.indexOf('^');
   t.ok(caret >= 4, 'a caret');
@@ -128,7 +128,7 @@ t.test('CLI: errors are lines without a stack trace that say what to do', async 
   t.match(run.stderr, /templates\[0\]\.text: unbalanced/);
   t.match(run.stderr, /fix .*bad\.yaml/i, 'says what to do');
   t.equal(syntax.code, 1);
-  t.match(syntax.stdout, /\(yaml\) line 2, column 11: [^\n]+\n {6}port: \[1\n {14}\^/);
+  t.match(syntax.stdout, /\(yaml\): line 2, column 11: [^\n]+\n {6}port: \[1\n {14}\^/);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /cannot read .*nope\.yaml: no such file/);
   for (const r of [check, run, syntax, missing, unknown]) t.notMatch(r.stderr + r.stdout, /\n\s+at /, 'no stack trace');
