@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   unknown_param: 400,
   unknown_template: 400,
   batch_too_large: 400,
+  callback_not_allowed: 400,
   unauthorized: 401,
   forbidden: 403,
   category_not_allowed: 403,

@@ -12,6 +12,7 @@ import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/types.js';
 import { countSegments } from '../encoding/index.js';
 import type { SmsRequest } from './validate.js';
+import { checkCallbackUrl } from './callback-url.js';
 
 export interface ComposedText {
   text: string;
@@ -83,6 +84,7 @@ export class SubmitService {
       throw new ApiError('forbidden', 'category otp needs scope otp', { field: `${field}category` });
     }
     const to = normalizeMsisdn(req.to, cfg.policy.allowed_countries, `${field}to`);
+    if (req.callbackUrl !== undefined) checkCallbackUrl(req.callbackUrl, client, `${field}callback_url`);
     const policy = this.#d.policy();
     const composed = composedBySystem ?? policy.compose(req, client);
     const route = this.#d.router.route(to, req.category);
