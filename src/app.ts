@@ -25,6 +25,7 @@ import { ReceiptHandler } from './results/receipt-handler.js';
 import { Outbox } from './webhooks/outbox.js';
 import { createPolicy, type GatewayPolicy } from './intake/intake-policy.js';
 import { registerAdminRoutes } from './intake/routes-admin.js';
+import { registerReplyRoutes } from './intake/routes-replies.js';
 import { OtpService } from './intake/otp-service.js';
 import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
@@ -113,6 +114,7 @@ export function buildApp(opts: AppOptions): App {
         encodings: c.encodings,
         forceUcs2: !c.encodings.includes('gsm7'),
         packGsm7: c.pack_gsm7,
+        sourceAddr: c.source.addr,
       };
     },
   };
@@ -290,6 +292,8 @@ export function buildApp(opts: AppOptions): App {
     otp: new OtpService({ config: () => cfg, store, service, templates: () => policy.templates, metrics, now, onCanceled: refreshDepths }),
     isDraining: () => draining,
   });
+
+  registerReplyRoutes(http, { aux: store.aux, config: () => cfg, clients: () => cfg.clients });
 
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
   const refreshGauges = () => {

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   forbidden: 403,
   category_not_allowed: 403,
   free_text_not_allowed: 403,
+  sender_not_allowed: 403,
   not_found: 404,
   idempotency_conflict: 409,
   payload_too_large: 413,
