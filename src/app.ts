@@ -249,7 +249,18 @@ export function buildApp(opts: AppOptions): App {
     onAccepted: (lanes) => (lanes.has('otp') ? dispatcher.passNow(lanes) : dispatcher.wake(lanes)),
   });
 
-  const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });
+  const http = buildHttpServer({
+    logger,
+    maxBodyBytes: cfg.http.max_body_bytes,
+    clients: () => cfg.clients,
+    isDraining: () => draining,
+    limits: {
+      requestTimeoutMs: cfg.http.request_timeout_ms,
+      headersTimeoutMs: cfg.http.headers_timeout_ms,
+      keepAliveTimeoutMs: cfg.http.keep_alive_timeout_ms,
+      maxConnections: cfg.http.max_connections,
+    },
+  });
   const rateLimits = new ClientRateLimits(now);
   registerSmsRoutes(http, {
     service,
