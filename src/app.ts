@@ -270,6 +270,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     rateLimits,
     now,
+    timezone: () => cfg.policy.timezone,
   });
   const ready = () => {
     const reasons: string[] = [];
