@@ -99,6 +99,11 @@ export class RouteMethods {
     else this.#routes.push({ re, methods: new Set(list) });
   }
 
+  /** Every route pattern and its methods (for tests that walk every route). */
+  list(): Array<{ pattern: RegExp; methods: string[] }> {
+    return this.#routes.map((r) => ({ pattern: r.re, methods: [...r.methods] }));
+  }
+
   /** The methods a concrete path answers (empty: no such path). */
   allowed(rawUrl: string): string[] {
     const q = rawUrl.indexOf('?');

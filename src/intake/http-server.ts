@@ -52,6 +52,13 @@ function clientDigests(list: readonly ClientConfig[]): Array<{ client: ClientCon
   return d;
 }
 
+const routeUrls = new WeakMap<FastifyInstance, Array<{ url: string; methods: string[] }>>();
+
+/** Every route registered on a server built here, as patterns (`/v1/messages/:id`) and methods. */
+export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ url: string; methods: string[] }> {
+  return routeUrls.get(app) ?? [];
+}
+
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   const limits: EdgeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const routes = new RouteMethods();
@@ -73,7 +80,11 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     frameworkErrors: (err: Error, _req: FastifyRequest, reply: FastifyReply) => sendApiError(reply, frameworkError(err as { code?: string }, opts.maxBodyBytes)),
   });
   applyServerLimits(app.server, limits);
-  app.addHook('onRoute', (r) => routes.add(r.url, r.method as string | string[]));
+  routeUrls.set(app as unknown as FastifyInstance, []);
+  app.addHook('onRoute', (r) => {
+    routes.add(r.url, r.method as string | string[]);
+    routeUrls.get(app as unknown as FastifyInstance)?.push({ url: r.url, methods: [r.method].flat() as string[] });
+  });
   app.addHook('onRequest', (req, _reply, done) => {
     if (req.url.length > MAX_URL_LENGTH) return done(new ApiError('uri_too_long', `request target over ${MAX_URL_LENGTH} characters`));
     try {
