@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { buildApp, type App } from './app.js';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { loadConfigFile } from './config/load.js';
-import { createLogger } from './observability/logger.js';
+import { configSecrets, createLogger } from './observability/logger.js';
 import { maskDigitsIn } from './observability/redact.js';
 import type { Metrics } from './observability/metrics.js';
 import { BindPool } from './carriers/smpp/index.js';
@@ -84,7 +84,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
 /** The `xinge [--config FILE]` command: runs until SIGTERM/SIGINT. */
 export async function runDaemon(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, { secrets: configSecrets(config) });
   let d: RunningDaemon | undefined;
   let stopRequested: string | undefined;
   let stopping = false;
