@@ -1,5 +1,5 @@
 /**
- * The one config schema (SPEC 2, shared/config.example.yaml), with explicit defaults.
+ * The one config schema (SPEC 2; every key documented in docs/config.md), with explicit defaults.
  * Every object is strict: an unknown key is an error naming its YAML path.
  */
 import { z } from 'zod';
