@@ -16,7 +16,8 @@ export interface MessageRoutesDeps {
   onCanceled?: (ids: string[]) => void;
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+// A row written before send_at was range-checked may hold an instant Date cannot render: null, not a 500.
+const iso = (t: number | null) => (t === null || !Number.isFinite(t) || Math.abs(t) > 8.64e15 ? null : new Date(t).toISOString());
 
 export function renderMessage(m: MessageRecord, segs: SegmentRecord[]): Record<string, unknown> {
   return {

@@ -26,8 +26,18 @@ export function maskDigitsIn(text: string): string {
 const PHONE_LIKE = /^\+?[\d\s\-()]{7,24}$/;
 /** A whole value of 4 to 10 digits: a verification code (or too short to say): masked entirely. */
 const CODE_LIKE = /^\d{4,10}$/;
-/** Han, kana, hangul, CJK punctuation and full-width forms: message content, never a diagnostic. */
-const CJK = /[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/;
+/** Han, kana, hangul, CJK punctuation and full-width forms. */
+const CJK = /[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/g;
+
+/**
+ * Text that is largely Chinese is message content (a reply, a rendered template): our own
+ * diagnostics are English and quote at most a configured word (a forbidden word, a keyword).
+ */
+function looksLikeMessageText(s: string): boolean {
+  const cjk = s.match(CJK)?.length ?? 0;
+  if (cjk === 0) return false;
+  return cjk / s.replace(/\s/g, '').length >= 0.25;
+}
 
 /**
  * One string value as it may be logged: configured secrets cut out, a bare code or a
@@ -41,7 +51,7 @@ export function redactString(s: string, secrets: readonly string[] = []): string
     const digits = out.replace(/\D/g, '');
     if (digits.length >= 7 && digits.length <= 15) return maskPhone(out.replace(/[\s\-()]/g, ''));
   }
-  if (CJK.test(out)) return `[text ${out.length} chars]`;
+  if (looksLikeMessageText(out)) return `[text ${out.length} chars]`;
   return maskDigitsIn(out);
 }
 
