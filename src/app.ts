@@ -25,6 +25,7 @@ import { InboundBatch } from './results/inbound-batch.js';
 import { Outbox } from './webhooks/outbox.js';
 import { createPolicy, type GatewayPolicy } from './intake/intake-policy.js';
 import { registerAdminRoutes } from './intake/routes-admin.js';
+import { registerReplyRoutes } from './intake/routes-replies.js';
 import { OtpService } from './intake/otp-service.js';
 import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
@@ -218,7 +219,18 @@ export function buildApp(opts: AppOptions): App {
     onAccepted: (lanes) => (lanes.has('otp') ? dispatcher.passNow(lanes) : dispatcher.wake(lanes)),
   });
 
-  const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: draining });
+  const http = buildHttpServer({
+    logger,
+    maxBodyBytes: cfg.http.max_body_bytes,
+    clients: () => cfg.clients,
+    isDraining: draining,
+    limits: {
+      requestTimeoutMs: cfg.http.request_timeout_ms,
+      headersTimeoutMs: cfg.http.headers_timeout_ms,
+      keepAliveTimeoutMs: cfg.http.keep_alive_timeout_ms,
+      maxConnections: cfg.http.max_connections,
+    },
+  });
   registerSmsRoutes(http, {
     service,
     idempotency: new IdempotencyKeys(store.aux),
@@ -227,6 +239,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     rateLimits: new ClientRateLimits(now),
     now,
+    timezone: () => cfg.policy.timezone,
   });
   registerMessageRoutes(http, {
     messages: store.messages,
@@ -254,6 +267,8 @@ export function buildApp(opts: AppOptions): App {
     pendingRestart: () => pendingCarriers,
   });
   const callerId = attachCallerId({ http, store, config, registry: metrics.registry, logger, now, isDraining: draining });
+
+  registerReplyRoutes(http, { aux: store.aux, config: () => cfg, clients: () => cfg.clients });
 
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
   http.addHook('onRequest', async (req) => {

@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import { buildApp, type App } from './app.js';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { loadConfigFile } from './config/load.js';
-import { createLogger } from './observability/logger.js';
+import { configSecrets, createLogger } from './observability/logger.js';
 import { maskDigitsIn } from './observability/redact.js';
 import type { Metrics } from './observability/metrics.js';
 import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
+import { listenFailure } from './cli-errors.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -63,11 +64,19 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
       recordLimit: 10000,
       logger: logger.child({ component: 'sim' }),
     });
-    const { port } = await sim.start();
+    const { port } = await sim.start().catch((err: unknown) => {
+      throw listenFailure(err, config.simulator.host, config.simulator.port, 'simulator.port');
+    });
     logger.info({ port }, 'built-in SMSC simulator listening');
   }
   const app = buildApp({ config, logger, ...realConnectors() });
-  const { port } = await app.start();
+  let port: number;
+  try {
+    ({ port } = await app.start());
+  } catch (err) {
+    await sim?.stop().catch(() => undefined);
+    throw listenFailure(err, config.http.host, config.http.port, 'http.port');
+  }
   return {
     app,
     sim,
@@ -82,7 +91,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
 /** The `xinge [--config FILE]` command: runs until SIGTERM/SIGINT. */
 export async function runDaemon(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, { secrets: configSecrets(config) });
   let d: RunningDaemon | undefined;
   let stopRequested: string | undefined;
   let stopping = false;

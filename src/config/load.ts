@@ -4,18 +4,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { XingeError } from '../domain/errors.js';
 import { QuietHours } from '../policy/quiet-hours.js';
 import { configSchema, type Config } from './schema.js';
+import { crossCheckRaw } from './cross-checks.js';
 
 export class ConfigError extends XingeError {
   readonly errors: string[];
-  constructor(errors: string[]) {
+  /** The file the errors are in, when loaded from one. */
+  file: string | undefined;
+  constructor(errors: string[], file?: string) {
     super('config_invalid', `invalid config:\n  ${errors.join('\n  ')}`);
     this.name = 'ConfigError';
     this.errors = errors;
+    this.file = file;
   }
 }
 
@@ -66,54 +70,18 @@ function issueMessages(issue: ZodIssue): string[] {
   return [`${formatPath(issue.path)}: ${issue.message}`];
 }
 
-/** Checks across fields that a per-field schema cannot express. */
-function crossCheck(cfg: Config): string[] {
-  const errors: string[] = [];
-  const ids = new Set<string>();
-  cfg.carriers.forEach((c, i) => {
-    if (ids.has(c.id)) errors.push(`carriers[${i}].id: duplicate carrier id ${c.id}`);
-    ids.add(c.id);
-  });
-  if (cfg.routing.default_carrier !== undefined && !ids.has(cfg.routing.default_carrier)) {
-    errors.push(`routing.default_carrier: unknown carrier ${cfg.routing.default_carrier}`);
-  }
-  for (const [num, carrier] of Object.entries(cfg.routing.ported_numbers)) {
-    if (!ids.has(carrier)) errors.push(`routing.ported_numbers.${num}: unknown carrier ${carrier}`);
-  }
-  const tokens = new Set<string>();
-  cfg.clients.forEach((c, i) => {
-    if (tokens.has(c.token)) errors.push(`clients[${i}].token: duplicate token`);
-    tokens.add(c.token);
-    if (c.token.length < 8) errors.push(`clients[${i}].token: expected at least 8 characters`);
-  });
-  const tids = new Set<string>();
-  cfg.templates.forEach((t, i) => {
-    if (tids.has(t.id)) errors.push(`templates[${i}].id: duplicate template id ${t.id}`);
-    tids.add(t.id);
-    if (t.text === undefined && t.stages === undefined) errors.push(`templates[${i}].text: required (or stages)`);
-  });
-  errors.push(...calendarProblems(cfg));
-  const usesOtp = cfg.clients.some((c) => c.scopes.includes('otp'));
-  if (usesOtp) {
-    if (cfg.policy.otp.secret.length < 16) errors.push('policy.otp.secret: expected at least 16 characters (a client has scope otp)');
-    const key = Buffer.from(cfg.policy.otp.body_key, 'base64');
-    if (key.length !== 32) errors.push('policy.otp.body_key: expected base64 of 32 bytes (a client has scope otp)');
-  }
-  return errors;
-}
-
 /**
  * The policy calendar and quiet hours are compiled by QuietHours (src/policy): build it the
  * way the daemon does so check-config reports what would fail at start (an impossible date
  * such as 2026-02-30, a date both holiday and workday, an unknown time zone).
  */
-function calendarProblems(cfg: Config): string[] {
+function calendarProblems(policy: Config['policy']): string[] {
   try {
-    QuietHours.fromPolicy(cfg.policy);
+    QuietHours.fromPolicy(policy);
     return [];
   } catch (err) {
     const message = (err as Error).message;
-    if (err instanceof RangeError) return [`policy.timezone: unknown time zone ${cfg.policy.timezone} (${message})`];
+    if (err instanceof RangeError) return [`policy.timezone: unknown time zone ${policy.timezone} (${message})`];
     return message
       .split('; ')
       .filter((m) => m !== '')
@@ -132,25 +100,44 @@ export function deepFreeze<T>(o: T): T {
 /** Validate config text. Throws ConfigError carrying every problem found. */
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `(yaml): ${e.message.split('\n')[0]}`));
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => yamlError(text, e)));
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): expected a mapping']);
   const errors: string[] = [];
-  const interpolated = interpolateEnv(raw, env, errors);
+  const interpolated = interpolateEnv(raw, env, errors) as Record<string, unknown>;
   const parsed = configSchema.safeParse(interpolated);
   // A value whose variable is unset was already reported with the variable's name: a
   // complaint about the empty string left in its place adds nothing.
   const envPaths = new Set(errors.map((e) => e.slice(0, e.indexOf(': '))));
   const add = (msgs: string[]) => {
-    for (const m of msgs) if (!envPaths.has(m.slice(0, m.indexOf(': ')))) errors.push(m);
+    for (const m of msgs) if (!envPaths.has(m.slice(0, m.indexOf(': '))) && !errors.includes(m)) errors.push(m);
   };
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) add(issueMessages(issue));
-    throw new ConfigError(errors);
-  }
-  add(crossCheck(parsed.data));
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (!parsed.success) for (const issue of parsed.error.issues) add(issueMessages(issue));
+  // Cross-checks read the raw document, so they run even where the schema failed elsewhere.
+  add(crossCheckRaw(interpolated));
+  if (parsed.success) add(calendarProblems(parsed.data.policy));
+  if (errors.length > 0 || !parsed.success) throw new ConfigError(errors);
   return deepFreeze(parsed.data);
+}
+
+/**
+ * A YAML syntax error as `(yaml): line L, column C: what`, then the line and a caret under the
+ * column. An error found at a blank line (an unclosed bracket runs to the end of the file)
+ * points at the end of the last line with text instead, where the reader has to look.
+ */
+function yamlError(text: string, e: YAMLError): string {
+  const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const pos = e.linePos?.[0];
+  if (pos === undefined) return `(yaml): ${what}`;
+  const lines = text.split(/\r?\n/);
+  let lineNo = pos.line;
+  let col = pos.col;
+  while (lineNo > 1 && (lines[lineNo - 1] ?? '').trim() === '') {
+    lineNo--;
+    col = (lines[lineNo - 1] ?? '').length + 1;
+  }
+  const line = (lines[lineNo - 1] ?? '').replace(/\t/g, ' ');
+  return `(yaml): line ${lineNo}, column ${col}: ${what}\n    ${line}\n    ${' '.repeat(Math.max(0, col - 1))}^`;
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -158,7 +145,14 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`(file): cannot read ${path}: ${(err as Error).message}`]);
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError([`(file): cannot read ${path}: ${why}`], path);
   }
-  return parseConfig(text, env);
+  try {
+    return parseConfig(text, env);
+  } catch (err) {
+    if (err instanceof ConfigError) err.file = path;
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * The one config schema (SPEC 2, shared/config.example.yaml), with explicit defaults.
+ * The one config schema (SPEC 2; every key documented in docs/config.md), with explicit defaults.
  * Every object is strict: an unknown key is an error naming its YAML path.
  */
 import { z } from 'zod';
@@ -32,6 +32,14 @@ const httpSchema = z
     host: str().default('127.0.0.1'),
     port: int(0, 65535).default(8080),
     max_body_bytes: int(1024).default(1048576),
+    /** A request whose headers and body have not all arrived by then is cut (408), so a stalled client frees its socket. */
+    request_timeout_ms: int(100).default(30000),
+    /** Headers must arrive within this (at most request_timeout_ms). */
+    headers_timeout_ms: int(100).default(10000),
+    /** Idle keep-alive sockets are closed after this. */
+    keep_alive_timeout_ms: int(100).default(72000),
+    /** Open sockets at once; past it new connections are refused (file descriptors are shared with the binds and the store). */
+    max_connections: int(1).default(1024),
   })
   .strict()
   .default({});
@@ -124,9 +132,23 @@ const clientSchema = z
     source_extension: str().regex(/^\d{0,6}$/, { message: 'expected up to 6 digits' }).optional(),
     webhook_url: str().url({ message: 'expected URL' }).optional(),
     webhook_secret: str().optional(),
+    /** A per-message callback_url must have one of these origins (scheme://host[:port]). */
+    callback_origins: strList().default([]),
+    /** Webhook targets that resolve to loopback, private, link-local or metadata addresses (tests, a receiver on the same host). */
+    allow_private_callbacks: bool().default(false),
+    /** Plain http targets (webhook_url, callback_origins); default: allowed only with allow_private_callbacks. */
+    allow_http_callbacks: bool().optional(),
     rate_limit: z.object({ per_second: num(0.001), burst: int(1).optional() }).strict().optional(),
   })
   .strict();
+
+const repliesSchema = z
+  .object({
+    /** The client that gets replies no source extension or earlier message attributes. */
+    default_client: str().optional(),
+  })
+  .strict()
+  .default({});
 
 const webhooksSchema = z
   .object({
@@ -404,6 +426,7 @@ export const configSchema = z
     metrics: metricsSchema,
     simulator: simulatorSchema,
     clients: z.array(clientSchema).default([]),
+    replies: repliesSchema,
     webhooks: webhooksSchema,
     carriers: z.array(carrierSchema).default([]),
     routing: routingSchema,

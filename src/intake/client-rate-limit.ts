@@ -19,7 +19,12 @@ export class ClientRateLimits {
     this.#buckets.set(client.name, b);
     if (b.tokens < n) {
       const wait = (n - b.tokens) / rl.per_second;
-      throw new ApiError('rate_limited', `client rate limit ${rl.per_second}/s`, { retryAfter: Math.max(1, wait) });
+      const retry = Math.max(1, Math.ceil(wait));
+      throw new ApiError(
+        'rate_limited',
+        `client ${client.name} is over its rate limit of ${rl.per_second} requests a second (burst ${burst}, clients[].rate_limit): retry in ${retry} s`,
+        { retryAfter: retry },
+      );
     }
     b.tokens -= n;
   }

@@ -9,6 +9,17 @@ import { timingSafeEqual, hash } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 import { lazyChildLoggerFactory } from './request-logger.js';
 import type { ClientConfig } from '../config/schema.js';
+import {
+  MAX_URL_LENGTH,
+  RouteMethods,
+  applyServerLimits,
+  clientErrorHandler,
+  connectionsCheckingInterval,
+  frameworkError,
+  isJsonContentType,
+  type EdgeLimits,
+} from './http-edge.js';
+import { refuseRepeatedParams } from './query.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +33,11 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   clients: () => readonly ClientConfig[];
   isDraining: () => boolean;
+  /** Timeouts and the connection cap (config http.*); defaults for tests that build a bare server. */
+  limits?: Partial<EdgeLimits>;
 }
+
+const DEFAULT_LIMITS: EdgeLimits = { requestTimeoutMs: 30000, headersTimeoutMs: 10000, keepAliveTimeoutMs: 72000, maxConnections: 1024 };
 
 // crypto.hash (Node 20.12+): one call, no Hash object per request.
 const tokenDigest = (t: string): Buffer => hash('sha256', t, 'buffer');
@@ -37,7 +52,16 @@ function clientDigests(list: readonly ClientConfig[]): Array<{ client: ClientCon
   return d;
 }
 
+const routeUrls = new WeakMap<FastifyInstance, Array<{ url: string; methods: string[] }>>();
+
+/** Every route registered on a server built here, as patterns (`/v1/messages/:id`) and methods. */
+export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ url: string; methods: string[] }> {
+  return routeUrls.get(app) ?? [];
+}
+
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const limits: EdgeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const routes = new RouteMethods();
   const app = Fastify({
     loggerInstance: opts.logger,
     // One request line at debug (onResponse below), with the URL masked; not fastify's own.
@@ -47,7 +71,28 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     // already answers 503 `draining` in the API's error shape (requireNotDraining), and reads
     // are still served until the last socket goes.
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: { connectionsCheckingInterval: connectionsCheckingInterval(limits) },
+    clientErrorHandler,
+    // The router's own answers (bad percent-encoding, an over-long segment) in the API's shape.
+    frameworkErrors: (err: Error, _req: FastifyRequest, reply: FastifyReply) => sendApiError(reply, frameworkError(err as { code?: string }, opts.maxBodyBytes)),
+  });
+  applyServerLimits(app.server, limits);
+  routeUrls.set(app as unknown as FastifyInstance, []);
+  app.addHook('onRoute', (r) => {
+    routes.add(r.url, r.method as string | string[]);
+    routeUrls.get(app as unknown as FastifyInstance)?.push({ url: r.url, methods: [r.method].flat() as string[] });
+  });
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.url.length > MAX_URL_LENGTH) return done(new ApiError('uri_too_long', `request target over ${MAX_URL_LENGTH} characters`));
+    try {
+      refuseRepeatedParams(req.query);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
   app.setChildLoggerFactory(lazyChildLoggerFactory as unknown as Parameters<typeof app.setChildLoggerFactory>[0]);
 
@@ -56,6 +101,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     const text = body as string;
     (req as FastifyRequest).rawBody = text;
     if (text.length === 0) return done(null, undefined);
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return done(new ApiError('unsupported_media_type', 'the body must be JSON sent as Content-Type: application/json'), undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch {
@@ -72,17 +120,20 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ApiError) return sendApiError(reply, err);
     const e = err as { code?: string; statusCode?: number; message?: string };
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
-      return sendApiError(reply, new ApiError('payload_too_large', `body over ${opts.maxBodyBytes} bytes`));
-    }
-    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-      return sendApiError(reply, new ApiError('bad_request', e.message ?? 'bad request'));
-    }
+    // fastify's messages may quote the request (a URL, a header): replaced, never passed on.
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return sendApiError(reply, frameworkError(e, opts.maxBodyBytes));
     req.log.error({ err }, 'unhandled error');
     return sendApiError(reply, new ApiError('internal', 'internal error'));
   });
 
-  app.setNotFoundHandler((_req, reply) => sendApiError(reply, new ApiError('not_found', 'no such endpoint')));
+  app.setNotFoundHandler((req, reply) => {
+    const allowed = routes.allowed(req.url);
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.join(', '));
+      return sendApiError(reply, new ApiError('method_not_allowed', `${req.method.slice(0, 16)} is not allowed here; use ${allowed.join(', ')}`));
+    }
+    return sendApiError(reply, new ApiError('not_found', 'no such endpoint'));
+  });
   return app as unknown as FastifyInstance;
 }
 

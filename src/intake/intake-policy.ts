@@ -121,7 +121,7 @@ export function createPolicy(
       const windows = capsFor(category);
       if (windows.length > 0) {
         const since = store.aux.sendsSince(to, category, now - lookbackMs(windows));
-        assertWithinCaps(checkWindows(windows, since, now), category === 'otp' ? 'otp_rate_limited' : 'frequency_cap');
+        assertWithinCaps(checkWindows(windows, since, now), category === 'otp' ? 'otp_rate_limited' : 'frequency_cap', category, windows);
       }
       if (category === 'otp') return { sendAt: now };
       return { sendAt: quietHours.admit(category, Math.max(now, requestedSendAt)).sendAt };

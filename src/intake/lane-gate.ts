@@ -28,11 +28,11 @@ export class LaneDepths implements LaneGate {
   check(category: Category, adding: number): void {
     const { maxDepth, otpMaxDepth } = this.#limits();
     if (category === 'otp') {
-      if (this.#depth.otp + adding > otpMaxDepth) throw new ApiError('queue_full', 'OTP lane is over its depth limit', { retryAfter: 1 });
+      if (this.#depth.otp + adding > otpMaxDepth) throw new ApiError('queue_full', `the OTP queue holds its limit of ${otpMaxDepth} messages (queue.otp_max_depth): retry in 1 s`, { retryAfter: 1 });
       return;
     }
     const bulk = this.#depth.notification + this.#depth.collection + this.#depth.marketing;
-    if (bulk + adding > maxDepth) throw new ApiError('queue_full', `lane ${category} is over its depth limit`, { retryAfter: 5 });
+    if (bulk + adding > maxDepth) throw new ApiError('queue_full', `the bulk queues hold their limit of ${maxDepth} messages (queue.max_depth, shared by notification, collection and marketing): ${category} refused, retry in 5 s`, { retryAfter: 5 });
   }
 
   added(category: Category, n: number): void {

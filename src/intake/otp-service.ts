@@ -85,7 +85,7 @@ export class OtpService {
     // Every OTP to this number (any purpose, /v1/sms category otp included) is in the send
     // log; policy.admit checks the same windows again inside the commit.
     const limits = otpWindows(p);
-    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.sendsSince(to, 'otp', now - lookbackMs(limits)), now), 'otp_rate_limited');
+    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.sendsSince(to, 'otp', now - lookbackMs(limits)), now), 'otp_rate_limited', 'otp', limits);
 
     const code = generateCode(length);
     const otpId = newId('otp', now);
@@ -139,7 +139,11 @@ export class OtpService {
     const o = body as Record<string, unknown>;
     // Full-width digits from a pasted code are folded (NFKC), as verifyCode does.
     const code = typeof o.code === 'string' ? o.code.normalize('NFKC').trim() : o.code;
-    if (typeof code !== 'string' || !/^\d{1,16}$/.test(code)) throw new ApiError('invalid_field', 'code must be digits', { field: 'code' });
+    if (typeof code === 'number') {
+      // A JSON number loses leading zeros (012345 → 12345): the code must be sent as text.
+      throw new ApiError('invalid_field', 'code must be a string of digits, e.g. "012345" (it was a JSON number, which drops leading zeros)', { field: 'code' });
+    }
+    if (typeof code !== 'string' || !/^\d{1,16}$/.test(code)) throw new ApiError('invalid_field', 'code must be a string of digits', { field: 'code' });
     const aux = this.#d.store.aux;
     let rec;
     if (o.id !== undefined) rec = aux.getOtp(str(o, 'id', 64, true)!);

@@ -16,7 +16,8 @@ export interface MessageRoutesDeps {
   onCanceled?: (ids: string[]) => void;
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+// A row written before send_at was range-checked may hold an instant Date cannot render: null, not a 500.
+const iso = (t: number | null) => (t === null || !Number.isFinite(t) || Math.abs(t) > 8.64e15 ? null : new Date(t).toISOString());
 
 export function renderMessage(m: MessageRecord, segs: SegmentRecord[]): Record<string, unknown> {
   return {
@@ -77,7 +78,7 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
 
   app.delete<{ Params: { id: string } }>('/v1/messages/:id', { preHandler: auth }, async (req) => {
     const res = await cancel([req.params.id], req.client!);
-    if (res.not_found.length > 0) throw new ApiError('not_found', 'unknown message id', { field: 'id' });
+    if (res.not_found.length > 0) throw new ApiError('not_found', 'no message with this id', { field: 'id' });
     return res;
   });
 
@@ -88,6 +89,8 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
       throw new ApiError('invalid_field', 'reference must be a non-empty string', { field: 'reference' });
     }
     const ids = d.messages.idsByReference(req.client!.name, ref);
+    // The same answer as DELETE of an unknown id: 404 not_found naming the field.
+    if (ids.length === 0) throw new ApiError('not_found', 'no message with this reference', { field: 'reference' });
     const res = await cancel(ids, req.client!);
     return { reference: ref, ...res };
   });

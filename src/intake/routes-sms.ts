@@ -18,6 +18,8 @@ export interface SmsRoutesDeps {
   metrics: Metrics;
   rateLimits: ClientRateLimits;
   now: () => number;
+  /** policy.timezone: a send_at without a UTC offset is wall time there. */
+  timezone?: () => string;
 }
 
 export const MAX_BATCH = 1000;
@@ -50,7 +52,7 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
       const answer = await withIdempotency(req, async (record) => {
         ran = true;
         d.rateLimits.check(client, 1);
-        const sms = parseSmsRequest(req.body);
+        const sms = parseSmsRequest(req.body, '', d.timezone?.());
         const accepted = await d.service.submit(sms, client, record === undefined ? undefined : (a) => record({ status: 202, body: a }));
         return { status: 202, body: accepted };
       });
@@ -88,7 +90,7 @@ export function registerSmsRoutes(app: FastifyInstance, d: SmsRoutesDeps): void 
       const results = await d.service.submitBatch(
         items,
         client,
-        (b, prefix) => parseSmsRequest(b, prefix),
+        (b, prefix) => parseSmsRequest(b, prefix, d.timezone?.()),
         record === undefined ? undefined : (r) => record({ status: 202, body: render(r) }),
       );
       // Counted per category and result, not per item: a batch is up to 1,000 label lookups.

@@ -12,6 +12,7 @@ import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/types.js';
 import { countSegments } from '../encoding/index.js';
 import type { SmsRequest } from './validate.js';
+import { checkCallbackUrl } from './callback-url.js';
 
 export interface ComposedText {
   text: string;
@@ -34,7 +35,7 @@ export interface IntakePolicy {
 
 export interface Router {
   /** The carrier for this number and category, or undefined (no route). */
-  route(to: string, category: Category): { id: string; segmentation: NewMessage['segmentation']; encodings: readonly EncodingName[]; forceUcs2: boolean; packGsm7: boolean } | undefined;
+  route(to: string, category: Category): { id: string; segmentation: NewMessage['segmentation']; encodings: readonly EncodingName[]; forceUcs2: boolean; packGsm7: boolean; sourceAddr?: string } | undefined;
 }
 
 export interface LaneGate {
@@ -66,6 +67,29 @@ export interface SubmitServiceDeps {
   onAccepted?: (lanes: Set<Category>) => void;
 }
 
+/** SMPP 3.4 source_addr: a C-octet string of at most 21 octets, the terminating NUL included. */
+export const MAX_SOURCE_ADDR = 20;
+
+/**
+ * The extension appended to the carrier's service code (SPEC 3, 7): replies to that address
+ * come back to its owner, so a client may only send from within its own source_extension
+ * (the extension itself or longer numbers that begin with it). The service code plus the
+ * extension must fit SMPP's source_addr, checked here rather than refused later by the SMSC.
+ */
+export function senderExtension(requested: string | undefined, client: ClientConfig, serviceCode: string, field: string): string | undefined {
+  const own = client.source_extension === '' ? undefined : client.source_extension;
+  if (requested !== undefined && requested !== '') {
+    if (own === undefined) throw new ApiError('sender_not_allowed', 'this client has no source_extension: from is not allowed', { field });
+    if (!requested.startsWith(own)) throw new ApiError('sender_not_allowed', `from must begin with this client's source_extension ${own}`, { field });
+  }
+  const from = requested === '' ? own : (requested ?? own);
+  const length = serviceCode.length + (from?.length ?? 0);
+  if (length > MAX_SOURCE_ADDR) {
+    throw new ApiError('invalid_field', `source address ${serviceCode.length} + ${from?.length ?? 0} = ${length} digits, over SMPP's ${MAX_SOURCE_ADDR}: shorten from`, { field });
+  }
+  return from;
+}
+
 export class SubmitService {
   readonly #d: SubmitServiceDeps;
   constructor(deps: SubmitServiceDeps) {
@@ -83,10 +107,14 @@ export class SubmitService {
       throw new ApiError('forbidden', 'category otp needs scope otp', { field: `${field}category` });
     }
     const to = normalizeMsisdn(req.to, cfg.policy.allowed_countries, `${field}to`);
+    if (req.callbackUrl !== undefined) checkCallbackUrl(req.callbackUrl, client, `${field}callback_url`);
+    // Whose sender address this is, before anything about the content.
+    senderExtension(req.from, client, '', `${field}from`);
     const policy = this.#d.policy();
     const composed = composedBySystem ?? policy.compose(req, client);
     const route = this.#d.router.route(to, req.category);
     if (route === undefined) throw new ApiError('no_route', 'no carrier takes this number and category', { field: `${field}to` });
+    const from = senderExtension(req.from, client, route.sourceAddr ?? '', `${field}from`);
     const counted = countSegments(composed.text, {
       segmentation: route.segmentation,
       encodings: route.encodings,
@@ -108,7 +136,7 @@ export class SubmitService {
       client: client.name,
       category: req.category,
       to,
-      from: req.from ?? (client.source_extension !== undefined ? `${client.source_extension}` : undefined),
+      from,
       text: sealed ? undefined : composed.text,
       bodyEnc: sealed ? policy.sealBody!(composed.text) : undefined,
       encoding: counted.encoding,

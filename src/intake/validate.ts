@@ -1,6 +1,7 @@
 /** Request body validation for the SMS endpoints: every error names its field. */
 import { ApiError } from '../domain/errors.js';
 import { CATEGORIES, type Category } from '../domain/types.js';
+import { parseInstant } from './time-input.js';
 
 export interface SmsRequest {
   to: unknown;
@@ -30,17 +31,12 @@ function optString(o: Record<string, unknown>, key: string, prefix: string, max:
   return v;
 }
 
-export function parseSendAt(v: unknown, field: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return v > 1e12 ? v : v * 1000;
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    if (!Number.isNaN(t) && /\d{4}-\d{2}-\d{2}T/.test(v)) return t;
-  }
-  return bad(field, 'send_at must be an ISO 8601 timestamp or Unix seconds');
+/** send_at: see time-input.ts (without a UTC offset it is read in policy.timezone). */
+export function parseSendAt(v: unknown, field: string, timezone = 'Asia/Shanghai'): number | undefined {
+  return parseInstant(v, field, timezone);
 }
 
-export function parseSmsRequest(body: unknown, prefix = ''): SmsRequest {
+export function parseSmsRequest(body: unknown, prefix = '', timezone = 'Asia/Shanghai'): SmsRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ApiError('bad_request', 'body must be a JSON object', prefix ? { field: prefix.replace(/\.$/, '') } : {});
   }
@@ -82,7 +78,7 @@ export function parseSmsRequest(body: unknown, prefix = ''): SmsRequest {
   if (template !== undefined) req.template = template;
   if (params !== undefined) req.params = params;
   if (from !== undefined) req.from = from;
-  const sendAt = parseSendAt(o.send_at, prefix + 'send_at');
+  const sendAt = parseSendAt(o.send_at, prefix + 'send_at', timezone);
   if (sendAt !== undefined) req.sendAt = sendAt;
   if (validity !== undefined) req.validityS = validity as number;
   const reference = optString(o, 'reference', prefix, 128);

@@ -91,9 +91,34 @@ export function checkOtpLimits(
  * Throw the 429 for a refused result (frequency_cap for category caps, otp_rate_limited for
  * OTP limits), with Retry-After in seconds; no-op when allowed.
  */
-export function assertWithinCaps(result: CapResult, code: 'frequency_cap' | 'otp_rate_limited'): void {
+const WINDOW_WORDS: Record<CapWindowName, string> = {
+  resend_after: 'the resend interval',
+  per_hour: 'an hour',
+  per_day: '24 hours',
+  per_week: '7 days',
+};
+
+/** The refusal in plain words: which limit (its value, from `windows`), its config key, when to retry. */
+export function describeCapRefusal(
+  result: Extract<CapResult, { ok: false }>,
+  code: 'frequency_cap' | 'otp_rate_limited',
+  category?: string,
+  windows: readonly CapWindow[] = [],
+): string {
+  const retry = `retry in ${result.retryAfterS} s`;
+  const limit = windows.find((w) => w.name === result.window)?.limit;
+  const n = limit === undefined ? 'its' : `its ${limit}`;
+  if (code === 'otp_rate_limited') {
+    if (result.window === 'resend_after') return `a code was sent to this number less than policy.otp.resend_after_s ago: ${retry}`;
+    return `this number has had ${n} codes for ${WINDOW_WORDS[result.window]} (policy.otp.${result.window}): ${retry}`;
+  }
+  const what = category === undefined ? 'messages' : `${category} messages`;
+  return `this number has had ${n} ${what} for ${WINDOW_WORDS[result.window]} (policy.frequency_caps.${category ?? '<category>'}.${result.window}): ${retry}`;
+}
+
+export function assertWithinCaps(result: CapResult, code: 'frequency_cap' | 'otp_rate_limited', category?: string, windows?: readonly CapWindow[]): void {
   if (result.ok) return;
-  throw new ApiError(code, `${code === 'frequency_cap' ? 'frequency cap' : 'OTP limit'} ${result.window} reached`, {
+  throw new ApiError(code, describeCapRefusal(result, code, category, windows), {
     field: 'to',
     retryAfter: result.retryAfterS,
   });

@@ -2,7 +2,8 @@
  * Replies (SPEC 7): decode by the carrier's charsets map, reassemble concatenated parts
  * (UDH or SAR; out of order, duplicates, timeout → partial), then opt-out keywords add the
  * sender to the opt-out list, intent keywords tag the reply, and the reply is attributed to
- * a client by source extension (扩展码) or else by the last message sent to that number.
+ * a client by source extension (扩展码), else by the last message sent to that number, else
+ * to replies.default_client.
  * deliver_sm_resp goes after the reply is committed; so does a part of a multipart reply,
  * stored (mo_parts) before it is answered so a crash loses none. Open replies are capped by
  * count and bytes (inbound.*): one pushed out is stored at once as a partial reply.
@@ -38,6 +39,25 @@ export function moSender(addr: string): string {
   const d = addr.replace(/\D/g, '');
   if (/^1[3-9]\d{9}$/.test(d)) return `+86${d}`;
   return `+${d}`;
+}
+
+/**
+ * Who a reply belongs to (SPEC 3, 7): the client whose source extension the destination
+ * carries after the carrier's service code (extensions never overlap, so at most one
+ * matches), else the client that last messaged the sender, else replies.default_client.
+ * Undefined only when none of those exists.
+ */
+export function replyOwner(cfg: Config, serviceCode: string, toAddr: string, lastClient: string | undefined): string | undefined {
+  if (serviceCode !== '' && toAddr.startsWith(serviceCode)) {
+    const ext = toAddr.slice(serviceCode.length);
+    if (ext !== '') {
+      const owner = cfg.clients.find((c) => c.source_extension !== undefined && c.source_extension !== '' && ext.startsWith(c.source_extension));
+      if (owner !== undefined) return owner.name;
+    }
+  }
+  if (lastClient !== undefined) return lastClient;
+  const fallback = cfg.replies.default_client;
+  return fallback !== undefined && cfg.clients.some((c) => c.name === fallback) ? fallback : undefined;
 }
 
 export class MoHandler {
@@ -146,13 +166,7 @@ export class MoHandler {
       if (parts !== undefined) aux.deleteMoParts(parts.conv, parts.ref, parts.total);
       if (optOut) aux.addOptOut(from, 'mo', now);
       const last = messages.lastMessageTo(from);
-      // Source extension: the digits after the carrier's service code name the client.
-      let client: string | undefined;
-      if (service !== '' && toAddr.startsWith(service)) {
-        const ext = toAddr.slice(service.length);
-        if (ext !== '') client = cfg.clients.find((c) => c.source_extension === ext)?.name;
-      }
-      client ??= last?.client;
+      const client = replyOwner(cfg, service, toAddr, last?.client);
       const id = newId('mo', now);
       aux.insertMo({ id, carrierId, from, to: toAddr, body: text, intent, client: client ?? null, lastMessageId: last?.id ?? null, partial, createdAt: now });
       if (client !== undefined) {

@@ -44,7 +44,7 @@ export class RoutingCache {
         const id = pickCarrier(this.table(), to, category, unavailable);
         const c = id === undefined ? undefined : carrier(id);
         if (c === undefined) return undefined;
-        return { id: c.id, segmentation: c.segmentation, encodings: c.encodings, forceUcs2: !c.encodings.includes('gsm7'), packGsm7: c.pack_gsm7 };
+        return { id: c.id, segmentation: c.segmentation, encodings: c.encodings, forceUcs2: !c.encodings.includes('gsm7'), packGsm7: c.pack_gsm7, sourceAddr: c.source.addr };
       },
     };
   }

@@ -302,4 +302,32 @@ export interface AuxStore {
   moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }>;
 
   insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void;
+  /** Replies in id (arrival) order after `afterId`, filtered; at most `limit`. */
+  listMo(q: MoQuery): MoRecord[];
+}
+
+export interface MoQuery {
+  /** Only this client's replies (undefined: every client's, unattributed ones included). */
+  client?: string | undefined;
+  from?: string | undefined;
+  /** created_at >= since, < until (epoch ms). */
+  since?: number | undefined;
+  until?: number | undefined;
+  /** An intent name, or null for replies without one. */
+  intent?: string | null | undefined;
+  afterId?: string | undefined;
+  limit: number;
+}
+
+export interface MoRecord {
+  id: string;
+  carrierId: string;
+  from: string;
+  to: string;
+  body: string;
+  intent: string | null;
+  client: string | null;
+  lastMessageId: string | null;
+  partial: boolean;
+  createdAt: number;
 }

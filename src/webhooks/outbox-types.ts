@@ -10,6 +10,8 @@ export interface OutboxEvent {
   url: string;
   /** HMAC secret: the client's webhook_secret, else webhooks.secret. */
   secret: string;
+  /** The client's allow_private_callbacks, resolved at delivery time. */
+  allowPrivate?: boolean;
   /** The exact JSON bytes to POST, as recorded when the event was created. */
   body: string;
   /** Attempts made so far (0 for a new event). */

@@ -123,7 +123,7 @@ export class OutboxWorker {
     const attempts = ev.attempts + 1;
     let res: WebhookResult;
     try {
-      res = await this.#o.sender.send({ id: ev.id, url: ev.url, secret: ev.secret, body: ev.body });
+      res = await this.#o.sender.send({ id: ev.id, url: ev.url, secret: ev.secret, body: ev.body, allowPrivate: ev.allowPrivate === true });
     } catch {
       res = { ok: false, error: 'error', retryable: true };
     }

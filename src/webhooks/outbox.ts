@@ -45,9 +45,11 @@ export class Outbox {
     this.#d = deps;
   }
 
-  #secretFor(client: string): string {
+  /** Secret and target rules of a client, read at delivery time (a SIGHUP applies to pending events). */
+  #deliveryFor(client: string): { secret: string; allowPrivate: boolean } {
     const cfg = this.#d.config();
-    return cfg.clients.find((c) => c.name === client)?.webhook_secret ?? cfg.webhooks.secret;
+    const c = cfg.clients.find((x) => x.name === client);
+    return { secret: c?.webhook_secret ?? cfg.webhooks.secret, allowPrivate: c?.allow_private_callbacks === true };
   }
 
   #record(client: string, url: string | undefined, payload: Record<string, unknown>): void {
@@ -100,7 +102,7 @@ export class Outbox {
     const leaseMs = cfg.webhooks.timeout_ms + 5000;
     const store: OutboxStore = {
       claimDue: (now, limit): OutboxEvent[] =>
-        aux.claimOutbox(now, limit, leaseMs).map((r) => ({ ...r, secret: this.#secretFor(r.client) })),
+        aux.claimOutbox(now, limit, leaseMs).map((r) => ({ ...r, ...this.#deliveryFor(r.client) })),
       markDelivered: (id, now) => aux.outboxDelivered(id, now),
       markRetry: (id, at, attempts, err) => aux.outboxRetry(id, at, attempts, err),
       markDead: (id, now, err) => aux.outboxDead(id, now, err),

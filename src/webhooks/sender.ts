@@ -16,10 +16,12 @@
  * Errors are reported as short codes (`HTTP 503`, `ECONNREFUSED`, `timeout`): never the URL
  * (it may carry a token) nor the response body.
  */
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { isIP } from 'node:net';
 import { signWebhook } from './sign.js';
 import { backoffDelayMs } from '../domain/backoff.js';
+import { BlockedAddressError, guardedLookup, isBlockedAddress } from './address-guard.js';
 
 export interface WebhookDelivery {
   id: string;
@@ -27,6 +29,8 @@ export interface WebhookDelivery {
   secret: string;
   /** Exact JSON to send. */
   body: string;
+  /** The client's allow_private_callbacks: may connect to loopback/private/link-local addresses. */
+  allowPrivate?: boolean;
 }
 
 export type WebhookResult =
@@ -47,9 +51,27 @@ export interface WebhookSenderOptions {
   userAgent?: string;
 }
 
+/**
+ * undici's connector with the address guard in front: an IP literal is checked before
+ * dialling, a name through the guarded lookup (net.connect skips lookup for literals).
+ */
+function guardedConnector(timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions);
+  return (opts, callback) => {
+    const host = opts.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) !== 0 && isBlockedAddress(host)) {
+      callback(new BlockedAddressError(host), null);
+      return;
+    }
+    connect(opts, callback);
+  };
+}
+
 export class WebhookSender {
   readonly #dispatcher: Dispatcher;
   #ownAgent: Agent | undefined;
+  /** The guarded Agent: every client without allow_private_callbacks goes through it. */
+  #guarded: Agent | undefined;
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #userAgent: string;
@@ -62,16 +84,24 @@ export class WebhookSender {
       this.#dispatcher = opts.dispatcher;
       this.#ownAgent = undefined;
     } else {
-      this.#ownAgent = new Agent({
+      const agentOptions = {
         connections: opts.connections ?? 8,
         keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4000,
         keepAliveMaxTimeout: Math.max(opts.keepAliveTimeoutMs ?? 4000, 4000),
-        connect: { timeout: opts.timeoutMs },
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
-      });
+      };
+      this.#ownAgent = new Agent({ ...agentOptions, connect: { timeout: opts.timeoutMs } });
       this.#dispatcher = this.#ownAgent;
     }
+    this.#guarded = new Agent({
+      connections: opts.connections ?? 8,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4000,
+      keepAliveMaxTimeout: Math.max(opts.keepAliveTimeoutMs ?? 4000, 4000),
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connect: guardedConnector(opts.timeoutMs),
+    });
   }
 
   /** POST one event. Never throws: every outcome is a WebhookResult. */
@@ -85,12 +115,15 @@ export class WebhookSender {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return { ok: false, error: 'invalid_url', retryable: false };
     }
+    const dispatcher = ev.allowPrivate === true ? this.#dispatcher : this.#guarded;
+    if (dispatcher === undefined) return { ok: false, error: 'closed', retryable: true };
     const ts = Math.floor(this.#now() / 1000);
     const body = Buffer.from(ev.body, 'utf8');
     try {
       const res = await request(url, {
         method: 'POST',
-        dispatcher: this.#dispatcher,
+        // A client not allowed private targets always goes through the guard, whatever dispatcher was injected.
+        dispatcher,
         headers: {
           'content-type': 'application/json',
           'user-agent': this.#userAgent,
@@ -109,22 +142,27 @@ export class WebhookSender {
       if (status >= 200 && status < 300) return { ok: true, status };
       return { ok: false, status, error: `HTTP ${status}`, retryable: status !== 410 };
     } catch (err) {
-      return { ok: false, error: errorCode(err), retryable: true };
+      const code = errorCode(err);
+      // The address will not stop being private by waiting: given up at once.
+      if (code === 'ERR_BLOCKED_ADDRESS') return { ok: false, error: 'blocked_address', retryable: false };
+      return { ok: false, error: code, retryable: true };
     }
   }
 
   /** Abort the requests in flight on the sender's own Agent: each resolves as a retryable failure. */
   async destroy(): Promise<void> {
-    const agent = this.#ownAgent;
+    const agents = [this.#ownAgent, this.#guarded];
     this.#ownAgent = undefined;
-    await agent?.destroy();
+    this.#guarded = undefined;
+    await Promise.all(agents.map((a) => a?.destroy()));
   }
 
   /** Close the sender's own Agent (sockets). */
   async close(): Promise<void> {
-    const agent = this.#ownAgent;
+    const agents = [this.#ownAgent, this.#guarded];
     this.#ownAgent = undefined;
-    await agent?.close();
+    this.#guarded = undefined;
+    await Promise.all(agents.map((a) => a?.close()));
   }
 }
 

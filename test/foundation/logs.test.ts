@@ -143,3 +143,26 @@ t.test('child-process daemon at trace on the built-in simulator: stdout holds no
   const found = leaks(d.lines, [...FORMS, TEXT, TEXT_ZH, '长长长', CHILD_TOKEN, 'bogus-token-never-logged', String(cfg.policy && (cfg.policy as any).otp.secret)], [OWN_CODE]);
   t.same(found, [], 'nothing leaked');
 });
+
+t.test('redaction goes by what a value is: diagnostics under any key survive, numbers, codes, text and secrets do not', async (t) => {
+  const { Writable } = await import('node:stream');
+  const { createLogger, configSecrets } = await import('../../src/observability/logger.js');
+  const lines: string[] = [];
+  const dest = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
+  const cfg = makeConfig(baseConfigObject(tempDir(t)));
+  const logger = createLogger('trace', dest, { secrets: configSecrets(cfg) });
+  // Diagnostics that key-based censoring used to hide.
+  logger.warn({ err: 'connect ECONNREFUSED', code: 'ECONNREFUSED' }, 'smpp socket error');
+  logger.warn({ from: 'cmcc', moved: 12 }, 'carrier unavailable: queued segments moved to the next carrier');
+  logger.info({ to: 'unicom', number: 3, code: 'ESME_RTHROTTLED', status: 'ESME_RINVDSTADR' }, 'diagnostics');
+  // Sensitive values under keys that say nothing of them.
+  logger.info({ peer: '13800138000', note: '+86 138-0013-8000', detail: { deep: ['8613800138000'] } }, 'numbers under other keys');
+  logger.info({ code: OWN_CODE, attempt: '0590317' }, 'a code under the key code');
+  logger.info({ reason: TEXT_ZH, what: `${TEXT_ZH} and more` }, 'Chinese text under other keys');
+  logger.info({ header: `Bearer ${TOKEN}`, key: BODY_KEY, hmac: OTP_SECRET }, `secrets in values and in the message ${ADMIN_TOKEN}`);
+  logger.error({ err: new Error(`failed for 13800138000 with ${TOKEN}`) }, 'error text');
+  const all = lines.join('');
+  for (const kept of ['"code":"ECONNREFUSED"', '"from":"cmcc"', '"to":"unicom"', '"code":"ESME_RTHROTTLED"', '"moved":12']) t.ok(all.includes(kept), `${kept} kept`);
+  t.same(leaks(lines, [...FORMS, TEXT_ZH, TOKEN, ADMIN_TOKEN, OTP_SECRET, BODY_KEY], [OWN_CODE]), [], 'nothing sensitive');
+  t.ok(all.includes('138****8000'), 'numbers masked, not dropped');
+});

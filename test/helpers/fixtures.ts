@@ -17,6 +17,7 @@ export const TOKEN = 'test-token-loans-1';
 export const ADMIN_TOKEN = 'test-token-admin-1';
 export const NOTIFY_TOKEN = 'test-token-notify-1';
 export const OTP_SECRET = 'test-otp-hmac-secret-0123456789';
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 export const BODY_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -34,7 +35,7 @@ export function baseConfigObject(dir: string, carriers: Array<Record<string, unk
     store: { path: join(dir, 'xinge.db') },
     log: { level: 'silent' },
     clients: [
-      { name: 'loans', token: TOKEN, scopes: ['sms', 'otp'], categories: ['otp', 'notification', 'collection', 'marketing'], free_text: true, webhook_url: 'http://127.0.0.1:9/hook' },
+      { name: 'loans', token: TOKEN, scopes: ['sms', 'otp'], categories: ['otp', 'notification', 'collection', 'marketing'], free_text: true, webhook_url: 'http://127.0.0.1:9/hook', webhook_secret: WEBHOOK_SECRET, allow_private_callbacks: true },
       { name: 'admin', token: ADMIN_TOKEN, scopes: ['admin', 'sms'], categories: ['notification'], free_text: true },
       { name: 'notify', token: NOTIFY_TOKEN, scopes: ['sms'], categories: ['notification'], free_text: false },
     ],

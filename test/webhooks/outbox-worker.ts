@@ -28,7 +28,7 @@ class MemStore implements OutboxStore {
       .filter((r) => r.state === 'pending' && r.nextAttemptAt <= now)
       .sort((a, b) => a.createdAt - b.createdAt)
       .slice(0, limit);
-    const out = due.map((r) => ({ id: r.id, url: r.url, secret: r.secret, body: r.body, attempts: r.attempts, createdAt: r.createdAt, nextAttemptAt: r.nextAttemptAt }));
+    const out = due.map((r) => ({ id: r.id, url: r.url, secret: r.secret, body: r.body, allowPrivate: true, attempts: r.attempts, createdAt: r.createdAt, nextAttemptAt: r.nextAttemptAt }));
     for (const r of due) r.nextAttemptAt = now + this.leaseMs; // lease
     return out;
   }

@@ -58,9 +58,9 @@ t.test('2xx: headers, exact body, signature, keep-alive', async (t) => {
     srv.server.close();
   });
 
-  const r = await sender.send({ id: 'evt-1', url: `${srv.base}/hook?x=1`, secret: 'sek', body: BODY });
+  const r = await sender.send({ id: 'evt-1', url: `${srv.base}/hook?x=1`, secret: 'sek', body: BODY, allowPrivate: true });
   t.same(r, { ok: true, status: 200 });
-  const r2 = await sender.send({ id: 'evt-2', url: `${srv.base}/204`, secret: 'sek', body: BODY });
+  const r2 = await sender.send({ id: 'evt-2', url: `${srv.base}/204`, secret: 'sek', body: BODY, allowPrivate: true });
   t.same(r2, { ok: true, status: 204 });
 
   const s = srv.seen[0]!;
@@ -75,7 +75,7 @@ t.test('2xx: headers, exact body, signature, keep-alive', async (t) => {
   t.ok(verifyWebhook('sek', '1717000000', s.body, sig));
   if (hasOpenssl()) t.equal(sig, opensslSignature('sek', '1717000000', s.body), 'openssl agrees');
   for (let i = 0; i < 6; i++) {
-    t.same(await sender.send({ id: `k${i}`, url: `${srv.base}/k`, secret: 'sek', body: '{}' }), { ok: true, status: 200 });
+    t.same(await sender.send({ id: `k${i}`, url: `${srv.base}/k`, secret: 'sek', body: '{}', allowPrivate: true }), { ok: true, status: 200 });
   }
   // The pool may open a second socket while the first is finishing, but not one per request.
   t.ok(srv.connections() <= 2, `8 requests on ${srv.connections()} sockets (keep-alive)`);
@@ -94,10 +94,10 @@ t.test('failures: everything retryable except 410', async (t) => {
     srv.server.close();
   });
   for (const code of [302, 400, 401, 404, 408, 429, 500, 502, 503]) {
-    const r = await sender.send({ id: 'e', url: `${srv.base}/${code}`, secret: 's', body: '{}' });
+    const r = await sender.send({ id: 'e', url: `${srv.base}/${code}`, secret: 's', body: '{}', allowPrivate: true });
     t.same(r, { ok: false, status: code, error: `HTTP ${code}`, retryable: true }, String(code));
   }
-  const gone = await sender.send({ id: 'e', url: `${srv.base}/410`, secret: 's', body: '{}' });
+  const gone = await sender.send({ id: 'e', url: `${srv.base}/410`, secret: 's', body: '{}', allowPrivate: true });
   t.same(gone, { ok: false, status: 410, error: 'HTTP 410', retryable: false });
   t.equal(srv.seen.length, 10, 'redirect not followed');
 });
@@ -106,7 +106,7 @@ t.test('connection refused is retryable', async (t) => {
   const port = await freePort();
   const sender = new WebhookSender({ timeoutMs: 2000 });
   t.teardown(() => sender.close());
-  const r = await sender.send({ id: 'e', url: `http://127.0.0.1:${port}/x`, secret: 's', body: '{}' });
+  const r = await sender.send({ id: 'e', url: `http://127.0.0.1:${port}/x`, secret: 's', body: '{}', allowPrivate: true });
   t.same(r, { ok: false, error: 'ECONNREFUSED', retryable: true });
 });
 
@@ -121,7 +121,7 @@ t.test('timeout is retryable and bounded by timeoutMs', async (t) => {
     srv.server.close();
   });
   const t0 = Date.now();
-  const r = await sender.send({ id: 'e', url: `${srv.base}/slow`, secret: 's', body: '{}' });
+  const r = await sender.send({ id: 'e', url: `${srv.base}/slow`, secret: 's', body: '{}', allowPrivate: true });
   const took = Date.now() - t0;
   t.same(r, { ok: false, error: 'timeout', retryable: true });
   t.ok(took >= 250 && took < 2000, `took ${took} ms`);
@@ -130,12 +130,12 @@ t.test('timeout is retryable and bounded by timeoutMs', async (t) => {
 t.test('invalid URLs are not retryable', async (t) => {
   const sender = new WebhookSender({ timeoutMs: 300 });
   t.teardown(() => sender.close());
-  t.same(await sender.send({ id: 'e', url: 'ftp://127.0.0.1/x', secret: 's', body: '{}' }), {
+  t.same(await sender.send({ id: 'e', url: 'ftp://127.0.0.1/x', secret: 's', body: '{}', allowPrivate: true }), {
     ok: false,
     error: 'invalid_url',
     retryable: false,
   });
-  t.same(await sender.send({ id: 'e', url: 'not a url', secret: 's', body: '{}' }), {
+  t.same(await sender.send({ id: 'e', url: 'not a url', secret: 's', body: '{}', allowPrivate: true }), {
     ok: false,
     error: 'invalid_url',
     retryable: false,

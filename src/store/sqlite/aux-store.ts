@@ -1,6 +1,6 @@
 /** SQLite implementation of AuxStore: idempotency keys, opt-outs, caps log, OTP state, webhook outbox, replies. */
 import type Database from 'better-sqlite3';
-import type { AuxStore, IdempotencyRecord, OtpRecord, OutboxRow } from '../types.js';
+import type { AuxStore, IdempotencyRecord, MoQuery, MoRecord, OtpRecord, OutboxRow } from '../types.js';
 import { limitedStatement } from './limited.js';
 import { idUpperBound } from '../../domain/ids.js';
 
@@ -206,6 +206,35 @@ export class SqliteAuxStore implements AuxStore {
   moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }> {
     return (this.#s.moPartsAll.all() as Array<{ conv: string; ref: number; total: number; seq: number; body: string; received_at: number }>).map((r) => ({
       conv: r.conv, ref: r.ref, total: r.total, seq: r.seq, body: r.body, receivedAt: r.received_at,
+    }));
+  }
+
+  /** One prepared statement per combination of filters and limit (a handful in practice). */
+  readonly #moLists = new Map<string, Database.Statement>();
+
+  listMo(q: MoQuery): MoRecord[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.client !== undefined) (where.push('client = ?'), args.push(q.client));
+    if (q.from !== undefined) (where.push('from_number = ?'), args.push(q.from));
+    if (q.since !== undefined) (where.push('created_at >= ?'), args.push(q.since));
+    if (q.until !== undefined) (where.push('created_at < ?'), args.push(q.until));
+    if (q.intent === null) where.push('intent IS NULL');
+    else if (q.intent !== undefined) (where.push('intent = ?'), args.push(q.intent));
+    if (q.afterId !== undefined) (where.push('id > ?'), args.push(q.afterId));
+    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit)));
+    const sql = `SELECT id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at FROM mo_messages
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${limit}`;
+    let st = this.#moLists.get(sql);
+    if (st === undefined) {
+      if (this.#moLists.size > 256) this.#moLists.clear();
+      st = this.#db.prepare(sql);
+      this.#moLists.set(sql, st);
+    }
+    const rows = st.all(...args) as Array<{ id: string; carrier_id: string; from_number: string; to_addr: string; body: string; intent: string | null; client: string | null; last_message_id: string | null; partial: number; created_at: number }>;
+    return rows.map((r) => ({
+      id: r.id, carrierId: r.carrier_id, from: r.from_number, to: r.to_addr, body: r.body, intent: r.intent, client: r.client,
+      lastMessageId: r.last_message_id, partial: r.partial === 1, createdAt: r.created_at,
     }));
   }
 

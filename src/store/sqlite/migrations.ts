@@ -207,6 +207,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (conv, ref, total, seq)
   ) WITHOUT ROWID;
   `,
+  // (issue 15) GET /v1/replies pages a client's replies, or one number's, in arrival order.
+  `
+  CREATE INDEX mo_client ON mo_messages(client, id);
+  CREATE INDEX mo_from ON mo_messages(from_number, id);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
