@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { createSmppServer } from './smpp-server/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -141,6 +142,8 @@ export function buildApp(opts: AppOptions): App {
   });
 
   let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics, Math.random, now);
+  // SPEC 8: downstream ESMEs submit through `service`; outbind deliveries join `delivers`.
+  const smppServer = createSmppServer({ config: () => cfg, store, pipeline: () => service, metrics, logger, now, carrierDeliver: (ev) => queueDeliver(ev) });
 
   const results = new ResultsWriter({
     messages: store.messages,
@@ -151,7 +154,10 @@ export function buildApp(opts: AppOptions): App {
       // Receipts only for the last segment: one delivered receipt settles the message.
       return c === undefined ? 'all' : c.registered_delivery === 'last' ? 'any' : c.multipart_receipts;
     },
-    emitStatus: (m, e: StatusEvent) => outbox.statusChanged(m, e),
+    emitStatus: (m, e: StatusEvent) => {
+      outbox.statusChanged(m, e);
+      smppServer?.statusChanged(m, e);
+    },
     onFinal: (m) => policy.onFinal(m),
   });
 
@@ -189,7 +195,7 @@ export function buildApp(opts: AppOptions): App {
     now,
     ...(opts.receiptHoldMs !== undefined ? { holdMs: opts.receiptHoldMs } : {}),
   });
-  const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg });
+  const mo = new MoHandler({ store, config: () => cfg, metrics, logger, now, outbox, carrier: carrierCfg, ...(smppServer ? { smppClients: smppServer } : {}) });
 
   const dispatcher = new Dispatcher({
     config: () => cfg,
@@ -224,10 +230,11 @@ export function buildApp(opts: AppOptions): App {
       }
     }
   };
+  const queueDeliver = (ev: InboundDeliver) => {
+    if (delivers.push(ev) === 1) setImmediate(handleDelivers);
+  };
   for (const rt of carriers.values()) {
-    rt.connector.on('deliver', (ev) => {
-      if (delivers.push(ev) === 1) setImmediate(handleDelivers);
-    });
+    rt.connector.on('deliver', queueDeliver);
     rt.connector.on('bind', (b) => {
       metrics.bindUp.set({ carrier: b.carrierId, bind: String(b.bindIndex) }, b.state === 'bound' ? 1 : 0);
       if (rt.connector.isUp()) rt.downSince = undefined;
@@ -342,6 +349,7 @@ export function buildApp(opts: AppOptions): App {
       });
       every(3600000, () => purge());
       purge();
+      await smppServer?.start();
       const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
       const port = Number(new URL(addr).port);
       logger.info({ port, carriers: carriers.size }, 'xinge started');
@@ -366,6 +374,7 @@ export function buildApp(opts: AppOptions): App {
       }
       cfg = next;
       policy = nextPolicy;
+      smppServer?.reload(next);
       applied.push('clients', 'templates', 'policy', 'routing', 'queue', 'webhooks');
       logger.info({ applied }, 'config reloaded');
       return { applied };
@@ -389,6 +398,7 @@ export function buildApp(opts: AppOptions): App {
         const graceMs = cfg.shutdown_grace_s * 1000;
         dispatcher.stop();
         const deadline = Date.now() + graceMs;
+        await smppServer?.stop(Math.min(graceMs, 1000));
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));

@@ -24,6 +24,8 @@ export interface MoHandlerDeps {
   now: () => number;
   outbox: Outbox;
   reassemblyTimeoutMs?: number;
+  /** SMPP server clients: who owns an extension, and their replies (inside the transaction). */
+  smppClients?: { extensionOwner(ext: string): string | undefined; replyReceived(ev: { client: string; from: string; to: string; text: string }): void };
 }
 
 /** An incoming sender address as E.164 (carriers send 8613…, 13…, +8613…). */
@@ -103,13 +105,14 @@ export class MoHandler {
       let client: string | undefined;
       if (service !== '' && toAddr.startsWith(service)) {
         const ext = toAddr.slice(service.length);
-        if (ext !== '') client = cfg.clients.find((c) => c.source_extension === ext)?.name;
+        if (ext !== '') client = cfg.clients.find((c) => c.source_extension === ext)?.name ?? this.#d.smppClients?.extensionOwner(ext);
       }
       client ??= last?.client;
       const id = newId('mo', now);
       aux.insertMo({ id, carrierId, from, to: toAddr, body: text, intent, client: client ?? null, lastMessageId: last?.id ?? null, partial, createdAt: now });
       if (client !== undefined) {
         this.#d.outbox.moReceived({ id, client, carrier: carrierId, from, to: toAddr, text, intent, optOut, partial, lastMessage: last, at: now });
+        this.#d.smppClients?.replyReceived({ client, from, to: toAddr, text });
       }
     });
   }

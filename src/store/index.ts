@@ -3,15 +3,18 @@ import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './sqlite/database.js';
 import { SqliteMessageStore, QUEUED_BY_LANE_SQL, depthByLane } from './sqlite/message-store.js';
 import { SqliteAuxStore } from './sqlite/aux-store.js';
+import { SqliteSmppOutbox } from './sqlite/smpp-outbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
-import type { AuxStore, MessageStore } from './types.js';
+import type { AuxStore, MessageStore, SmppOutboxStore } from './types.js';
 import type { Category } from '../domain/types.js';
 
 export interface Store {
   messages: MessageStore;
   aux: AuxStore;
+  /** deliver_sm owed to smpp_server clients. */
+  smppOutbox: SmppOutboxStore;
   /** Group commit for writes whose caller waits for durability (intake, receipts). */
   commit: GroupCommit;
   isOpen(): boolean;
@@ -47,6 +50,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
   return {
     messages,
     aux,
+    smppOutbox: new SqliteSmppOutbox(db),
     commit,
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,

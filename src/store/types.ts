@@ -255,3 +255,24 @@ export interface AuxStore {
 
   insertMo(row: { id: string; carrierId: string; from: string; to: string; body: string; intent: string | null; client: string | null; lastMessageId: string | null; partial: boolean; createdAt: number }): void;
 }
+
+/** smpp_server: deliver_sm (receipts, replies) owed to a downstream ESME, oldest first. */
+export interface SmppOutboxRow {
+  id: number;
+  systemId: string;
+  kind: 'receipt' | 'mo';
+  /** JSON of what the deliver_sm carries (see smpp-server/deliver-pdu.ts). */
+  body: string;
+  createdAt: number;
+  attempts: number;
+}
+
+export interface SmppOutboxStore {
+  add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void;
+  /** Up to `limit` rows of this account with id > afterId, oldest first. */
+  pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[];
+  attempted(id: number): void;
+  remove(id: number): void;
+  /** Rows waiting, by account. */
+  counts(): Map<string, number>;
+}

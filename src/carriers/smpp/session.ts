@@ -251,11 +251,11 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #openSocket(): Promise<void> {
     const o = this.options;
     return new Promise<void>((resolve, reject) => {
-      const raw = net.connect({ host: o.host, port: o.port, noDelay: true });
+      const raw = o.socket ?? net.connect({ host: o.host, port: o.port, noDelay: true });
       raw.setNoDelay(true);
       this.#raw = raw;
       let sock: net.Socket = raw;
-      if (o.tls) {
+      if (o.tls && o.socket === undefined) {
         const extra = typeof o.tls === 'object' ? o.tls : {};
         sock = tls.connect({ socket: raw, servername: net.isIP(o.host) ? undefined : o.host, ...extra });
       }
@@ -273,7 +273,8 @@ export class SmppSession extends EventEmitter<SessionEvents> {
         clearTimeout(timer);
         reject(this.#closedError());
       };
-      sock.once(o.tls ? 'secureConnect' : 'connect', onUp);
+      if (o.socket !== undefined) setImmediate(() => (sock.destroyed ? onEarlyClose() : onUp()));
+      else sock.once(o.tls ? 'secureConnect' : 'connect', onUp);
       sock.once('close', onEarlyClose);
       sock.on('error', (e) => {
         if (this.#closeReason === null) {

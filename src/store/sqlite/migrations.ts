@@ -153,6 +153,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX otps_active ON otps(expires_at) WHERE status = 'active';
   `,
+  // smpp_server (SPEC 8): receipts and replies owed to a downstream ESME, kept until its
+  // receiver bind answers deliver_sm_resp, so none is lost while it is unbound or we restart.
+  `
+  CREATE TABLE smpp_outbox (
+    id INTEGER PRIMARY KEY,
+    system_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX smpp_outbox_account ON smpp_outbox(system_id, id);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
