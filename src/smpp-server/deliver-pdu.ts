@@ -4,6 +4,7 @@
  * stat:… err:… text:`) plus the receipted_message_id and message_state TLVs; and a reply
  * (MO) in GSM 03.38 when it fits, else UCS-2, in message_payload when over 254 octets.
  */
+import type { SubmitSmFields } from '../carriers/smpp/codec.js';
 import type { MessageStatus } from '../domain/types.js';
 import { encodeUcs2, toSeptets } from '../encoding/index.js';
 import { localParts } from '../policy/zoned-time.js';
@@ -63,40 +64,32 @@ export function receiptText(b: ReceiptBody, zone: string): string {
 
 const digits = (addr: string) => addr.replace(/^\+/, '');
 
-/** deliver_sm fields (node-smpp names) for one owed row. */
-export function deliverFields(b: OwedDeliver, zone: string): Record<string, unknown> {
+/** deliver_sm fields for one owed row (encoded by the client side's encodeShortMessagePdu). */
+export function deliverFields(b: OwedDeliver, zone: string): SubmitSmFields {
+  const base = { sourceAddrTon: 1, sourceAddrNpi: 1, destAddrTon: 0, destAddrNpi: 1, registeredDelivery: 0 };
   if (b.kind === 'receipt') {
     const st = RECEIPT_STATE[b.status] ?? { stat: 'UNKNOWN', state: 7 };
     return {
-      source_addr_ton: 1,
-      source_addr_npi: 1,
-      source_addr: digits(b.to),
-      dest_addr_ton: 0,
-      dest_addr_npi: 1,
-      destination_addr: b.from,
-      esm_class: 0x04,
-      data_coding: 0,
-      short_message: Buffer.from(receiptText(b, zone), 'latin1'),
-      receipted_message_id: b.messageId,
-      message_state: st.state,
+      ...base,
+      sourceAddr: digits(b.to),
+      destinationAddr: b.from,
+      esmClass: 0x04,
+      dataCoding: 0,
+      shortMessage: Buffer.from(receiptText(b, zone), 'latin1'),
+      receiptedMessageId: b.messageId,
+      messageState: st.state,
     };
   }
   const septets = toSeptets(b.text);
   const data = septets !== null ? Buffer.from(septets) : encodeUcs2(b.text);
-  const f: Record<string, unknown> = {
-    source_addr_ton: 1,
-    source_addr_npi: 1,
-    source_addr: digits(b.from),
-    dest_addr_ton: 0,
-    dest_addr_npi: 1,
-    destination_addr: b.to,
-    esm_class: 0,
-    data_coding: septets !== null ? 0 : 8,
+  const long = data.length > 254;
+  return {
+    ...base,
+    sourceAddr: digits(b.from),
+    destinationAddr: b.to,
+    esmClass: 0,
+    dataCoding: septets !== null ? 0 : 8,
+    shortMessage: long ? Buffer.alloc(0) : data,
+    ...(long ? { messagePayload: data } : {}),
   };
-  if (data.length <= 254) f['short_message'] = data;
-  else {
-    f['short_message'] = Buffer.alloc(0);
-    f['message_payload'] = data;
-  }
-  return f;
 }

@@ -103,8 +103,17 @@ export class DeliverForwarder {
       this.#d.outbox.remove(row.id);
       return;
     }
+    let sending: Promise<DeliverResult>;
+    try {
+      sending = s.deliver(deliverFields(body, this.#d.zone()));
+    } catch (err) {
+      // Cannot be encoded (an address over 20 characters, say): it never will be.
+      this.#d.logger.error({ systemId, kind: row.kind, err: { message: (err as Error).message } }, 'smpp server: owed deliver_sm cannot be encoded: dropped');
+      this.#d.outbox.remove(row.id);
+      return;
+    }
     wire.add(row.id);
-    void s.deliver(deliverFields(body, this.#d.zone())).then((r) => {
+    void sending.then((r) => {
       wire.delete(row.id);
       this.#d.sent?.(systemId, row.kind, r);
       if (r === 'ok') {

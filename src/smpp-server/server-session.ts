@@ -22,11 +22,13 @@ import {
   encodeHeader,
   encodeMessageIdResp,
   encodePdu,
+  encodeShortMessagePdu,
   fieldStr,
   isResponseId,
   readHeader,
   responseIdFor,
   type Pdu,
+  type SubmitSmFields,
 } from '../carriers/smpp/codec.js';
 import { Status, statusName } from '../carriers/smpp/command-status.js';
 import { DecodeError } from '../carriers/smpp/errors.js';
@@ -128,10 +130,10 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
   }
 
   /** Send one deliver_sm; resolves with its outcome. Check freeWindow first. */
-  deliver(fields: Record<string, unknown>): Promise<DeliverResult> {
+  deliver(fields: SubmitSmFields): Promise<DeliverResult> {
     if (!this.canReceive) return Promise.resolve('closed');
     const seq = this.#nextSeq();
-    const pdu = encodePdu('deliver_sm', seq, fields);
+    const pdu = encodeShortMessagePdu(CommandId.deliver_sm, seq, fields);
     return new Promise<DeliverResult>((resolve) => {
       const timer = setTimeout(() => this.#settle(seq, 'timeout'), this.#o.responseTimeoutMs);
       this.#awaiting.set(seq, { timer, done: resolve });
