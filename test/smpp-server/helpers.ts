@@ -78,9 +78,8 @@ export function sm(to: string, userData: Buffer, over: Partial<SubmitSmFields> =
   };
 }
 
-/** A text cut in `n` UCS-2 parts behind 8-bit-reference UDHs. */
-export function udhParts(text: string, n: number, ref: number): Buffer[] {
-  const size = Math.ceil(text.length / n);
+/** A text cut in `n` UCS-2 parts of `size` characters behind 8-bit-reference UDHs. */
+export function udhParts(text: string, n: number, ref: number, size = Math.ceil(text.length / n)): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const body = encodeUcs2(text.slice(i * size, (i + 1) * size));
