@@ -3,27 +3,21 @@ import client from 'prom-client';
 
 export function createSmppServerMetrics(registry: client.Registry, prefix: string, owed: () => Map<string, number>, bound: () => Map<string, number>) {
   const c = (name: string, help: string, labelNames: string[]) => new client.Counter({ name: prefix + name, help, labelNames, registers: [registry] });
+  // Read from live state at each scrape, by client.
+  const live = (name: string, help: string, read: () => Map<string, number>) =>
+    new client.Gauge({
+      name: prefix + name,
+      help,
+      labelNames: ['client'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [id, n] of read()) this.set({ client: id }, n);
+      },
+    });
   return {
-    binds: new client.Gauge({
-      name: `${prefix}smpp_server_binds`,
-      help: 'SMPP server binds up, by client.',
-      labelNames: ['client'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [id, n] of bound()) this.set({ client: id }, n);
-      },
-    }),
-    owed: new client.Gauge({
-      name: `${prefix}smpp_server_owed`,
-      help: 'Receipts and replies waiting in the store for a client to bind (or answer).',
-      labelNames: ['client'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [id, n] of owed()) this.set({ client: id }, n);
-      },
-    }),
+    binds: live('smpp_server_binds', 'SMPP server binds up, by client.', bound),
+    owed: live('smpp_server_owed', 'Receipts and replies waiting in the store for a client to bind (or answer).', owed),
     bindFailures: c('smpp_server_bind_failures_total', 'Binds refused, by client and command_status name.', ['client', 'status']),
     pdus: c('smpp_server_pdus_total', 'PDUs received from clients, by client and command.', ['client', 'command']),
     submits: c('smpp_server_submits_total', 'submit_sm by client and result (accepted or the command_status name).', ['client', 'result']),

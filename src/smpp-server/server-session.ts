@@ -15,23 +15,10 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import {
-  CommandId,
-  commandName,
-  decodePdu,
-  encodeHeader,
-  encodeMessageIdResp,
-  encodePdu,
-  encodeShortMessagePdu,
-  fieldStr,
-  isResponseId,
-  readHeader,
-  responseIdFor,
-  type Pdu,
-  type SubmitSmFields,
-} from '../carriers/smpp/codec.js';
+import { CommandId, commandName, encodeHeader, encodeMessageIdResp, encodePdu, encodeShortMessagePdu, fieldStr, isResponseId, responseIdFor, type Pdu, type PduHeader, type SubmitSmFields } from '../carriers/smpp/codec.js';
 import { Status, statusName } from '../carriers/smpp/command-status.js';
-import { DecodeError } from '../carriers/smpp/errors.js';
+import type { DecodeError } from '../carriers/smpp/errors.js';
+import { routePdu, undecodableAnswer, type InboundRoutes } from '../carriers/smpp/inbound.js';
 import { PduFramer } from '../carriers/smpp/framing.js';
 import type { BindMode } from '../carriers/smpp/session-types.js';
 import { CoalescingWriter } from '../carriers/smpp/writer.js';
@@ -170,27 +157,25 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
     if (pdus.length > 0) this.#touch();
     for (const buf of pdus) {
       if (this.#state === 'closed') return;
-      let pdu: Pdu;
-      try {
-        pdu = decodePdu(buf);
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        this.#answerUndecodable(e, buf);
-        continue;
-      }
-      this.#o.hooks.received?.(this, pdu.command);
-      if (isResponseId(pdu.commandId)) this.#onResponse(pdu);
-      else this.#onRequest(pdu);
+      routePdu(buf, this.#routes);
     }
   };
 
-  #answerUndecodable(err: DecodeError, buf: Buffer): void {
-    const head = readHeader(buf);
-    this.#log.warn({ command: commandName(head.commandId), status: statusName(err.status) }, 'smpp server: PDU could not be decoded');
-    if (isResponseId(head.commandId)) return this.#settle(head.sequenceNumber, 'refused');
-    const respId = responseIdFor(head.commandId) ?? CommandId.generic_nack;
-    this.#writer.push(encodeHeader(respId, err.status, head.sequenceNumber));
-  }
+  readonly #routes: InboundRoutes = {
+    request: (p) => {
+      this.#o.hooks.received?.(this, p.command);
+      this.#onRequest(p);
+    },
+    response: (p) => {
+      this.#o.hooks.received?.(this, p.command);
+      this.#onResponse(p);
+    },
+    undecodable: (err: DecodeError, head: PduHeader) => {
+      this.#log.warn({ command: commandName(head.commandId), status: statusName(err.status) }, 'smpp server: PDU could not be decoded');
+      if (isResponseId(head.commandId)) this.#settle(head.sequenceNumber, 'refused');
+      else this.#writer.push(undecodableAnswer(err, head));
+    },
+  };
 
   #onResponse(pdu: Pdu): void {
     if (pdu.commandId === CommandId.deliver_sm_resp || pdu.commandId === CommandId.generic_nack) {

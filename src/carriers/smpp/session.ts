@@ -23,21 +23,20 @@ import type { SubmitOutcome } from '../connector.js';
 import {
   CommandId,
   commandName,
-  decodePdu,
   encodeHeader,
   encodeMessageIdResp,
   encodePdu,
   encodeSubmitSm,
   fieldStr,
   isResponseId,
-  readHeader,
-  responseIdFor,
   type Pdu,
+  type PduHeader,
   type SubmitSmFields,
 } from './codec.js';
 import { Status, statusName } from './command-status.js';
-import { BindError, DecodeError, SmppError } from './errors.js';
+import { BindError, SmppError, type DecodeError } from './errors.js';
 import { PduFramer } from './framing.js';
+import { routePdu, undecodableAnswer, type InboundRoutes } from './inbound.js';
 import { CoalescingWriter } from './writer.js';
 
 import type { BindMode, CloseReason, SessionCloseInfo, SessionEvents, SessionOptions, SessionState } from './session-types.js';
@@ -421,17 +420,14 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   }
 
   #onPdu(buf: Buffer): void {
-    let pdu: Pdu;
-    try {
-      pdu = decodePdu(buf);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      this.#onDecodeError(e, buf);
-      return;
-    }
-    if (isResponseId(pdu.commandId)) this.#onResponse(pdu);
-    else this.#onRequest(pdu);
+    routePdu(buf, this.#routes);
   }
+
+  readonly #routes: InboundRoutes = {
+    request: (p) => this.#onRequest(p),
+    response: (p) => this.#onResponse(p),
+    undecodable: (e, head) => this.#onDecodeError(e, head),
+  };
 
   #onResponse(pdu: Pdu): void {
     const p = this.#pending.get(pdu.sequenceNumber);
@@ -486,8 +482,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     this.emit('deliver', pdu, ack);
   }
 
-  #onDecodeError(err: DecodeError, buf: Buffer): void {
-    const head = readHeader(buf);
+  #onDecodeError(err: DecodeError, head: PduHeader): void {
     this.emit('decodeError', err);
     this.#log.warn({ command: commandName(head.commandId), seq: head.sequenceNumber, status: statusName(err.status) }, 'smpp PDU could not be decoded');
     if (isResponseId(head.commandId)) {
@@ -498,9 +493,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       }
       return;
     }
-    const respId = responseIdFor(head.commandId);
-    if (respId === undefined) this.#send(encodeHeader(CommandId.generic_nack, Status.ESME_RINVCMDLEN, head.sequenceNumber));
-    else this.#send(encodeHeader(respId, err.status, head.sequenceNumber));
+    this.#send(undecodableAnswer(err, head));
   }
 
   #send(pdu: Buffer): void {
