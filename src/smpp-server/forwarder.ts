@@ -74,7 +74,8 @@ export class DeliverForwarder {
     let after = 0;
     let turn = 0;
     while (free > 0) {
-      const rows = this.#d.outbox.pending(systemId, after, BATCH);
+      // Enough rows to fill the free slots past those already on the wire or waiting after a refusal.
+      const rows = this.#d.outbox.pending(systemId, after, Math.min(BATCH, free + wire.size + this.#refusedUntil.size));
       if (rows.length === 0) return;
       for (const row of rows) {
         after = row.id;

@@ -260,6 +260,7 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
 
   #handOver(pdu: Pdu): void {
     this.#detach();
+    this.#writer.close();
     this.#state = 'closed';
     this.#closeReason = 'outbind';
     if (!this.#o.hooks.outbind!(this.#socket, pdu)) this.#socket.destroy();
