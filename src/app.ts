@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import type { ClaimedSegment } from './store/types.js';
 import { createSmppServer } from './smpp-server/index.js';
 
 export interface AppOptions {
@@ -211,6 +212,7 @@ export function buildApp(opts: AppOptions): App {
       routeCandidates(routingTable(), to, category).find((id) => !exclude.has(id) && !unavailable(id)),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
     onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
+    ...(smppServer ? { partCuts: (seg: ClaimedSegment) => smppServer.partCuts(seg) } : {}),
   });
 
   // A receipt often arrives in the same read as its submit_sm_resp; the resp's outcome is

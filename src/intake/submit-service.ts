@@ -93,8 +93,10 @@ export class SubmitService {
     const counted = countSegments(composed.text, {
       segmentation: route.segmentation,
       encodings: route.encodings,
-      forceUcs2: route.forceUcs2,
+      forceUcs2: route.forceUcs2 || req.parts?.ucs2 === true,
       packGsm7: route.packGsm7,
+      // An SMPP client's own cut holds only for the text it cut.
+      cuts: composed.text === req.text ? req.parts?.cuts : undefined,
     });
     if (counted.segments > cfg.policy.max_segments) {
       throw new ApiError('text_too_long', `text needs ${counted.segments} segments, over max_segments ${cfg.policy.max_segments}`, {

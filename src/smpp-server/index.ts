@@ -38,6 +38,8 @@ export interface SmppServer {
   statusChanged(m: FinalizedMessage, e: StatusEvent): void;
   /** Inside the transaction that stored a reply attributed to `client`: owe it as a deliver_sm. */
   replyReceived(ev: { client: string; from: string; to: string; text: string }): void;
+  /** Where the client cut a multipart it submitted (the dispatcher sends the parts as they came). */
+  partCuts(seg: { client: string; messageId: string }): readonly number[] | undefined;
   /** The client (`smpp:<system_id>`) owning a source extension, if an account does. */
   extensionOwner(ext: string): string | undefined;
   reload(next: Config): void;
@@ -70,6 +72,7 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
     now: d.now,
     logger: log,
     outcome: (sid, result) => m.submits.inc({ client: sid, result }),
+    keepCuts: (id, cuts) => d.store.smppOutbox.putCuts(id, cuts),
     // Given out but never stored: a REJECTD receipt, durable like any other.
     abandoned: (sid, messageId, reason) => {
       log.info({ systemId: sid, messageId, reason }, 'smpp server: multipart message not stored');
@@ -138,6 +141,7 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
       const sid = msg.client.slice(5);
       if (accounts.account(sid) === undefined) return;
       const rec = d.store.messages.getMessage(msg.id);
+      if (rec !== undefined && rec.segmentsCount > 1) d.store.smppOutbox.dropCuts(msg.id);
       forwarder.owe(sid, {
         kind: 'receipt',
         messageId: msg.id,
@@ -154,6 +158,9 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
       const sid = ev.client.slice(5);
       if (accounts.account(sid) === undefined) return;
       forwarder.owe(sid, { kind: 'mo', from: ev.from, to: ev.to, text: ev.text });
+    },
+    partCuts(seg) {
+      return seg.client.startsWith('smpp:') ? d.store.smppOutbox.getCuts(seg.messageId) : undefined;
     },
     extensionOwner(ext) {
       const a = serverCfg().accounts.find((x) => x.source_extension === ext);

@@ -36,6 +36,8 @@ export interface SubmitIntakeDeps {
   logger: Logger;
   /** A message id given out that will never be stored (whole refused, parts lost): tell the client. */
   abandoned: (systemId: string, messageId: string, reason: string) => void;
+  /** Inside the insert's transaction: where the client cut a multipart. */
+  keepCuts: (messageId: string, cuts: readonly number[]) => void;
   /** For metrics: a submit's outcome by account. */
   outcome?: (systemId: string, result: string) => void;
   reassemblyTimeoutMs?: number;
@@ -48,8 +50,8 @@ export class SubmitIntake {
   readonly #d: SubmitIntakeDeps;
   readonly #buckets = new Map<string, AdaptiveTokenBucket>();
   readonly #parts: Reassembler;
-  /** Reassembly key → the id its first part was answered with. */
-  readonly #ids = new Map<string, string>();
+  /** Reassembly key → the id its first part was answered with, and each part's length (to keep the client's cut). */
+  readonly #ids = new Map<string, { id: string; lengths: Map<number, number> }>();
 
   constructor(deps: SubmitIntakeDeps) {
     this.#d = deps;
@@ -66,9 +68,9 @@ export class SubmitIntake {
   /** Multiparts whose parts stopped coming: their ids get a REJECTD receipt. */
   sweep(): void {
     for (const p of this.#parts.sweep()) {
-      const id = this.#ids.get(p.key);
+      const open = this.#ids.get(p.key);
       this.#ids.delete(p.key);
-      if (id !== undefined) this.#d.abandoned(p.key.split('|')[0]!, id, `parts ${p.missing.join(',')} never came`);
+      if (open !== undefined) this.#d.abandoned(p.key.split('|')[0]!, open.id, `parts ${p.missing.join(',')} never came`);
     }
   }
 
@@ -84,23 +86,28 @@ export class SubmitIntake {
       return { status: SmppRefusal.BAD_UDH };
     }
     const dest = fieldStr(pdu, 'destination_addr');
-    if (decoded.concat === undefined || decoded.concat.total <= 1) return this.#whole(account, dest, decoded.text);
+    const ucs2 = charset === 'ucs2';
+    if (decoded.concat === undefined || decoded.concat.total <= 1) return this.#whole(account, dest, decoded.text, { cuts: [decoded.text.length], ucs2 });
     // One reassembly per source, destination and reference: parts of one message share all three.
     const key = `${account.system_id}|${fieldStr(pdu, 'source_addr')}|${dest}|${decoded.concat.ref}`;
-    let id = this.#ids.get(key);
-    if (id === undefined) {
-      id = newId('msg', this.#d.now());
-      this.#ids.set(key, id);
+    let open = this.#ids.get(key);
+    if (open === undefined) {
+      open = { id: newId('msg', this.#d.now()), lengths: new Map() };
+      this.#ids.set(key, open);
     }
+    const { id } = open;
+    open.lengths.set(decoded.concat.seq, decoded.text.length);
     const r = this.#parts.add(key, decoded.concat, decoded.text);
     if (!r.complete) return { status: 0, messageId: id };
     this.#ids.delete(key);
-    const a = await this.#whole(account, dest, r.text, id);
+    let end = 0;
+    const cuts = [...open.lengths.entries()].sort((x, y) => x[0] - y[0]).map(([, n]) => (end += n));
+    const a = await this.#whole(account, dest, r.text, { cuts, ucs2 }, id);
     if (a.status !== 0) this.#d.abandoned(account.system_id, id, `refused: ${statusName(a.status)}`);
     return a;
   }
 
-  async #whole(account: SmppAccount, to: string, text: string, presetId?: string): Promise<SubmitAnswer> {
+  async #whole(account: SmppAccount, to: string, text: string, parts: NonNullable<SmsRequest['parts']>, presetId?: string): Promise<SubmitAnswer> {
     const cfg = this.#d.config();
     const client = clientFor(account);
     try {
@@ -109,9 +116,11 @@ export class SubmitIntake {
     } catch {
       return { status: SmppRefusal.SIGNATURE_MISSING };
     }
-    const req: SmsRequest = { to, text, category: account.category };
+    const req: SmsRequest = { to, text, category: account.category, parts };
+    // The client's cut is kept with the message (same transaction) for the dispatcher.
+    const keepCuts = parts.cuts.length > 1 ? (a: Accepted) => this.#d.keepCuts(a.id, parts.cuts) : undefined;
     try {
-      const accepted = await this.#d.pipeline().submit(req, client, undefined, undefined, presetId);
+      const accepted = await this.#d.pipeline().submit(req, client, keepCuts, undefined, presetId);
       return { status: 0, messageId: accepted.id };
     } catch (err) {
       if (err instanceof ApiError) {

@@ -275,4 +275,8 @@ export interface SmppOutboxStore {
   remove(id: number): void;
   /** Rows waiting, by account. */
   counts(): Map<string, number>;
+  /** A multipart's part ends as its SMPP client cut them (until the message is final). */
+  putCuts(messageId: string, cuts: readonly number[]): void;
+  getCuts(messageId: string): number[] | undefined;
+  dropCuts(messageId: string): void;
 }

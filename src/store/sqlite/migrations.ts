@@ -154,7 +154,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX otps_active ON otps(expires_at) WHERE status = 'active';
   `,
   // smpp_server (SPEC 8): receipts and replies owed to a downstream ESME, kept until its
-  // receiver bind answers deliver_sm_resp, so none is lost while it is unbound or we restart.
+  // receiver bind answers deliver_sm_resp, so none is lost while it is unbound or we restart;
+  // and the client's part cuts of multiparts, so they go to the carrier as they came.
   `
   CREATE TABLE smpp_outbox (
     id INTEGER PRIMARY KEY,
@@ -165,6 +166,11 @@ export const MIGRATIONS: readonly string[] = [
     attempts INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX smpp_outbox_account ON smpp_outbox(system_id, id);
+  -- Where an SMPP client cut a multipart (JSON array of part ends), until the message is final.
+  CREATE TABLE smpp_part_cuts (
+    message_id TEXT PRIMARY KEY,
+    cuts TEXT NOT NULL
+  );
   `,
 ];
 

@@ -20,6 +20,9 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
       attempted: db.prepare(`UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = ?`),
       remove: db.prepare(`DELETE FROM smpp_outbox WHERE id = ?`),
       counts: db.prepare(`SELECT system_id, COUNT(*) AS n FROM smpp_outbox GROUP BY system_id`),
+      putCuts: db.prepare(`INSERT OR REPLACE INTO smpp_part_cuts (message_id, cuts) VALUES (?, ?)`),
+      getCuts: db.prepare(`SELECT cuts FROM smpp_part_cuts WHERE message_id = ?`).pluck(),
+      dropCuts: db.prepare(`DELETE FROM smpp_part_cuts WHERE message_id = ?`),
     };
   }
   add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void {
@@ -43,5 +46,15 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
   }
   counts(): Map<string, number> {
     return new Map((this.#s.counts.all() as Array<{ system_id: string; n: number }>).map((r) => [r.system_id, r.n]));
+  }
+  putCuts(messageId: string, cuts: readonly number[]): void {
+    this.#s.putCuts.run(messageId, JSON.stringify(cuts));
+  }
+  getCuts(messageId: string): number[] | undefined {
+    const v = this.#s.getCuts.get(messageId) as string | undefined;
+    return v === undefined ? undefined : (JSON.parse(v) as number[]);
+  }
+  dropCuts(messageId: string): void {
+    this.#s.dropCuts.run(messageId);
   }
 }
