@@ -72,7 +72,13 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
     now: d.now,
     logger: log,
     outcome: (sid, result) => m.submits.inc({ client: sid, result }),
-    keepCuts: (id, cuts) => d.store.smppOutbox.putCuts(id, cuts),
+    keepCuts: (id, cuts, key) => {
+      d.store.smppOutbox.putCuts(id, cuts);
+      d.store.smppOutbox.dropParts(key);
+    },
+    holdPart: (key, seq, total, text, id) => d.store.commit.run(() => d.store.smppOutbox.addPart(key, seq, total, text, id, d.now())),
+    dropParts: (key) => d.store.commit.run(() => d.store.smppOutbox.dropParts(key)),
+    staleParts: (before) => d.store.smppOutbox.staleParts(before),
     // Given out but never stored: a REJECTD receipt, durable like any other.
     abandoned: (sid, messageId, reason) => {
       log.info({ systemId: sid, messageId, reason }, 'smpp server: multipart message not stored');

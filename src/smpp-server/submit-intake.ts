@@ -4,9 +4,10 @@
  * rather than prepended, and SubmitService (policy with lint on the whole text, routing,
  * lanes, durable insert). Refusals become command_status values (refusals.ts).
  *
- * A multipart message is one message: its first parts are answered ESME_ROK with the id
- * the whole will have, the last part with the pipeline's verdict. If the whole is refused
- * or its parts stop coming, the id gets a REJECTD receipt so the client still learns.
+ * A multipart message is one message: its first parts are held in the store and answered
+ * ESME_ROK with the id the whole will have, the last part with the pipeline's verdict. If
+ * the whole is refused or its parts stop coming, the id gets a REJECTD receipt so the
+ * client still learns.
  */
 import type { Logger } from 'pino';
 import type { Pdu } from '../carriers/smpp/codec.js';
@@ -15,7 +16,7 @@ import { Status, statusName } from '../carriers/smpp/command-status.js';
 import type { ClientConfig, Config } from '../config/schema.js';
 import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { decodeIncoming, Reassembler, resolveCharset, type CharsetMap } from '../encoding/index.js';
+import { decodeIncoming, resolveCharset, type CharsetMap } from '../encoding/index.js';
 import type { Accepted, ComposedText } from '../intake/submit-service.js';
 import type { SmsRequest } from '../intake/validate.js';
 import { checkSignature, resolveSignature } from '../policy/signature.js';
@@ -36,8 +37,14 @@ export interface SubmitIntakeDeps {
   logger: Logger;
   /** A message id given out that will never be stored (whole refused, parts lost): tell the client. */
   abandoned: (systemId: string, messageId: string, reason: string) => void;
-  /** Inside the insert's transaction: where the client cut a multipart. */
-  keepCuts: (messageId: string, cuts: readonly number[]) => void;
+  /** Inside the insert's transaction: where the client cut a multipart, and its held parts are done with. */
+  keepCuts: (messageId: string, cuts: readonly number[], partKey: string) => void;
+  /** Hold one part durably (committed before its ESME_ROK); resolves with the parts held so far. */
+  holdPart: (key: string, seq: number, total: number, text: string, newId: string) => Promise<{ messageId: string; added: boolean; parts: string[] }>;
+  /** Forget a multipart's held parts (refused whole, or given up). */
+  dropParts: (key: string) => Promise<unknown>;
+  /** Multiparts whose first part came before `before`. */
+  staleParts: (before: number) => Array<{ key: string; messageId: string }>;
   /** For metrics: a submit's outcome by account. */
   outcome?: (systemId: string, result: string) => void;
   reassemblyTimeoutMs?: number;
@@ -49,13 +56,9 @@ const SUBMIT_CHARSETS: CharsetMap = { '15': 'gb18030' };
 export class SubmitIntake {
   readonly #d: SubmitIntakeDeps;
   readonly #buckets = new Map<string, AdaptiveTokenBucket>();
-  readonly #parts: Reassembler;
-  /** Reassembly key → the id its first part was answered with, and each part's length (to keep the client's cut). */
-  readonly #ids = new Map<string, { id: string; lengths: Map<number, number> }>();
 
   constructor(deps: SubmitIntakeDeps) {
     this.#d = deps;
-    this.#parts = new Reassembler({ timeoutMs: deps.reassemblyTimeoutMs ?? 60000, max: 10000, now: deps.now });
   }
 
   async submit(account: SmppAccount, pdu: Pdu): Promise<SubmitAnswer> {
@@ -65,12 +68,11 @@ export class SubmitIntake {
     return answer;
   }
 
-  /** Multiparts whose parts stopped coming: their ids get a REJECTD receipt. */
+  /** Multiparts whose parts stopped coming (held parts survive a restart): their ids get a REJECTD receipt. */
   sweep(): void {
-    for (const p of this.#parts.sweep()) {
-      const open = this.#ids.get(p.key);
-      this.#ids.delete(p.key);
-      if (open !== undefined) this.#d.abandoned(p.key.split('|')[0]!, open.id, `parts ${p.missing.join(',')} never came`);
+    for (const p of this.#d.staleParts(this.#d.now() - (this.#d.reassemblyTimeoutMs ?? 60000))) {
+      void this.#d.dropParts(p.key);
+      this.#d.abandoned(p.key.split('|')[0]!, p.messageId, 'parts never came');
     }
   }
 
@@ -90,24 +92,23 @@ export class SubmitIntake {
     if (decoded.concat === undefined || decoded.concat.total <= 1) return this.#whole(account, dest, decoded.text, { cuts: [decoded.text.length], ucs2 });
     // One reassembly per source, destination and reference: parts of one message share all three.
     const key = `${account.system_id}|${fieldStr(pdu, 'source_addr')}|${dest}|${decoded.concat.ref}`;
-    let open = this.#ids.get(key);
-    if (open === undefined) {
-      open = { id: newId('msg', this.#d.now()), lengths: new Map() };
-      this.#ids.set(key, open);
-    }
-    const { id } = open;
-    open.lengths.set(decoded.concat.seq, decoded.text.length);
-    const r = this.#parts.add(key, decoded.concat, decoded.text);
-    if (!r.complete) return { status: 0, messageId: id };
-    this.#ids.delete(key);
+    const { seq, total } = decoded.concat;
+    // Committed before the ESME_ROK: a part answered is a part kept, across a restart too.
+    const held = await this.#d.holdPart(key, seq, total, decoded.text, newId('msg', this.#d.now()));
+    const id = held.messageId;
+    // A resent part (added false) never completes a message a second time.
+    if (!held.added || held.parts.length < total) return { status: 0, messageId: id };
     let end = 0;
-    const cuts = [...open.lengths.entries()].sort((x, y) => x[0] - y[0]).map(([, n]) => (end += n));
-    const a = await this.#whole(account, dest, r.text, { cuts, ucs2 }, id);
-    if (a.status !== 0) this.#d.abandoned(account.system_id, id, `refused: ${statusName(a.status)}`);
+    const cuts = held.parts.map((p) => (end += p.length));
+    const a = await this.#whole(account, dest, held.parts.join(''), { cuts, ucs2 }, id, key);
+    if (a.status !== 0) {
+      await this.#d.dropParts(key);
+      this.#d.abandoned(account.system_id, id, `refused: ${statusName(a.status)}`);
+    }
     return a;
   }
 
-  async #whole(account: SmppAccount, to: string, text: string, parts: NonNullable<SmsRequest['parts']>, presetId?: string): Promise<SubmitAnswer> {
+  async #whole(account: SmppAccount, to: string, text: string, parts: NonNullable<SmsRequest['parts']>, presetId?: string, partKey = ''): Promise<SubmitAnswer> {
     const cfg = this.#d.config();
     const client = clientFor(account);
     try {
@@ -118,7 +119,7 @@ export class SubmitIntake {
     }
     const req: SmsRequest = { to, text, category: account.category, parts };
     // The client's cut is kept with the message (same transaction) for the dispatcher.
-    const keepCuts = parts.cuts.length > 1 ? (a: Accepted) => this.#d.keepCuts(a.id, parts.cuts) : undefined;
+    const keepCuts = parts.cuts.length > 1 ? (a: Accepted) => this.#d.keepCuts(a.id, parts.cuts, partKey) : undefined;
     try {
       const accepted = await this.#d.pipeline().submit(req, client, keepCuts, undefined, presetId);
       return { status: 0, messageId: accepted.id };

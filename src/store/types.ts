@@ -279,4 +279,13 @@ export interface SmppOutboxStore {
   putCuts(messageId: string, cuts: readonly number[]): void;
   getCuts(messageId: string): number[] | undefined;
   dropCuts(messageId: string): void;
+  /**
+   * Keep one part of a multipart (a duplicate is ignored). Returns the message id of the
+   * whole (the first part's, or `newId` for a first part), whether this part was new, and
+   * the parts held so far in sequence order.
+   */
+  addPart(key: string, seq: number, total: number, text: string, newId: string, now: number): { messageId: string; added: boolean; parts: string[] };
+  dropParts(key: string): void;
+  /** Keys of multiparts whose first part came before `before`, with their message id. */
+  staleParts(before: number): Array<{ key: string; messageId: string }>;
 }

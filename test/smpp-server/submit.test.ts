@@ -113,3 +113,23 @@ t.test('submit_sm goes through the same store, policy and routing as HTTP', asyn
     t.match(text, /xinge_smpp_server_pdus_total\{client="legacy",command="submit_sm"\} \d+/);
   });
 });
+
+t.test('a part answered ESME_ROK is kept across a restart: the message completes after it', async (t) => {
+  const { env, port } = await startServerEnv(t);
+  const text = `${SIG}您好，本期账单已出，请按时还款，谢谢。`;
+  const parts = udhParts(text, 2, 42);
+  const first = esme(port, 'transmitter');
+  await first.connect();
+  const id = accepted(await first.submit(sm('13800138007', parts[0]!, { esmClass: 0x40 })));
+  await first.unbind();
+  const app = await env.restart();
+  const again = esme(port, 'transmitter');
+  await again.connect();
+  t.teardown(() => again.close());
+  // The client resends nothing: only the part it had not sent yet.
+  t.equal(accepted(await again.submit(sm('13800138007', parts[1]!, { esmClass: 0x40 }))), id, 'the same id after the restart');
+  const m = app.store.messages.getMessage(id)!;
+  t.equal(m.segmentsCount, 2);
+  t.equal(m.client, 'smpp:legacy');
+  t.same(app.store.smppOutbox.staleParts(Date.now() + 1), [], 'held parts cleared with the insert');
+});

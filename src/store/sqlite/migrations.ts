@@ -171,6 +171,17 @@ export const MIGRATIONS: readonly string[] = [
     message_id TEXT PRIMARY KEY,
     cuts TEXT NOT NULL
   );
+  -- Parts of a multipart answered ESME_ROK while the rest have not come: accepted = committed.
+  CREATE TABLE smpp_parts (
+    part_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (part_key, seq)
+  );
+  CREATE INDEX smpp_parts_created ON smpp_parts(created_at);
   `,
 ];
 

@@ -23,6 +23,11 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
       putCuts: db.prepare(`INSERT OR REPLACE INTO smpp_part_cuts (message_id, cuts) VALUES (?, ?)`),
       getCuts: db.prepare(`SELECT cuts FROM smpp_part_cuts WHERE message_id = ?`).pluck(),
       dropCuts: db.prepare(`DELETE FROM smpp_part_cuts WHERE message_id = ?`),
+      partId: db.prepare(`SELECT message_id FROM smpp_parts WHERE part_key = ? LIMIT 1`).pluck(),
+      addPart: db.prepare(`INSERT OR IGNORE INTO smpp_parts (part_key, seq, total, message_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      parts: db.prepare(`SELECT text FROM smpp_parts WHERE part_key = ? ORDER BY seq`).pluck(),
+      dropParts: db.prepare(`DELETE FROM smpp_parts WHERE part_key = ?`),
+      staleParts: db.prepare(`SELECT part_key, MIN(message_id) AS message_id FROM smpp_parts GROUP BY part_key HAVING MIN(created_at) < ? LIMIT 1000`),
     };
   }
   add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void {
@@ -56,5 +61,16 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
   }
   dropCuts(messageId: string): void {
     this.#s.dropCuts.run(messageId);
+  }
+  addPart(key: string, seq: number, total: number, text: string, newId: string, now: number): { messageId: string; added: boolean; parts: string[] } {
+    const messageId = (this.#s.partId.get(key) as string | undefined) ?? newId;
+    const added = this.#s.addPart.run(key, seq, total, messageId, text, now).changes > 0;
+    return { messageId, added, parts: this.#s.parts.all(key) as string[] };
+  }
+  dropParts(key: string): void {
+    this.#s.dropParts.run(key);
+  }
+  staleParts(before: number): Array<{ key: string; messageId: string }> {
+    return (this.#s.staleParts.all(before) as Array<{ part_key: string; message_id: string }>).map((r) => ({ key: r.part_key, messageId: r.message_id }));
   }
 }
