@@ -75,3 +75,25 @@ t.test('on a transceiver bind: the receipt comes on the same bind; a reply to th
   t.equal(mo.pdu.fields['data_coding'], 8);
   t.equal(decodeUcs2(mo.pdu.fields['short_message'] as Buffer), '已还款，谢谢');
 });
+
+t.test('a multipart whose last part never comes is given up: its id gets a REJECTD receipt', async (t) => {
+  let clock = Date.now();
+  const { env, port } = await startServerEnv(t, { now: () => clock });
+  const trx = esme(port, 'transceiver');
+  const got: Got[] = [];
+  trx.on('deliver', (pdu, ack) => {
+    got.push({ pdu, ack });
+    ack(0);
+  });
+  await trx.connect();
+  t.teardown(() => trx.close());
+  const part1 = Buffer.concat([Buffer.from([5, 0, 3, 77, 2, 1]), encodeUcs2(`${SIG}第一部分`)]);
+  const o = await trx.submit(sm('13800138006', part1, { esmClass: 0x40 }));
+  if (o.kind !== 'accepted') throw new Error('not accepted');
+  clock += 61_000;
+  // The sweep runs every 5 s of wall time.
+  const r = await waitFor(() => got.find((g) => g.pdu.tlvs['receipted_message_id'] === o.carrierMessageId), 15000, 'REJECTD receipt');
+  t.equal(r.pdu.tlvs['message_state'], 8, 'REJECTED');
+  t.match((r.pdu.fields['short_message'] as Buffer).toString('latin1'), /stat:REJECTD/);
+  t.equal(env.app.store.messages.getMessage(o.carrierMessageId), undefined, 'nothing stored');
+});
