@@ -146,6 +146,13 @@ export class RawPeer {
   }
 }
 
+/** Every deliver_sm the session gets, answered with `status(n)` (n counts from 0; default ESME_ROK). */
+export function collectDelivers(s: SmppSession, status: (n: number) => number = () => 0): Pdu[] {
+  const got: Pdu[] = [];
+  s.on('deliver', (pdu, ack) => ack(status(got.push(pdu) - 1)));
+  return got;
+}
+
 export async function scrape(env: SmppTestEnv): Promise<string> {
   const r = await env.app.http.inject({ method: 'GET', url: '/metrics' });
   return r.body;

@@ -1,14 +1,8 @@
 /** Receipts and replies back to SMPP clients (issue 16 point 3): deliver_sm on receiver binds, queued durably while none is bound. */
 import t from 'tap';
-import type { Pdu } from '../../src/carriers/smpp/codec.js';
 import { decodeUcs2, encodeUcs2 } from '../../src/encoding/index.js';
 import { waitFor } from '../helpers/fixtures.js';
-import { esme, scrape, SIG, sm, startServerEnv } from './helpers.js';
-
-interface Got {
-  pdu: Pdu;
-  ack: (status?: number) => void;
-}
+import { collectDelivers, esme, scrape, SIG, sm, startServerEnv } from './helpers.js';
 
 t.test('a receipt is queued durably while the client is unbound and sent when a receiver binds', async (t) => {
   const { env, port } = await startServerEnv(t, { carriers: [{ id: 'c1', sim: { receipts: { delayMs: 20 } } }] });
@@ -28,20 +22,16 @@ t.test('a receipt is queued durably while the client is unbound and sent when a 
   t.equal(app.store.smppOutbox.counts().get('legacy'), 1, 'still owed after a restart');
 
   const rx = esme(port, 'receiver');
-  const got: Got[] = [];
-  rx.on('deliver', (pdu, ack) => {
-    got.push({ pdu, ack });
-    ack(0);
-  });
+  const got = collectDelivers(rx);
   await rx.connect();
   t.teardown(() => rx.close());
   const r = await waitFor(() => got[0], 5000, 'deliver_sm receipt');
-  t.equal(r.pdu.fields['esm_class'], 0x04, 'marked as a delivery receipt');
-  t.equal(r.pdu.tlvs['receipted_message_id'], id);
-  t.equal(r.pdu.tlvs['message_state'], 2, 'DELIVERED');
-  t.equal(r.pdu.fields['source_addr'], '8613800138000');
+  t.equal(r.fields['esm_class'], 0x04, 'marked as a delivery receipt');
+  t.equal(r.tlvs['receipted_message_id'], id);
+  t.equal(r.tlvs['message_state'], 2, 'DELIVERED');
+  t.equal(r.fields['source_addr'], '8613800138000');
   t.match(
-    (r.pdu.fields['short_message'] as Buffer).toString('latin1'),
+    (r.fields['short_message'] as Buffer).toString('latin1'),
     new RegExp(`^id:${id} sub:001 dlvrd:001 submit date:\\d{10} done date:\\d{10} stat:DELIVRD err:000 text:$`),
   );
   await waitFor(() => (app.store.smppOutbox.counts().get('legacy') ?? 0) === 0, 5000, 'cleared once answered');
@@ -53,38 +43,28 @@ t.test('on a transceiver bind: the receipt comes on the same bind; a reply to th
   const sim = env.sims.get('c1')!;
   await waitFor(() => env.app.carriers.get('c1')!.connector.isUp(), 5000, 'carrier bound');
   const trx = esme(port, 'transceiver');
-  const got: Got[] = [];
-  let refuseFirst = true;
-  trx.on('deliver', (pdu, ack) => {
-    got.push({ pdu, ack });
-    // The first is refused: it must come again later, not be lost.
-    ack(refuseFirst ? 0x08 : 0);
-    refuseFirst = false;
-  });
+  // The first is refused: it must stay owed, not be lost.
+  const got = collectDelivers(trx, (n) => (n === 0 ? 0x08 : 0));
   await trx.connect();
   t.teardown(() => trx.close());
   const o = await trx.submit(sm('13800138005', encodeUcs2(`${SIG}本期应还500元`)));
   if (o.kind !== 'accepted') throw new Error('not accepted');
   await waitFor(() => got.length >= 1, 5000, 'receipt');
-  t.equal(got[0]!.pdu.tlvs['receipted_message_id'], o.carrierMessageId);
+  t.equal(got[0]!.tlvs['receipted_message_id'], o.carrierMessageId);
   t.equal(env.app.store.smppOutbox.counts().get('legacy'), 1, 'refused: still owed');
 
   sim.injectMo({ from: '8613800138005', to: '10690000', text: '已还款，谢谢' });
-  const mo = await waitFor(() => got.find((g) => g.pdu.fields['esm_class'] === 0), 5000, 'MO forwarded');
-  t.equal(mo.pdu.fields['source_addr'], '8613800138005');
-  t.equal(mo.pdu.fields['data_coding'], 8);
-  t.equal(decodeUcs2(mo.pdu.fields['short_message'] as Buffer), '已还款，谢谢');
+  const mo = await waitFor(() => got.find((g) => g.fields['esm_class'] === 0), 5000, 'MO forwarded');
+  t.equal(mo.fields['source_addr'], '8613800138005');
+  t.equal(mo.fields['data_coding'], 8);
+  t.equal(decodeUcs2(mo.fields['short_message'] as Buffer), '已还款，谢谢');
 });
 
 t.test('a multipart whose last part never comes is given up: its id gets a REJECTD receipt', async (t) => {
   let clock = Date.now();
   const { env, port } = await startServerEnv(t, { now: () => clock });
   const trx = esme(port, 'transceiver');
-  const got: Got[] = [];
-  trx.on('deliver', (pdu, ack) => {
-    got.push({ pdu, ack });
-    ack(0);
-  });
+  const got = collectDelivers(trx);
   await trx.connect();
   t.teardown(() => trx.close());
   const part1 = Buffer.concat([Buffer.from([5, 0, 3, 77, 2, 1]), encodeUcs2(`${SIG}第一部分`)]);
@@ -92,8 +72,8 @@ t.test('a multipart whose last part never comes is given up: its id gets a REJEC
   if (o.kind !== 'accepted') throw new Error('not accepted');
   clock += 61_000;
   // The sweep runs every 5 s of wall time.
-  const r = await waitFor(() => got.find((g) => g.pdu.tlvs['receipted_message_id'] === o.carrierMessageId), 15000, 'REJECTD receipt');
-  t.equal(r.pdu.tlvs['message_state'], 8, 'REJECTED');
-  t.match((r.pdu.fields['short_message'] as Buffer).toString('latin1'), /stat:REJECTD/);
+  const r = await waitFor(() => got.find((g) => g.tlvs['receipted_message_id'] === o.carrierMessageId), 15000, 'REJECTD receipt');
+  t.equal(r.tlvs['message_state'], 8, 'REJECTED');
+  t.match((r.fields['short_message'] as Buffer).toString('latin1'), /stat:REJECTD/);
   t.equal(env.app.store.messages.getMessage(o.carrierMessageId), undefined, 'nothing stored');
 });
