@@ -25,7 +25,7 @@ export interface ServerEnv {
 /** The app with carrier c1 on a simulator and smpp_server with the account `legacy`. */
 export async function startServerEnv(
   t: { teardown(fn: () => unknown): void },
-  opts: { account?: Record<string, unknown>; server?: Record<string, unknown>; carriers?: CarrierSpec[]; now?: () => number; patch?: (cfg: Record<string, unknown>) => void } = {},
+  opts: { account?: Record<string, unknown>; server?: Record<string, unknown>; carriers?: CarrierSpec[]; now?: () => number; level?: string; patch?: (cfg: Record<string, unknown>) => void } = {},
 ): Promise<ServerEnv> {
   const port = await freePort();
   const env = await startSmppEnv(
@@ -42,7 +42,7 @@ export async function startServerEnv(
       };
       opts.patch?.(cfg);
     },
-    opts.now ? { now: opts.now } : {},
+    { ...(opts.now ? { now: opts.now } : {}), ...(opts.level ? { level: opts.level } : {}) },
   );
   return { env, port };
 }

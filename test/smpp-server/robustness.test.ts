@@ -115,3 +115,20 @@ t.test('an idle bind is dropped after idle_timeout_s; a talking one is not', asy
   for (let i = 0; i < 100 && !/closed_total\{reason="idle"\} 1/.test(await scrape(env)); i++) await new Promise((r) => setTimeout(r, 20));
   t.match(await scrape(env), /xinge_smpp_server_connections_closed_total\{reason="idle"\} 1/);
 });
+
+t.test('logs at debug hold no phone number, text or password of an SMPP client', async (t) => {
+  const { env, port } = await startServerEnv(t, { level: 'debug' });
+  await waitFor(() => env.app.carriers.get('c1')!.connector.isUp(), 5000, 'carrier bound');
+  const s = esme(port, 'transceiver');
+  await s.connect();
+  t.teardown(() => s.close());
+  await s.submit(sm('13912345678', encodeUcs2(`${SIG}验证码机密内容`)));
+  await s.submit(sm('13912345678', encodeUcs2('没有签名机密内容')));
+  await esme(port, 'transmitter', { password: 'zz-secret' }).connect().catch(() => undefined);
+  await waitFor(() => env.sims.get('c1')!.recorder.submits.length === 1, 5000, 'sent');
+  const logs = env.lines.join('\n');
+  t.ok(logs.includes('smpp server'), 'the server did log');
+  t.notMatch(logs, /13912345678/);
+  t.notMatch(logs, /机密内容/);
+  t.notMatch(logs, /zz-secret|pw-leg1/);
+});
