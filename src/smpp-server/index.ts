@@ -72,9 +72,9 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
     now: d.now,
     logger: log,
     outcome: (sid, result) => m.submits.inc({ client: sid, result }),
-    keepCuts: (id, cuts, key) => {
-      d.store.smppOutbox.putCuts(id, cuts);
-      d.store.smppOutbox.dropParts(key);
+    keep: (id, cuts, receipts, key) => {
+      d.store.smppOutbox.keepMessage(id, cuts, receipts);
+      if (key !== '') d.store.smppOutbox.dropParts(key);
     },
     holdPart: (key, seq, total, text, id) => d.store.commit.run(() => d.store.smppOutbox.addPart(key, seq, total, text, id, d.now())),
     dropParts: (key) => d.store.commit.run(() => d.store.smppOutbox.dropParts(key)),
@@ -146,8 +146,10 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
       if (!msg.client.startsWith('smpp:')) return;
       const sid = msg.client.slice(5);
       if (accounts.account(sid) === undefined) return;
+      // registered_delivery 0: no receipt; 2: only when it failed.
+      const receipts = d.store.smppOutbox.takeMessage(msg.id)?.receipts ?? 1;
+      if (receipts === 0 || (receipts === 2 && e.status === 'delivered')) return;
       const rec = d.store.messages.getMessage(msg.id);
-      if (rec !== undefined && rec.segmentsCount > 1) d.store.smppOutbox.dropCuts(msg.id);
       forwarder.owe(sid, {
         kind: 'receipt',
         messageId: msg.id,

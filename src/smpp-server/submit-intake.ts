@@ -37,8 +37,11 @@ export interface SubmitIntakeDeps {
   logger: Logger;
   /** A message id given out that will never be stored (whole refused, parts lost): tell the client. */
   abandoned: (systemId: string, messageId: string, reason: string) => void;
-  /** Inside the insert's transaction: where the client cut a multipart, and its held parts are done with. */
-  keepCuts: (messageId: string, cuts: readonly number[], partKey: string) => void;
+  /**
+   * Inside the insert's transaction: where the client cut a multipart and which receipts it
+   * wants (when not the default), and its held parts are done with.
+   */
+  keep: (messageId: string, cuts: readonly number[] | undefined, receipts: number, partKey: string) => void;
   /** Hold one part durably (committed before its ESME_ROK); resolves with the parts held so far. */
   holdPart: (key: string, seq: number, total: number, text: string, newId: string) => Promise<{ messageId: string; added: boolean; parts: string[] }>;
   /** Forget a multipart's held parts (refused whole, or given up). */
@@ -89,7 +92,10 @@ export class SubmitIntake {
     }
     const dest = fieldStr(pdu, 'destination_addr');
     const ucs2 = charset === 'ucs2';
-    if (decoded.concat === undefined || decoded.concat.total <= 1) return this.#whole(account, dest, decoded.text, { cuts: [decoded.text.length], ucs2 });
+    // SMPP 3.4 5.2.17: 0 no receipt, 1 on final state, 2 on failure only (3 reserved: as 1).
+    const rd = fieldNum(pdu, 'registered_delivery') & 0x03;
+    const receipts = rd === 3 ? 1 : rd;
+    if (decoded.concat === undefined || decoded.concat.total <= 1) return this.#whole(account, dest, decoded.text, { cuts: [decoded.text.length], ucs2 }, receipts);
     // One reassembly per source, destination and reference: parts of one message share all three.
     const key = `${account.system_id}|${fieldStr(pdu, 'source_addr')}|${dest}|${decoded.concat.ref}`;
     const { seq, total } = decoded.concat;
@@ -100,7 +106,7 @@ export class SubmitIntake {
     if (!held.added || held.parts.length < total) return { status: 0, messageId: id };
     let end = 0;
     const cuts = held.parts.map((p) => (end += p.length));
-    const a = await this.#whole(account, dest, held.parts.join(''), { cuts, ucs2 }, id, key);
+    const a = await this.#whole(account, dest, held.parts.join(''), { cuts, ucs2 }, receipts, id, key);
     if (a.status !== 0) {
       await this.#d.dropParts(key);
       this.#d.abandoned(account.system_id, id, `refused: ${statusName(a.status)}`);
@@ -108,7 +114,15 @@ export class SubmitIntake {
     return a;
   }
 
-  async #whole(account: SmppAccount, to: string, text: string, parts: NonNullable<SmsRequest['parts']>, presetId?: string, partKey = ''): Promise<SubmitAnswer> {
+  async #whole(
+    account: SmppAccount,
+    to: string,
+    text: string,
+    parts: NonNullable<SmsRequest['parts']>,
+    receipts: number,
+    presetId?: string,
+    partKey = '',
+  ): Promise<SubmitAnswer> {
     const cfg = this.#d.config();
     const client = clientFor(account);
     try {
@@ -118,10 +132,11 @@ export class SubmitIntake {
       return { status: SmppRefusal.SIGNATURE_MISSING };
     }
     const req: SmsRequest = { to, text, category: account.category, parts };
-    // The client's cut is kept with the message (same transaction) for the dispatcher.
-    const keepCuts = parts.cuts.length > 1 ? (a: Accepted) => this.#d.keepCuts(a.id, parts.cuts, partKey) : undefined;
+    // The client's cut (for the dispatcher) and receipt wish are kept with the message, in its transaction.
+    const cuts = parts.cuts.length > 1 ? parts.cuts : undefined;
+    const keep = cuts !== undefined || receipts !== 1 ? (a: Accepted) => this.#d.keep(a.id, cuts, receipts, partKey) : undefined;
     try {
-      const accepted = await this.#d.pipeline().submit(req, client, keepCuts, undefined, presetId);
+      const accepted = await this.#d.pipeline().submit(req, client, keep, undefined, presetId);
       return { status: 0, messageId: accepted.id };
     } catch (err) {
       if (err instanceof ApiError) {

@@ -275,10 +275,11 @@ export interface SmppOutboxStore {
   remove(id: number): void;
   /** Rows waiting, by account. */
   counts(): Map<string, number>;
-  /** A multipart's part ends as its SMPP client cut them (until the message is final). */
-  putCuts(messageId: string, cuts: readonly number[]): void;
+  /** Until the message is final: where its SMPP client cut it, and which receipts it wants (registered_delivery & 3). */
+  keepMessage(messageId: string, cuts: readonly number[] | undefined, receipts: number): void;
   getCuts(messageId: string): number[] | undefined;
-  dropCuts(messageId: string): void;
+  /** What keepMessage kept (undefined: no cut, receipts 1), and forget it: the message is final. */
+  takeMessage(messageId: string): { cuts: number[] | undefined; receipts: number } | undefined;
   /**
    * Keep one part of a multipart (a duplicate is ignored). Returns the message id of the
    * whole (the first part's, or `newId` for a first part), whether this part was new, and

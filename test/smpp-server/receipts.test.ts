@@ -58,6 +58,17 @@ t.test('on a transceiver bind: the receipt comes on the same bind; a reply to th
   t.equal(mo.fields['source_addr'], '8613800138005');
   t.equal(mo.fields['data_coding'], 8);
   t.equal(decodeUcs2(mo.fields['short_message'] as Buffer), '已还款，谢谢');
+
+  // registered_delivery: 0 asks for no receipt, 2 only for a failure; a delivered message then sends none.
+  const ids: string[] = [];
+  for (const rd of [0, 2, 1]) {
+    const x = await trx.submit(sm('13800138005', encodeUcs2(`${SIG}回执${rd}`), { registeredDelivery: rd }));
+    if (x.kind !== 'accepted') throw new Error('not accepted');
+    ids.push(x.carrierMessageId);
+    await waitFor(() => env.app.store.messages.getMessage(x.carrierMessageId)?.status === 'delivered', 5000, 'delivered');
+  }
+  await waitFor(() => got.find((g) => g.tlvs['receipted_message_id'] === ids[2]), 5000, 'the receipt asked for');
+  t.notOk(got.some((g) => g.tlvs['receipted_message_id'] === ids[0] || g.tlvs['receipted_message_id'] === ids[1]), 'none for 0 or 2 when delivered');
 });
 
 t.test('a multipart whose last part never comes is given up: its id gets a REJECTD receipt', async (t) => {

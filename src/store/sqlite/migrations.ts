@@ -155,7 +155,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // smpp_server (SPEC 8): receipts and replies owed to a downstream ESME, kept until its
   // receiver bind answers deliver_sm_resp, so none is lost while it is unbound or we restart;
-  // and the client's part cuts of multiparts, so they go to the carrier as they came.
+  // the client's part cuts (so parts go to the carrier as they came) and receipt wish; and
+  // the parts of a multipart already answered ESME_ROK.
   `
   CREATE TABLE smpp_outbox (
     id INTEGER PRIMARY KEY,
@@ -166,10 +167,13 @@ export const MIGRATIONS: readonly string[] = [
     attempts INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX smpp_outbox_account ON smpp_outbox(system_id, id);
-  -- Where an SMPP client cut a multipart (JSON array of part ends), until the message is final.
-  CREATE TABLE smpp_part_cuts (
+  -- Until a message of an SMPP client is final: where it cut a multipart (JSON array of part
+  -- ends) and which receipts it asked for (registered_delivery: 0 none, 1 final, 2 failure).
+  -- Only messages with a cut or without the default 1 have a row.
+  CREATE TABLE smpp_messages (
     message_id TEXT PRIMARY KEY,
-    cuts TEXT NOT NULL
+    cuts TEXT,
+    receipts INTEGER NOT NULL DEFAULT 1
   );
   -- Parts of a multipart answered ESME_ROK while the rest have not come: accepted = committed.
   CREATE TABLE smpp_parts (

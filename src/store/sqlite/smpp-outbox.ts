@@ -20,9 +20,9 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
       attempted: db.prepare(`UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = ?`),
       remove: db.prepare(`DELETE FROM smpp_outbox WHERE id = ?`),
       counts: db.prepare(`SELECT system_id, COUNT(*) AS n FROM smpp_outbox GROUP BY system_id`),
-      putCuts: db.prepare(`INSERT OR REPLACE INTO smpp_part_cuts (message_id, cuts) VALUES (?, ?)`),
-      getCuts: db.prepare(`SELECT cuts FROM smpp_part_cuts WHERE message_id = ?`).pluck(),
-      dropCuts: db.prepare(`DELETE FROM smpp_part_cuts WHERE message_id = ?`),
+      keep: db.prepare(`INSERT OR REPLACE INTO smpp_messages (message_id, cuts, receipts) VALUES (?, ?, ?)`),
+      getCuts: db.prepare(`SELECT cuts FROM smpp_messages WHERE message_id = ?`).pluck(),
+      take: db.prepare(`DELETE FROM smpp_messages WHERE message_id = ? RETURNING cuts, receipts`),
       partId: db.prepare(`SELECT message_id FROM smpp_parts WHERE part_key = ? LIMIT 1`).pluck(),
       addPart: db.prepare(`INSERT OR IGNORE INTO smpp_parts (part_key, seq, total, message_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
       parts: db.prepare(`SELECT text FROM smpp_parts WHERE part_key = ? ORDER BY seq`).pluck(),
@@ -52,15 +52,16 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
   counts(): Map<string, number> {
     return new Map((this.#s.counts.all() as Array<{ system_id: string; n: number }>).map((r) => [r.system_id, r.n]));
   }
-  putCuts(messageId: string, cuts: readonly number[]): void {
-    this.#s.putCuts.run(messageId, JSON.stringify(cuts));
+  keepMessage(messageId: string, cuts: readonly number[] | undefined, receipts: number): void {
+    this.#s.keep.run(messageId, cuts === undefined ? null : JSON.stringify(cuts), receipts);
   }
   getCuts(messageId: string): number[] | undefined {
-    const v = this.#s.getCuts.get(messageId) as string | undefined;
-    return v === undefined ? undefined : (JSON.parse(v) as number[]);
+    const v = this.#s.getCuts.get(messageId) as string | null | undefined;
+    return v == null ? undefined : (JSON.parse(v) as number[]);
   }
-  dropCuts(messageId: string): void {
-    this.#s.dropCuts.run(messageId);
+  takeMessage(messageId: string): { cuts: number[] | undefined; receipts: number } | undefined {
+    const r = this.#s.take.get(messageId) as { cuts: string | null; receipts: number } | undefined;
+    return r === undefined ? undefined : { cuts: r.cuts === null ? undefined : (JSON.parse(r.cuts) as number[]), receipts: r.receipts };
   }
   addPart(key: string, seq: number, total: number, text: string, newId: string, now: number): { messageId: string; added: boolean; parts: string[] } {
     const messageId = (this.#s.partId.get(key) as string | undefined) ?? newId;
