@@ -115,15 +115,20 @@ export class DeliverForwarder {
     }
     wire.add(row.id);
     void sending.then((r) => {
-      wire.delete(row.id);
       this.#d.sent?.(systemId, row.kind, r);
       if (r === 'ok') {
         this.#refusedUntil.delete(row.id);
-        void this.#d.commit(() => this.#d.outbox.remove(row.id)).catch((err: unknown) =>
-          this.#d.logger.error({ err: { message: (err as Error).message } }, 'smpp server: could not clear a sent deliver_sm'),
+        // Still counted on the wire until its removal commits: a pump in between must not send it again.
+        void this.#d.commit(() => this.#d.outbox.remove(row.id)).then(
+          () => wire.delete(row.id),
+          (err: unknown) => {
+            wire.delete(row.id);
+            this.#d.logger.error({ err: { message: (err as Error).message } }, 'smpp server: could not clear a sent deliver_sm');
+          },
         );
         return;
       }
+      wire.delete(row.id);
       if (r === 'refused') {
         // Counted; a client that refuses it every time must not block the rest forever.
         this.#d.outbox.attempted(row.id);
