@@ -39,6 +39,8 @@ import { reloadCarriers } from './runtime/carrier-reload-apply.js';
 import { readiness, refreshGauges } from './runtime/live-state.js';
 import { CarrierAvailability } from './scheduler/carrier-availability.js';
 import { monotonicNow, type MonotonicClock } from './domain/clock.js';
+import type { ClaimedSegment } from './store/types.js';
+import { createSmppServer } from './smpp-server/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -121,6 +123,8 @@ export function buildApp(opts: AppOptions): App {
 
   const outbox = new Outbox({ aux: store.aux, config, logger, metrics, now });
   let policy: GatewayPolicy = createPolicy(cfg, store, logger, metrics, Math.random, now);
+  // SPEC 8: downstream ESMEs submit through `service`; outbind deliveries join the inbound batch.
+  const smppServer = createSmppServer({ config, store, pipeline: () => service, metrics, logger, now, carrierDeliver: (ev) => inbound.push(ev) });
   const results = new ResultsWriter({
     messages: store.messages,
     metrics,
@@ -130,7 +134,10 @@ export function buildApp(opts: AppOptions): App {
       // Receipts only for the last segment: one delivered receipt settles the message.
       return c === undefined ? 'all' : c.registered_delivery === 'last' ? 'any' : c.multipart_receipts;
     },
-    emitStatus: (m, e: StatusEvent) => outbox.statusChanged(m, e),
+    emitStatus: (m, e: StatusEvent) => {
+      outbox.statusChanged(m, e);
+      smppServer?.statusChanged(m, e);
+    },
     onFinal: (m) => policy.onFinal(m),
   });
 
@@ -147,6 +154,7 @@ export function buildApp(opts: AppOptions): App {
     failoverCandidates: (to, category, exclude) => routing.available(to, category, unavailable, exclude),
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
     onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
+    ...(smppServer ? { partCuts: (seg: ClaimedSegment) => smppServer.partCuts(seg) } : {}),
   });
   const reroute = new QueueReroute({
     messages: store.messages,
@@ -198,6 +206,7 @@ export function buildApp(opts: AppOptions): App {
     maxOpen: cfg.inbound.partial_replies_max,
     maxOpenBytes: cfg.inbound.partial_replies_max_bytes,
     log: inboundLog,
+    ...(smppServer ? { smppClients: smppServer } : {}),
   });
   const inbound = new InboundBatch({ receipt: (ev) => receipts.handle(ev), reply: (ev) => mo.handle(ev) }, logger);
   for (const rt of carriers.values()) {
@@ -314,6 +323,7 @@ export function buildApp(opts: AppOptions): App {
         mo.stop();
         dispatcher.stop();
         deadline = Date.now() + cfg.shutdown_grace_s * 1000;
+        await smppServer?.stop(Math.min(cfg.shutdown_grace_s * 1000, 1000));
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       },
     },
@@ -352,6 +362,7 @@ export function buildApp(opts: AppOptions): App {
       outbox.start();
       callerId?.start();
       jobs.start();
+      await smppServer?.start();
       const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
       const port = Number(new URL(addr).port);
       logger.info({ port, carriers: carriers.size }, 'xinge started');
@@ -364,6 +375,7 @@ export function buildApp(opts: AppOptions): App {
       pendingCarriers = r.pendingCarriers;
       cfg = next;
       policy = nextPolicy;
+      smppServer?.reload(next);
       const applied = [...r.applied, 'clients', 'templates', 'policy', 'routing', 'queue', 'webhooks'];
       logger.info({ applied }, 'config reloaded');
       if (r.pendingRestart.length > 0) logger.warn({ pending_restart: r.pendingRestart }, 'config reloaded: these changes wait for a restart (the binds run with the old values)');

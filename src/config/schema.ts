@@ -245,19 +245,23 @@ const routingSchema = z
   .strict()
   .default({});
 
+/** SPEC 8: the listener for downstream ESMEs (and carriers' outbind); see docs/smpp-server.md. */
 const smppServerSchema = z
   .object({
-    enabled: bool().default(false),
+    enabled: bool().default(true),
     host: str().default('127.0.0.1'),
     port: int(0, 65535).default(2778),
     tls: bool().default(false),
+    tls_cert: str().optional(),
+    tls_key: str().optional(),
     max_binds: int(1).default(10),
-    idle_timeout_s: int(1).default(120),
+    idle_timeout_s: num(0.01).default(120),
+    response_timeout_s: num(0.01).default(10),
     accounts: z
       .array(
         z
           .object({
-            system_id: nonEmpty(),
+            system_id: nonEmpty().max(15, { message: 'expected at most 15 characters (SMPP 3.4)' }),
             password: str(),
             allowed_ips: strList().default([]),
             max_binds: int(1).default(4),
@@ -265,12 +269,18 @@ const smppServerSchema = z
             tps: num(1).default(50),
             category: category.default('notification'),
             free_text: bool().default(false),
+            signature: str().optional(),
+            source_extension: str().regex(/^\d{0,6}$/, { message: 'expected up to 6 digits' }).optional(),
           })
           .strict(),
       )
       .default([]),
   })
   .strict()
+  .refine((s) => !s.tls || (s.tls_cert !== undefined && s.tls_key !== undefined), {
+    message: 'tls: true needs tls_cert and tls_key (PEM file paths)',
+    path: ['tls'],
+  })
   .optional();
 
 /**

@@ -7,7 +7,7 @@
 import type { WirePart } from '../carriers/connector.js';
 import { XingeError } from '../domain/errors.js';
 import type { EncodingName, SegmentationMode } from '../domain/types.js';
-import { CR, ESC, packSeptets, toSeptets } from './gsm7.js';
+import { CR, ESC, gsmLength, packSeptets, toSeptets } from './gsm7.js';
 import { encodeLatin1 } from './latin1.js';
 import { DATA_CODING, gsmAllowed, nonGsmEncoding } from './select.js';
 import { MAX_PARTS, PART_SIZES, planCuts, type BadEnd } from './split.js';
@@ -23,6 +23,12 @@ export interface SegmentOptions {
   packGsm7?: boolean;
   /** Concatenation reference; wrapped to 8 bits (udh8) or 16 bits (udh16, sar). */
   reference: number;
+  /**
+   * Part ends (UTF-16 units of the text) as a client cut them (SMPP server intake: the parts
+   * go on as they came). Used when there are two or more and every part fits and ends well
+   * in the chosen encoding; otherwise the text is cut as usual.
+   */
+  cuts?: readonly number[] | undefined;
 }
 
 export interface SegmentedText {
@@ -60,6 +66,12 @@ function plan(text: string, opts: Omit<SegmentOptions, 'reference'>): Plan {
   const length = septets ? septets.length : text.length;
   const packed = septets !== null && opts.packGsm7 === true;
   const sizes = PART_SIZES[encoding];
+  if (opts.cuts !== undefined && opts.cuts.length > 1 && opts.segmentation !== 'payload') {
+    const mode = opts.segmentation;
+    const fillBits = mode === 'udh8' ? fillBitsAfter(6) : mode === 'udh16' ? fillBitsAfter(7) : 0;
+    const kept = keptCuts(text, opts.cuts, septets, length, sizes[mode], badEndFor(text, septets, packed, fillBits));
+    if (kept !== undefined) return { encoding, septets, cuts: kept, doubleCr: false };
+  }
   // Doubling a final CR needs one spare septet; a full 160-septet part is cut instead.
   const doubleCr = packed && septets !== null && crOnBoundary(septets, 0, length, 0);
   if (opts.segmentation === 'payload' || (length <= sizes.single && !(doubleCr && length === sizes.single))) {
@@ -69,6 +81,18 @@ function plan(text: string, opts: Omit<SegmentOptions, 'reference'>): Plan {
   const fillBits = mode === 'udh8' ? fillBitsAfter(6) : mode === 'udh16' ? fillBitsAfter(7) : 0;
   const cuts = planCuts(length, sizes[mode], badEndFor(text, septets, packed, fillBits));
   return { encoding, septets, cuts, doubleCr: false };
+}
+
+/** A client's cuts in the encoding's units, or undefined if a part would not fit or would end badly. */
+function keptCuts(text: string, cuts: readonly number[], septets: Uint8Array | null, length: number, limit: number, bad: BadEnd): number[] | undefined {
+  if (cuts[cuts.length - 1] !== text.length) return undefined;
+  const units = septets ? cuts.map((c) => gsmLength(text.slice(0, c))) : [...cuts];
+  let start = 0;
+  for (const end of units) {
+    if (end <= start || end - start > limit || bad(start, end)) return undefined;
+    start = end;
+  }
+  return start === length ? units : undefined;
 }
 
 /** Parts this text would be sent in, without building any PDU buffer. */

@@ -96,8 +96,11 @@ export class SubmitService {
     this.#d = deps;
   }
 
-  /** Everything that can be decided before touching the store. Throws ApiError. */
-  prepare(req: SmsRequest, client: ClientConfig, field = '', composedBySystem?: ComposedText): PreparedMessage {
+  /**
+   * Everything that can be decided before touching the store. Throws ApiError. `presetId`:
+   * an id already given out (the SMPP server answers a multipart's first parts with it).
+   */
+  prepare(req: SmsRequest, client: ClientConfig, field = '', composedBySystem?: ComposedText, presetId?: string): PreparedMessage {
     const cfg = this.#d.config();
     const now = this.#d.now();
     if (!client.categories.includes(req.category)) {
@@ -118,15 +121,17 @@ export class SubmitService {
     const counted = countSegments(composed.text, {
       segmentation: route.segmentation,
       encodings: route.encodings,
-      forceUcs2: route.forceUcs2,
+      forceUcs2: route.forceUcs2 || req.parts?.ucs2 === true,
       packGsm7: route.packGsm7,
+      // An SMPP client's own cut holds only for the text it cut.
+      cuts: composed.text === req.text ? req.parts?.cuts : undefined,
     });
     if (counted.segments > cfg.policy.max_segments) {
       throw new ApiError('text_too_long', `text needs ${counted.segments} segments, over max_segments ${cfg.policy.max_segments}`, {
         field: `${field}text`,
       });
     }
-    const id = newId('msg', now);
+    const id = presetId ?? newId('msg', now);
     // An OTP's validity is its TTL (60..600 s, from /v1/otp or policy.otp.ttl_s), never longer.
     const ttlS = req.category === 'otp' ? Math.min(req.validityS ?? cfg.policy.otp.ttl_s, 600) : req.validityS ?? cfg.queue.max_age_s;
     const requestedSendAt = req.category === 'otp' ? now : Math.max(now, req.sendAt ?? now);
@@ -176,8 +181,8 @@ export class SubmitService {
   }
 
   /** Accept one message: resolves after its row is committed. */
-  async submit(req: SmsRequest, client: ClientConfig, alsoInCommit?: (a: Accepted) => void, composedBySystem?: ComposedText): Promise<Accepted> {
-    const p = this.prepare(req, client, '', composedBySystem);
+  async submit(req: SmsRequest, client: ClientConfig, alsoInCommit?: (a: Accepted) => void, composedBySystem?: ComposedText, presetId?: string): Promise<Accepted> {
+    const p = this.prepare(req, client, '', composedBySystem, presetId);
     this.#d.lanes.check(p.msg.category, 1);
     // An OTP does not wait for the group-commit tick: its latency budget is milliseconds.
     const lanes = new Set([p.msg.category]);

@@ -15,6 +15,8 @@ export interface SmsRequest {
   reference?: string;
   callbackUrl?: string;
   overdueDays?: number;
+  /** SMPP server intake: the client's parts (ends in UTF-16 units of `text`) and whether it sent UCS-2, to be kept on the wire. */
+  parts?: { cuts: readonly number[]; ucs2: boolean };
 }
 
 const KNOWN = new Set(['to', 'text', 'template', 'params', 'category', 'from', 'send_at', 'validity_s', 'reference', 'callback_url', 'overdue_days']);

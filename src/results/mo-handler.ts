@@ -32,6 +32,8 @@ export interface MoHandlerDeps {
   maxOpen?: number;
   maxOpenBytes?: number;
   log?: LogLimiter;
+  /** SMPP server clients: who owns an extension, and their replies (inside the transaction). */
+  smppClients?: { extensionOwner(ext: string): string | undefined; replyReceived(ev: { client: string; from: string; to: string; text: string }): void };
 }
 
 /** An incoming sender address as E.164 (carriers send 8613…, 13…, +8613…). */
@@ -47,12 +49,21 @@ export function moSender(addr: string): string {
  * matches), else the client that last messaged the sender, else replies.default_client.
  * Undefined only when none of those exists.
  */
-export function replyOwner(cfg: Config, serviceCode: string, toAddr: string, lastClient: string | undefined): string | undefined {
+export function replyOwner(
+  cfg: Config,
+  serviceCode: string,
+  toAddr: string,
+  lastClient: string | undefined,
+  /** Extensions owned outside clients[] (SMPP server accounts). */
+  otherOwner?: (ext: string) => string | undefined,
+): string | undefined {
   if (serviceCode !== '' && toAddr.startsWith(serviceCode)) {
     const ext = toAddr.slice(serviceCode.length);
     if (ext !== '') {
       const owner = cfg.clients.find((c) => c.source_extension !== undefined && c.source_extension !== '' && ext.startsWith(c.source_extension));
       if (owner !== undefined) return owner.name;
+      const other = otherOwner?.(ext);
+      if (other !== undefined) return other;
     }
   }
   if (lastClient !== undefined) return lastClient;
@@ -166,11 +177,12 @@ export class MoHandler {
       if (parts !== undefined) aux.deleteMoParts(parts.conv, parts.ref, parts.total);
       if (optOut) aux.addOptOut(from, 'mo', now);
       const last = messages.lastMessageTo(from);
-      const client = replyOwner(cfg, service, toAddr, last?.client);
+      const client = replyOwner(cfg, service, toAddr, last?.client, (ext) => this.#d.smppClients?.extensionOwner(ext));
       const id = newId('mo', now);
       aux.insertMo({ id, carrierId, from, to: toAddr, body: text, intent, client: client ?? null, lastMessageId: last?.id ?? null, partial, createdAt: now });
       if (client !== undefined) {
         this.#d.outbox.moReceived({ id, client, carrier: carrierId, from, to: toAddr, text, intent, optOut, partial, lastMessage: last, at: now });
+        this.#d.smppClients?.replyReceived({ client, from, to: toAddr, text });
       }
     });
   }

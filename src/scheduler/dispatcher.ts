@@ -66,6 +66,8 @@ export interface DispatcherDeps {
   /** Called after each accepted submit (receipts held before their resp). */
   onAccepted?: (carrierId: string, carrierMsgId: string, segmentId: number) => void;
   onSubmitted?: (seg: ClaimedSegment, at: number) => void;
+  /** Where a multipart's client cut it (SMPP server intake), to send its parts as they came. */
+  partCuts?: (seg: ClaimedSegment) => readonly number[] | undefined;
   rng?: () => number;
 }
 
@@ -320,6 +322,7 @@ export class Dispatcher {
             forceUcs2: seg.encoding === 'ucs2',
             packGsm7: c.pack_gsm7,
             reference: seg.concatRef,
+            cuts: seg.total > 1 ? this.#d.partCuts?.(seg) : undefined,
           });
         } catch (err) {
           this.#d.logger.error({ err: { message: (err as Error).message }, messageId: seg.messageId }, 'cannot build message text');

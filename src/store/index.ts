@@ -5,10 +5,11 @@ import { SqliteMessageStore, QUEUED_BY_LANE_SQL, depthByLane } from './sqlite/me
 import { SqliteAuxStore } from './sqlite/aux-store.js';
 import { SqliteCallerIdStore } from './sqlite/callerid-store.js';
 import type { CallerIdStore } from '../callerid/store.js';
+import { SqliteSmppOutbox } from './sqlite/smpp-outbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
-import type { AuxStore, MessageStore } from './types.js';
+import type { AuxStore, MessageStore, SmppOutboxStore } from './types.js';
 import type { Category } from '../domain/types.js';
 
 export interface Store {
@@ -16,6 +17,8 @@ export interface Store {
   aux: AuxStore;
   /** Caller-ID registrations (src/callerid/). */
   callerId: CallerIdStore;
+  /** deliver_sm owed to smpp_server clients. */
+  smppOutbox: SmppOutboxStore;
   /** Group commit for writes whose caller waits for durability (intake, receipts). */
   commit: GroupCommit;
   isOpen(): boolean;
@@ -52,6 +55,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
     messages,
     aux,
     callerId: new SqliteCallerIdStore(db),
+    smppOutbox: new SqliteSmppOutbox(db),
     commit,
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,

@@ -331,3 +331,38 @@ export interface MoRecord {
   partial: boolean;
   createdAt: number;
 }
+
+/** smpp_server: deliver_sm (receipts, replies) owed to a downstream ESME, oldest first. */
+export interface SmppOutboxRow {
+  id: number;
+  systemId: string;
+  kind: 'receipt' | 'mo';
+  /** JSON of what the deliver_sm carries (see smpp-server/deliver-pdu.ts). */
+  body: string;
+  createdAt: number;
+  attempts: number;
+}
+
+export interface SmppOutboxStore {
+  add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void;
+  /** Up to `limit` rows of this account with id > afterId, oldest first. */
+  pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[];
+  attempted(id: number): void;
+  remove(id: number): void;
+  /** Rows waiting, by account. */
+  counts(): Map<string, number>;
+  /** Until the message is final: where its SMPP client cut it, and which receipts it wants (registered_delivery & 3). */
+  keepMessage(messageId: string, cuts: readonly number[] | undefined, receipts: number): void;
+  getCuts(messageId: string): number[] | undefined;
+  /** What keepMessage kept (undefined: no cut, receipts 1), and forget it: the message is final. */
+  takeMessage(messageId: string): { cuts: number[] | undefined; receipts: number } | undefined;
+  /**
+   * Keep one part of a multipart (a duplicate is ignored). Returns the message id of the
+   * whole (the first part's, or `newId` for a first part), whether this part was new, and
+   * the parts held so far in sequence order.
+   */
+  addPart(key: string, seq: number, total: number, text: string, newId: string, now: number): { messageId: string; added: boolean; parts: string[] };
+  dropParts(key: string): void;
+  /** Keys of multiparts whose first part came before `before`, with their message id. */
+  staleParts(before: number): Array<{ key: string; messageId: string }>;
+}

@@ -1,4 +1,5 @@
 /** The public shapes of an SmppSession: options, states, close reasons, events. */
+import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Pdu } from './codec.js';
@@ -43,6 +44,11 @@ export interface SessionOptions {
   responseTimeoutMs: number;
   /** Send enquire_link when nothing has been received for this long. */
   enquireLinkMs: number;
+  /**
+   * A socket already connected (a carrier's outbind: it dialled us): bind on it instead of
+   * connecting; host and port then only name the peer in logs, and `tls` is ignored.
+   */
+  socket?: net.Socket;
   /** TCP (+TLS) connect deadline; defaults to responseTimeoutMs. */
   connectTimeoutMs?: number;
   logger?: Logger;

@@ -23,21 +23,20 @@ import type { SubmitOutcome } from '../connector.js';
 import {
   CommandId,
   commandName,
-  decodePdu,
   encodeHeader,
   encodeMessageIdResp,
   encodePdu,
   encodeSubmitSm,
   fieldStr,
   isResponseId,
-  readHeader,
-  responseIdFor,
   type Pdu,
+  type PduHeader,
   type SubmitSmFields,
 } from './codec.js';
 import { Status, statusName } from './command-status.js';
-import { BindError, DecodeError, SmppError } from './errors.js';
+import { BindError, SmppError, type DecodeError } from './errors.js';
 import { PduFramer } from './framing.js';
+import { routePdu, undecodableAnswer, type InboundRoutes } from './inbound.js';
 import { CoalescingWriter } from './writer.js';
 
 import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
@@ -347,11 +346,11 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #openSocket(): Promise<void> {
     const o = this.options;
     return new Promise<void>((resolve, reject) => {
-      const raw = net.connect({ host: o.host, port: o.port, noDelay: true });
+      const raw = o.socket ?? net.connect({ host: o.host, port: o.port, noDelay: true });
       raw.setNoDelay(true);
       this.#raw = raw;
       let sock: net.Socket = raw;
-      if (o.tls) {
+      if (o.tls && o.socket === undefined) {
         const extra = typeof o.tls === 'object' ? o.tls : {};
         sock = tls.connect({ socket: raw, servername: net.isIP(o.host) ? undefined : o.host, ...extra });
       }
@@ -369,7 +368,8 @@ export class SmppSession extends EventEmitter<SessionEvents> {
         clearTimeout(timer);
         reject(this.#closedError());
       };
-      sock.once(o.tls ? 'secureConnect' : 'connect', onUp);
+      if (o.socket !== undefined) setImmediate(() => (sock.destroyed ? onEarlyClose() : onUp()));
+      else sock.once(o.tls ? 'secureConnect' : 'connect', onUp);
       sock.once('close', onEarlyClose);
       sock.on('error', (e) => {
         if (this.#closeReason === null) {
@@ -518,17 +518,14 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   }
 
   #onPdu(buf: Buffer): void {
-    let pdu: Pdu;
-    try {
-      pdu = decodePdu(buf);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      this.#onDecodeError(e, buf);
-      return;
-    }
-    if (isResponseId(pdu.commandId)) this.#onResponse(pdu);
-    else this.#onRequest(pdu);
+    routePdu(buf, this.#routes);
   }
+
+  readonly #routes: InboundRoutes = {
+    request: (p) => this.#onRequest(p),
+    response: (p) => this.#onResponse(p),
+    undecodable: (e, head, buf) => this.#onDecodeError(e, head, buf),
+  };
 
   #onResponse(pdu: Pdu): void {
     const seq = pdu.sequenceNumber;
@@ -610,8 +607,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     this.emit('deliver', pdu, ack);
   }
 
-  #onDecodeError(err: DecodeError, buf: Buffer): void {
-    const head = readHeader(buf);
+  #onDecodeError(err: DecodeError, head: PduHeader, buf: Buffer): void {
     if (head.commandId === CommandId.submit_sm_resp && head.commandStatus === Status.ESME_ROK) {
       // Accepted with a malformed message_id (no NUL, over 65 octets): the SMSC took the
       // message, so treating it as an error would send a second SMS. Keep what id there is.
@@ -639,9 +635,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       }
       return;
     }
-    const respId = responseIdFor(head.commandId);
-    if (respId === undefined) this.#send(encodeHeader(CommandId.generic_nack, Status.ESME_RINVCMDLEN, head.sequenceNumber));
-    else this.#send(encodeHeader(respId, err.status, head.sequenceNumber));
+    this.#send(undecodableAnswer(err, head));
   }
 
   #send(pdu: Buffer): void {

@@ -212,6 +212,40 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX mo_client ON mo_messages(client, id);
   CREATE INDEX mo_from ON mo_messages(from_number, id);
   `,
+  // smpp_server (SPEC 8): receipts and replies owed to a downstream ESME, kept until its
+  // receiver bind answers deliver_sm_resp, so none is lost while it is unbound or we restart;
+  // the client's part cuts (so parts go to the carrier as they came) and receipt wish; and
+  // the parts of a multipart already answered ESME_ROK.
+  `
+  CREATE TABLE smpp_outbox (
+    id INTEGER PRIMARY KEY,
+    system_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX smpp_outbox_account ON smpp_outbox(system_id, id);
+  -- Until a message of an SMPP client is final: where it cut a multipart (JSON array of part
+  -- ends) and which receipts it asked for (registered_delivery: 0 none, 1 final, 2 failure).
+  -- Only messages with a cut or without the default 1 have a row.
+  CREATE TABLE smpp_messages (
+    message_id TEXT PRIMARY KEY,
+    cuts TEXT,
+    receipts INTEGER NOT NULL DEFAULT 1
+  );
+  -- Parts of a multipart answered ESME_ROK while the rest have not come: accepted = committed.
+  CREATE TABLE smpp_parts (
+    part_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (part_key, seq)
+  );
+  CREATE INDEX smpp_parts_created ON smpp_parts(created_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
