@@ -3,6 +3,8 @@ import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './sqlite/database.js';
 import { SqliteMessageStore, QUEUED_BY_LANE_SQL, depthByLane } from './sqlite/message-store.js';
 import { SqliteAuxStore } from './sqlite/aux-store.js';
+import { SqliteMmsStore } from './sqlite/mms-store.js';
+import type { MmsStore } from './mms-types.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
@@ -12,6 +14,8 @@ import type { Category } from '../domain/types.js';
 export interface Store {
   messages: MessageStore;
   aux: AuxStore;
+  /** MMS messages and their parts (SPEC 9). */
+  mms: MmsStore;
   /** Group commit for writes whose caller waits for durability (intake, receipts). */
   commit: GroupCommit;
   isOpen(): boolean;
@@ -47,6 +51,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
   return {
     messages,
     aux,
+    mms: new SqliteMmsStore(db),
     commit,
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,
