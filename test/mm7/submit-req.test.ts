@@ -48,7 +48,7 @@ const msg: SubmitMessage = {
   ],
 };
 
-function checkGolden(t: { ok(v: unknown, m?: string): unknown }, name: string, body: Buffer, contentType: string): void {
+function checkGolden(t: { ok(v: unknown, m: string): unknown }, name: string, body: Buffer, contentType: string): void {
   const file = join(golden, name);
   const withType = Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`, 'latin1'), body]);
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, withType);
