@@ -87,8 +87,8 @@ export interface MmsStore {
   /** Due queued/scheduled MMS become `submitting` (up to `limit`). */
   claimDue(now: number, limit: number): MmsRecord[];
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void;
-  /** Back to the queue after a temporary failure; counts an attempt. */
-  requeue(id: string, dueAt: number, code: number | null, text: string | null): void;
+  /** Back to the queue (a temporary failure counts an attempt; a quiet-hours hold does not). */
+  requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void;
   /** Final state once: undefined when already final. A fallback SMS still to send is marked pending in the same statement. */
   finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean }): MmsRecord | undefined;
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined;

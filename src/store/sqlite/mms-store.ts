@@ -40,8 +40,8 @@ export class SqliteMmsStore implements MmsStore {
         SELECT id FROM mms_messages WHERE status IN ('queued','scheduled') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING *`),
       submitted: p(`UPDATE mms_messages SET status = 'submitted', mm7_message_id = ?, status_code = ?, status_text = ?, submitted_at = ?,
         attempts = attempts + 1 WHERE id = ? AND status = 'submitting'`),
-      requeue: p(`UPDATE mms_messages SET status = 'queued', due_at = ?, status_code = ?, status_text = ?, attempts = attempts + 1
-        WHERE id = ? AND status = 'submitting'`),
+      requeue: p(`UPDATE mms_messages SET status = 'queued', due_at = ?, status_code = coalesce(?, status_code),
+        status_text = coalesce(?, status_text), attempts = attempts + ? WHERE id = ? AND status = 'submitting'`),
       finalize: p(`UPDATE mms_messages SET status = ?, final_at = ?, status_code = coalesce(?, status_code), status_text = coalesce(?, status_text),
         mm_status = coalesce(?, mm_status), fallback_state = CASE WHEN ? = 1 AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
         WHERE id = ? AND ${OPEN} RETURNING *`),
@@ -79,8 +79,8 @@ export class SqliteMmsStore implements MmsStore {
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
     this.#s.submitted.run(mm7MessageId, code, text, now, id);
   }
-  requeue(id: string, dueAt: number, code: number | null, text: string | null): void {
-    this.#s.requeue.run(dueAt, code, text, id);
+  requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void {
+    this.#s.requeue.run(dueAt, code, text, countAttempt ? 1 : 0, id);
   }
   finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean }): MmsRecord | undefined {
     const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.fallback ? 1 : 0, id) as Row | undefined;
