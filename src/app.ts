@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
 
 export interface AppOptions {
   config: Config;
@@ -49,6 +50,8 @@ export interface App {
   metrics: Metrics;
   dispatcher: Dispatcher;
   carriers: Map<string, CarrierRuntime>;
+  /** MMS over MM7 (src/mm7/runtime.ts). */
+  mms: MmsRuntime;
   config(): Config;
   start(): Promise<{ port: number }>;
   reload(next: Config): { applied: string[] };
@@ -266,7 +269,10 @@ export function buildApp(opts: AppOptions): App {
     for (const rt of carriers.values()) if (rt.config.required && !rt.connector.isUp()) reasons.push(`required carrier ${rt.config.id} not bound`);
     return { ok: reasons.length === 0, reasons };
   };
+  const mms = buildMmsRuntime({ config: () => cfg, store, outbox, logger, metrics, now, service, policy: () => policy, http, isDraining: () => draining });
   registerMessageRoutes(http, {
+    describeOther: (id, owner) => mms.describe(id, owner),
+    annotate: (m) => mms.annotate(m),
     messages: store.messages,
     clients: () => cfg.clients,
     now,
@@ -323,6 +329,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     dispatcher,
     carriers,
+    mms,
     config: () => cfg,
     async start() {
       for (const rt of carriers.values()) {
@@ -331,6 +338,7 @@ export function buildApp(opts: AppOptions): App {
       }
       dispatcher.start(opts.dispatchTickMs ?? 25);
       outbox.start();
+      await mms.start();
       every(2000, () => {
         recount.inBackground();
         refreshGauges();
@@ -392,6 +400,8 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         drainStep = 'carrier unbinds';
         await Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined)));
+        drainStep = 'MMS';
+        await mms.drain(Math.max(0, deadline - Date.now()));
         drainStep = 'webhook outbox';
         // What is left of the grace, but at least a second for a delivery just sent.
         await outbox.stop(Math.max(1000, deadline - Date.now()));

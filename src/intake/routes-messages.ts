@@ -14,6 +14,10 @@ export interface MessageRoutesDeps {
   metrics: Metrics;
   ready: () => { ok: boolean; reasons: string[] };
   onCanceled?: (ids: string[]) => void;
+  /** A message of another channel (MMS) by id, rendered; undefined when it is none or not this owner's. */
+  describeOther?: (id: string, owner: string | undefined) => Record<string, unknown> | undefined;
+  /** Extra fields for an SMS (e.g. the MMS it is the fallback of). */
+  annotate?: (m: MessageRecord) => Record<string, unknown> | undefined;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -65,8 +69,14 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
   app.get<{ Params: { id: string } }>('/v1/messages/:id', { preHandler: auth }, async (req) => {
     const m = d.messages.getMessage(req.params.id);
     const own = owner(req.client!);
+    if (m === undefined) {
+      const other = d.describeOther?.(req.params.id, own);
+      if (other !== undefined) return other;
+    }
     if (m === undefined || (own !== undefined && m.client !== own)) throw new ApiError('not_found', 'unknown message id', { field: 'id' });
-    return renderMessage(m, d.messages.getSegments(m.id));
+    const extra = d.annotate?.(m);
+    const view = renderMessage(m, d.messages.getSegments(m.id));
+    return extra === undefined ? view : { ...view, ...extra };
   });
 
   const cancel = async (ids: string[], client: ClientConfig) => {

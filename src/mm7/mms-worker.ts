@@ -126,7 +126,8 @@ export class MmsWorker {
       return results.requeue(m, this.#d.now() + backoff, { code: r.code ?? null, text: r.text }, true);
     }
     if (r.kind === 'permanent') return void (await results.ended(m, 'rejected', { code: r.code ?? null, text: r.text }, true));
-    return results.accepted(m, r.messageId ?? null, r.code, r.text ?? null);
+    const ok = r;
+    if (ok.kind === 'success') return results.accepted(m, ok.messageId ?? null, ok.code, ok.text ?? null);
   }
 
   /** Stop claiming; wait for the requests in flight for at most `waitMs`. */
