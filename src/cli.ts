@@ -2,7 +2,7 @@
 /**
  * xinge [--config FILE]       run the daemon (default: the embedded config/default.yaml)
  * xinge check-config FILE     validate a config: prints every error with its YAML path, exit 1; or OK, exit 0
- * xinge sim [options]         run the SMSC simulator alone (tests, benchmarks)
+ * xinge sim [options]         run the SMSC simulator alone (tests, benchmarks); --mmsc-port N adds the MMSC simulator
  */
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from './config/load.js';
 
@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return undefined;
   }
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write('usage: xinge [--config FILE] | xinge check-config FILE | xinge sim [--port N] [--receipt-delay-ms N] ...\n');
+    process.stdout.write('usage: xinge [--config FILE] | xinge check-config FILE | xinge sim [--port N] [--receipt-delay-ms N] [--mmsc-port N] [--mmsc-report-url URL] ...\n');
     return 0;
   }
   const { runDaemon } = await import('./daemon.js');
