@@ -104,6 +104,16 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
 
   let receiverOn = false;
   let fallbackTimer: NodeJS.Timeout | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
+  // Retention (SPEC 13) as for SMS: final MMS and their parts go after store.retention_days.
+  const purge = () => {
+    try {
+      const before = d.now() - d.config().store.retention_days * 86_400_000;
+      for (let i = 0; i < 100 && store.mms.purgeFinal(before, 1000) === 1000; i++);
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, 'MMS retention purge failed');
+    }
+  };
   return {
     metrics,
     worker,
@@ -120,9 +130,13 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
       fallbackTimer = setInterval(() => fallback.wake(), 5000);
       fallbackTimer.unref();
       fallback.wake();
+      purgeTimer = setInterval(purge, 3_600_000);
+      purgeTimer.unref();
+      purge();
     },
     async drain(waitMs) {
       if (fallbackTimer !== undefined) clearInterval(fallbackTimer);
+      if (purgeTimer !== undefined) clearInterval(purgeTimer);
       await worker.stop(waitMs);
       await fallback.idle();
       if (receiverOn) await receiver.stop();
