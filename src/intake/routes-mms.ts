@@ -43,6 +43,7 @@ export const MMS_BODY_SCHEMA = {
     callback_url: { type: 'string' },
     send_at: { type: ['string', 'number'] },
     validity_s: { type: 'integer', minimum: 1, maximum: 604800 },
+    overdue_days: { type: 'integer', minimum: 0, description: 'for staged collection templates' },
     linked_id: { type: 'string', description: 'LinkedID of the MO MMS this answers' },
     fallback_sms: {
       type: 'object',

@@ -18,7 +18,7 @@ import { pickMmsc, profileOf, recipientAddress } from './profile.js';
 
 export const MAX_MMS_PARTS = 20;
 const MMS_CATEGORIES: readonly Category[] = ['notification', 'collection', 'marketing'];
-const KNOWN = new Set(['to', 'subject', 'parts', 'template', 'params', 'category', 'reference', 'callback_url', 'send_at', 'validity_s', 'fallback_sms', 'linked_id']);
+const KNOWN = new Set(['to', 'subject', 'parts', 'template', 'params', 'category', 'reference', 'callback_url', 'send_at', 'validity_s', 'fallback_sms', 'linked_id', 'overdue_days']);
 
 export interface MmsAccepted {
   id: string;
@@ -113,7 +113,7 @@ export function prepareMms(body: unknown, client: ClientConfig, d: MmsIntakeDeps
   // free_text; the signature goes on the first text part; every text part is linted.
   const policy = d.policy();
   const smsLike = (text: string | undefined) =>
-    parseSmsRequest({ to: o.to, category: cat, ...(text === undefined ? { template, params: o.params } : { text }) });
+    parseSmsRequest({ to: o.to, category: cat, ...(text === undefined ? { template, params: o.params, overdue_days: o.overdue_days } : { text }) });
   let templateId: string | undefined;
   if (template !== undefined) {
     const composed = policy.compose(smsLike(undefined), client);
