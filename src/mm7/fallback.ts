@@ -55,8 +55,11 @@ export class FallbackSender {
     const { store, metrics } = this.#d;
     for (const rec of store.mms.pendingFallbacks(50)) {
       const refuse = async (code: string) => {
-        await store.commit.run(() => store.mms.setFallback(rec.id, 'refused', null, code));
-        metrics.fallback.inc({ result: code });
+        // Counted in the commit, with the state it records.
+        await store.commit.run(() => {
+          store.mms.setFallback(rec.id, 'refused', null, code);
+          metrics.fallback.inc({ result: code });
+        });
       };
       const client = this.#d.clients().find((c) => c.name === rec.client);
       if (client === undefined) {
@@ -72,8 +75,10 @@ export class FallbackSender {
           ...(rec.reference !== null ? { reference: rec.reference } : {}),
           ...(rec.callbackUrl !== null ? { callback_url: rec.callbackUrl } : {}),
         });
-        await this.#d.service.submit(req, client, (a) => store.mms.setFallback(rec.id, 'sent', a.id, null));
-        metrics.fallback.inc({ result: 'sent' });
+        await this.#d.service.submit(req, client, (a) => {
+          store.mms.setFallback(rec.id, 'sent', a.id, null);
+          metrics.fallback.inc({ result: 'sent' });
+        });
       } catch (err) {
         if (err instanceof ApiError) await refuse(err.code);
         else {

@@ -25,6 +25,10 @@ export interface MmsInboundDeps {
   now: () => number;
 }
 
+const MM_STATUSES = ['Expired', 'Retrieved', 'Rejected', 'Indeterminate', 'Forwarded', 'Deferred', 'Unrecognised', 'Deleted', 'NotSupported', 'NotAllowed', 'Read'];
+/** A peer's MMStatus as a metric label: the schema's values only, so a label never takes free input. */
+const mmStatusLabel = (s: string): string => MM_STATUSES.find((x) => x.toLowerCase() === s.trim().toLowerCase()) ?? 'other';
+
 const OK = (kind: InboundAnswer['kind']): InboundAnswer => ({ kind, code: 1000, text: 'Success' });
 
 export function createInboundHandler(d: MmsInboundDeps): (p: ParsedMm7) => Promise<InboundAnswer | undefined> {
@@ -35,7 +39,7 @@ export function createInboundHandler(d: MmsInboundDeps): (p: ParsedMm7) => Promi
     switch (m.kind) {
       case 'DeliveryReportReq': {
         const rec = store.mms.findByMm7Id(m.messageId);
-        d.metrics.reports.inc({ mmsc: rec?.mmscId ?? 'unmatched', mm_status: m.mmStatus.slice(0, 20) });
+        d.metrics.reports.inc({ mmsc: rec?.mmscId ?? 'unmatched', mm_status: mmStatusLabel(m.mmStatus) });
         await store.commit.run(() =>
           store.mms.recordInbound({ id: newId('mm7', now), kind: m.kind, messageId: rec?.id ?? null, sender: null, recipient: null, mmStatus: m.mmStatus, subject: null, linkedId: null, client: rec?.client ?? null, partsJson: null, createdAt: now }),
         );

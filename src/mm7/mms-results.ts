@@ -67,13 +67,13 @@ export class MmsResults {
     const fallback = FALLBACK_ON.includes(status);
     const done = await store.commit.run(() => {
       const r = store.mms.finalize(m.id, status, now, { ...info, fallback });
-      if (r !== undefined) this.#d.outbox.statusChanged(asFinalized(r), { messageId: r.id, status: r.status, at: now });
+      if (r !== undefined) {
+        this.#d.outbox.statusChanged(asFinalized(r), { messageId: r.id, status: r.status, at: now });
+        this.#d.metrics.final.inc({ mmsc: r.mmscId, status });
+      }
       return r;
     });
-    if (done !== undefined) {
-      this.#d.metrics.final.inc({ mmsc: done.mmscId, status });
-      if (done.fallbackState === 'pending') this.#d.onFallback();
-    }
+    if (done?.fallbackState === 'pending') this.#d.onFallback();
     return done;
   }
 }

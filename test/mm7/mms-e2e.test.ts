@@ -121,3 +121,19 @@ t.test('a report of Expired ends the MMS expired and sends the fallback; Indeter
   await waitFor(() => env.app.store.mms.get(b.id)?.status === 'unknown', 10000, 'unknown');
   t.equal(env.app.store.mms.get(b.id)!.fallbackState, null, 'unknown is not one of rejected/undeliverable/expired');
 });
+
+t.test('the fallback SMS goes through SMS policy: a number opted out since is refused, recorded on the MMS', async (t) => {
+  const { env, sim } = await startMmsEnv(t, { sim: { answer: { kind: 'status', code: 2002, text: 'Address Error' } } });
+  sim.options.answer = () => ({ kind: 'status', code: 2002, text: 'Address Error' });
+  const res = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ category: 'collection', fallback_sms: { text: '请尽快还款' } }) });
+  t.equal(res.statusCode, 202, res.body);
+  const id = res.json().id;
+  await env.app.store.commit.run(() => env.app.store.aux.addOptOut('+8613800138000', 'test', Date.now()));
+  await waitFor(() => env.app.store.mms.get(id)?.fallbackState === 'refused', 10000, 'fallback refused');
+  const view = (await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: auth() })).json();
+  t.match(view, { status: 'rejected', error_code: '2002', fallback_sms: { state: 'refused', message_id: null, error_code: 'opted_out' } });
+  t.equal(env.connectors.get('c1')!.submits.length, 0, 'no SMS to an opted-out number');
+  const metrics = (await env.app.http.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /xinge_mms_fallback_sms_total\{result="opted_out"\} 1/);
+  t.match(metrics, /xinge_mms_final_total\{mmsc="mmsc",status="rejected"\} 1/);
+});
