@@ -14,6 +14,7 @@ import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
+import { pointAtReceiver, startBuiltinMmsc } from './sim/mmsc-builtin.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -59,14 +60,17 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
     const { port } = await sim.start();
     logger.info({ port }, 'built-in SMSC simulator listening');
   }
+  const mmsc = await startBuiltinMmsc(config, logger);
   const app = buildApp({ config, logger, ...realConnectors() });
   const { port } = await app.start();
+  if (mmsc !== undefined) pointAtReceiver(mmsc, config, app.mms.receiverPort());
   return {
     app,
     sim,
     port,
     async stop() {
       await app.drain();
+      await mmsc?.stop();
       await sim?.stop();
     },
   };

@@ -89,6 +89,8 @@ const simulatorSchema = z
     receipt_delay_ms: int(0).default(200),
     system_id: str().default('xinge'),
     password: str().default('secret'),
+    /** The built-in MMSC simulator's HTTP port (docs/mms.md); none when unset. */
+    mmsc_port: int(0, 65535).optional(),
   })
   .strict()
   .default({});
