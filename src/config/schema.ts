@@ -256,6 +256,8 @@ const mm7Schema = z
             max_attempts: int(1).default(10),
             concurrency: int(1, 64).default(4),
             max_size_bytes: int(1).default(307200),
+            /** No DeliveryReportReq within this long: the MMS ends `unknown`. */
+            report_timeout_s: int(1).default(172800),
             status_codes: z
               .object({
                 success: z.array(int(0)).default([1000, 1100]),

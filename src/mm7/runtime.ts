@@ -45,6 +45,8 @@ export interface MmsRuntime {
   drain(waitMs: number): Promise<void>;
   /** GET /v1/messages/{id} for an MMS id (undefined: not an MMS, or not this client's). */
   describe(id: string, owner: string | undefined): Record<string, unknown> | undefined;
+  /** MMS submitted longer than their MMSC's report_timeout_s without a report end `unknown`. */
+  sweepReportTimeouts(): Promise<number>;
   /** Extra fields of an SMS sent as an MMS's fallback. */
   annotate(m: MessageRecord): Record<string, unknown> | undefined;
   receiverPort(): number | undefined;
@@ -102,6 +104,16 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
     onAccepted: () => worker.wake(),
   });
 
+  const sweepReportTimeouts = async (): Promise<number> => {
+    let n = 0;
+    for (const m of d.config().mm7?.mmscs ?? []) {
+      if (!m.delivery_report) continue;
+      for (const rec of store.mms.awaitingReport(m.id, d.now() - m.report_timeout_s * 1000, 500)) {
+        if ((await results.ended(rec, 'unknown', { text: `no delivery report within ${m.report_timeout_s} s` })) !== undefined) n++;
+      }
+    }
+    return n;
+  };
   let receiverOn = false;
   let fallbackTimer: NodeJS.Timeout | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
@@ -130,7 +142,10 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
       fallbackTimer = setInterval(() => fallback.wake(), 5000);
       fallbackTimer.unref();
       fallback.wake();
-      purgeTimer = setInterval(purge, 3_600_000);
+      purgeTimer = setInterval(() => {
+        purge();
+        sweepReportTimeouts().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'MMS report timeout sweep failed'));
+      }, 3_600_000);
       purgeTimer.unref();
       purge();
     },
@@ -153,5 +168,6 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
       return mms === undefined ? undefined : fallbackLink(mms);
     },
     receiverPort: () => receiver.port,
+    sweepReportTimeouts,
   };
 }

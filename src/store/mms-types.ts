@@ -97,6 +97,8 @@ export interface MmsStore {
   pendingFallbacks(limit: number): MmsRecord[];
   setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void;
   findByFallbackMessage(smsId: string): MmsRecord | undefined;
+  /** Up to `limit` MMS of an MMSC submitted before `before` and still without a report. */
+  awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[];
   /** Crash recovery: `submitting` back to `queued`. */
   recoverInFlight(): number;
   /** Deletes up to `limit` MMS final before `before`, with their parts. */

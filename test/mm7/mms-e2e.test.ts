@@ -137,3 +137,16 @@ t.test('the fallback SMS goes through SMS policy: a number opted out since is re
   t.match(metrics, /xinge_mms_fallback_sms_total\{result="opted_out"\} 1/);
   t.match(metrics, /xinge_mms_final_total\{mmsc="mmsc",status="rejected"\} 1/);
 });
+
+t.test('no delivery report within report_timeout_s: the MMS ends unknown (injected clock)', async (t) => {
+  let clock = Date.UTC(2026, 11, 7, 3, 0, 0);
+  const { env, sim } = await startMmsEnv(t, { now: () => clock, mmsc: { report_timeout_s: 3600 } });
+  sim.options.reportUrl = undefined;
+  const id = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms() })).json().id;
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'submitted', 10000, 'submitted');
+  clock += 3599_000;
+  t.equal(await env.app.mms.sweepReportTimeouts(), 0, 'not yet');
+  clock += 2000;
+  t.equal(await env.app.mms.sweepReportTimeouts(), 1);
+  t.match(env.app.store.mms.get(id), { status: 'unknown', statusText: 'no delivery report within 3600 s' });
+});

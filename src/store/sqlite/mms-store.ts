@@ -52,6 +52,7 @@ export class SqliteMmsStore implements MmsStore {
       pendingFallbacks: p(`SELECT * FROM mms_messages WHERE fallback_state = 'pending' LIMIT ?`),
       setFallback: p(`UPDATE mms_messages SET fallback_state = ?, fallback_message_id = ?, fallback_error = ? WHERE id = ?`),
       byFallback: p(`SELECT * FROM mms_messages WHERE fallback_message_id = ?`),
+      awaiting: p(`SELECT * FROM mms_messages WHERE status = 'submitted' AND submitted_at < ? AND mmsc_id = ? ORDER BY submitted_at LIMIT ?`),
       recover: p(`UPDATE mms_messages SET status = 'queued' WHERE status = 'submitting'`),
       purge: p(`DELETE FROM mms_messages WHERE id IN (SELECT id FROM mms_messages WHERE final_at IS NOT NULL AND final_at < ? LIMIT ?) RETURNING id`),
       purgeParts: p(`DELETE FROM mms_parts WHERE message_id = ?`),
@@ -105,6 +106,9 @@ export class SqliteMmsStore implements MmsStore {
   findByFallbackMessage(smsId: string): MmsRecord | undefined {
     const r = this.#s.byFallback.get(smsId) as Row | undefined;
     return r === undefined ? undefined : toRecord(r);
+  }
+  awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
+    return (this.#s.awaiting.all(before, mmscId, limit) as Row[]).map(toRecord);
   }
   recoverInFlight(): number {
     return this.#s.recover.run().changes;
