@@ -273,6 +273,7 @@ export function buildApp(opts: AppOptions): App {
   registerMessageRoutes(http, {
     describeOther: (id, owner) => mms.describe(id, owner),
     annotate: (m) => mms.annotate(m),
+    cancelOther: { cancel: (ids, owner, t) => store.mms.cancel(ids, owner, t), idsByReference: (c, r) => store.mms.idsByReference(c, r) },
     messages: store.messages,
     clients: () => cfg.clients,
     now,

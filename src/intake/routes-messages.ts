@@ -18,6 +18,11 @@ export interface MessageRoutesDeps {
   describeOther?: (id: string, owner: string | undefined) => Record<string, unknown> | undefined;
   /** Extra fields for an SMS (e.g. the MMS it is the fallback of). */
   annotate?: (m: MessageRecord) => Record<string, unknown> | undefined;
+  /** Cancel in another channel (MMS): the ids the SMS store did not know, and its ids by reference. */
+  cancelOther?: {
+    cancel(ids: string[], owner: string | undefined, now: number): { canceled: string[]; onWire: string[]; notFound: string[] };
+    idsByReference(client: string, reference: string): string[];
+  };
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -80,7 +85,12 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
   });
 
   const cancel = async (ids: string[], client: ClientConfig) => {
-    const res = await d.commit(() => d.messages.cancel(ids, owner(client), d.now()));
+    const res = await d.commit(() => {
+      const r = d.messages.cancel(ids, owner(client), d.now());
+      if (d.cancelOther === undefined || r.notFound.length === 0) return r;
+      const o = d.cancelOther.cancel(r.notFound, owner(client), d.now());
+      return { canceled: [...r.canceled, ...o.canceled], onWire: [...r.onWire, ...o.onWire], notFound: o.notFound };
+    });
     if (res.canceled.length > 0) d.onCanceled?.(res.canceled);
     return { canceled: res.canceled, on_wire: res.onWire, not_found: res.notFound };
   };
@@ -97,7 +107,7 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) {
       throw new ApiError('invalid_field', 'reference must be a non-empty string', { field: 'reference' });
     }
-    const ids = d.messages.idsByReference(req.client!.name, ref);
+    const ids = [...d.messages.idsByReference(req.client!.name, ref), ...(d.cancelOther?.idsByReference(req.client!.name, ref) ?? [])];
     const res = await cancel(ids, req.client!);
     return { reference: ref, ...res };
   });

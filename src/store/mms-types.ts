@@ -99,6 +99,9 @@ export interface MmsStore {
   findByFallbackMessage(smsId: string): MmsRecord | undefined;
   /** Up to `limit` MMS of an MMSC submitted before `before` and still without a report. */
   awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[];
+  /** Cancel what is still queued or scheduled (of `owner` when given); exclusive with claimDue. */
+  cancel(ids: readonly string[], owner: string | undefined, now: number): { canceled: string[]; onWire: string[]; notFound: string[] };
+  idsByReference(client: string, reference: string): string[];
   /** Crash recovery: `submitting` back to `queued`. */
   recoverInFlight(): number;
   /** Deletes up to `limit` MMS final before `before`, with their parts. */

@@ -191,6 +191,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX mms_fallback_pending ON mms_messages(fallback_state) WHERE fallback_state = 'pending';
   CREATE INDEX mms_fallback_msg ON mms_messages(fallback_message_id) WHERE fallback_message_id IS NOT NULL;
   CREATE INDEX mms_final ON mms_messages(final_at) WHERE final_at IS NOT NULL;
+  CREATE INDEX mms_reference ON mms_messages(client, reference) WHERE reference IS NOT NULL;
   CREATE INDEX mms_awaiting_report ON mms_messages(submitted_at) WHERE status = 'submitted';
   CREATE TABLE mms_parts (
     message_id TEXT NOT NULL,

@@ -53,6 +53,9 @@ export class SqliteMmsStore implements MmsStore {
       setFallback: p(`UPDATE mms_messages SET fallback_state = ?, fallback_message_id = ?, fallback_error = ? WHERE id = ?`),
       byFallback: p(`SELECT * FROM mms_messages WHERE fallback_message_id = ?`),
       awaiting: p(`SELECT * FROM mms_messages WHERE status = 'submitted' AND submitted_at < ? AND mmsc_id = ? ORDER BY submitted_at LIMIT ?`),
+      cancel: p(`UPDATE mms_messages SET status = 'canceled', final_at = ? WHERE id = ? AND status IN ('queued','scheduled') AND (? IS NULL OR client = ?)`),
+      owned: p(`SELECT status FROM mms_messages WHERE id = ? AND (? IS NULL OR client = ?)`),
+      byRef: p(`SELECT id FROM mms_messages WHERE client = ? AND reference = ?`),
       recover: p(`UPDATE mms_messages SET status = 'queued' WHERE status = 'submitting'`),
       purge: p(`DELETE FROM mms_messages WHERE id IN (SELECT id FROM mms_messages WHERE final_at IS NOT NULL AND final_at < ? LIMIT ?) RETURNING id`),
       purgeParts: p(`DELETE FROM mms_parts WHERE message_id = ?`),
@@ -109,6 +112,19 @@ export class SqliteMmsStore implements MmsStore {
   }
   awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
     return (this.#s.awaiting.all(before, mmscId, limit) as Row[]).map(toRecord);
+  }
+  cancel(ids: readonly string[], owner: string | undefined, now: number): { canceled: string[]; onWire: string[]; notFound: string[] } {
+    const out = { canceled: [] as string[], onWire: [] as string[], notFound: [] as string[] };
+    const o = owner ?? null;
+    for (const id of ids) {
+      if (this.#s.cancel.run(now, id, o, o).changes === 1) out.canceled.push(id);
+      else if (this.#s.owned.get(id, o, o) !== undefined) out.onWire.push(id);
+      else out.notFound.push(id);
+    }
+    return out;
+  }
+  idsByReference(client: string, reference: string): string[] {
+    return (this.#s.byRef.all(client, reference) as Array<{ id: string }>).map((r) => r.id);
   }
   recoverInFlight(): number {
     return this.#s.recover.run().changes;
