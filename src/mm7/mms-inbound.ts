@@ -45,7 +45,7 @@ export function createInboundHandler(d: MmsInboundDeps): (p: ParsedMm7) => Promi
         );
         if (rec === undefined) {
           // Answered all the same: an MMSC told "not found" resends its report forever.
-          d.logger.warn({ mm7MessageId: m.messageId, mmStatus: m.mmStatus }, 'MM7 delivery report matches no MMS');
+          d.logger.warn({ mm7MessageId: m.messageId, mmStatus: mmStatusLabel(m.mmStatus) }, 'MM7 delivery report matches no MMS');
           return OK('DeliveryReportRsp');
         }
         const status = messageStatusOfMmStatus(m.mmStatus);

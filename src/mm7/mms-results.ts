@@ -12,6 +12,7 @@ import type { Outbox } from '../webhooks/outbox.js';
 import type { MmscConfig } from '../config/schema.js';
 import type { Mm7Metrics } from './metrics.js';
 import type { SubmitResult } from './client.js';
+import { maskDigitsIn } from '../observability/redact.js';
 
 export const FALLBACK_ON: readonly MmsStatus[] = ['rejected', 'undeliverable', 'expired'];
 
@@ -47,7 +48,7 @@ export class MmsResults {
 
   submitted(m: MmsRecord, mmsc: MmscConfig, r: SubmitResult): void {
     this.#d.metrics.submit.inc({ mmsc: mmsc.id, status_code: codeLabel(r), outcome: r.kind });
-    if (r.kind !== 'success') this.#d.logger.warn({ mms: m.id, mmsc: mmsc.id, code: r.code, outcome: r.kind, via: r.via, text: r.text }, 'MM7 submit not accepted');
+    if (r.kind !== 'success') this.#d.logger.warn({ mms: m.id, mmsc: mmsc.id, code: r.code, outcome: r.kind, via: r.via, text: maskDigitsIn(r.text) }, 'MM7 submit not accepted');
   }
 
   async accepted(m: MmsRecord, mm7MessageId: string | null, code: number, text: string | null): Promise<void> {

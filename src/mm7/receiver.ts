@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { parseMm7Http, type ParsedMm7 } from './mm7-message.js';
 import { buildFault, buildRsp, DEFAULT_MM7_NAMESPACE, DEFAULT_MM7_VERSION, type Mm7Dialect } from './soap-build.js';
 import type { Mm7Metrics } from './metrics.js';
+import { maskDigitsIn } from '../observability/redact.js';
 
 export interface ReceiverSettings {
   host: string;
@@ -110,7 +111,7 @@ export class Mm7Receiver {
       parsed = parseMm7Http(req.headers['content-type'], body);
     } catch (err) {
       count('malformed', 'fault');
-      this.#d.logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'MM7 receiver: malformed request');
+      this.#d.logger.warn({ err: { code: (err as { code?: string }).code, message: maskDigitsIn((err as Error).message) } }, 'MM7 receiver: malformed request');
       this.#fault(res, undefined, undefined, 'Client', 2007, 'Message format corrupt');
       return;
     }
