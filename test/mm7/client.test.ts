@@ -5,7 +5,7 @@ import { Mm7Client, type Mm7ClientOptions } from '../../src/mm7/client.js';
 import { MmscSimulator, type MmscAnswer } from '../../src/sim/mmsc.js';
 import { buildSubmitReq, type Mm7Profile } from '../../src/mm7/submit-req.js';
 import { DEFAULT_STATUS_CODES, classifyStatusCode } from '../../src/mm7/status-codes.js';
-import { JPEG_BYTES } from './media.js';
+import { JPEG_BYTES } from './helpers/media.js';
 
 const profile: Mm7Profile = {
   namespace: 'http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4', version: '6.8.0', namespacePrefix: false,

@@ -1,8 +1,8 @@
 /** POST /v1/mms → MM7 SubmitReq to the MMSC simulator → DeliveryReportReq back → status and webhook (loopback). */
 import t from 'tap';
 import { auth, NOTIFY_TOKEN, waitFor } from '../helpers/fixtures.js';
-import { startMmsEnv } from './env.js';
-import { JPEG_BYTES, PNG_1X1 } from './media.js';
+import { startMmsEnv } from './helpers/env.js';
+import { JPEG_BYTES, PNG_1X1 } from './helpers/media.js';
 
 const mms = (over: Record<string, unknown> = {}) => ({
   to: '13800138000',

@@ -1,7 +1,7 @@
 /** Policy on MMS as on SMS: quiet hours defer, templates render, opt-outs refuse (with an injected clock). */
 import t from 'tap';
 import { auth } from '../helpers/fixtures.js';
-import { startMmsEnv } from './env.js';
+import { startMmsEnv } from './helpers/env.js';
 
 // Monday 2026-12-07 22:00 in Shanghai: collection (09:00-20:00 working days) is closed.
 const LATE = Date.UTC(2026, 11, 7, 14, 0, 0);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { auth, waitFor } from '../helpers/fixtures.js';
 import { parseMm7Http } from '../../src/mm7/mm7-message.js';
-import { RECEIVER_AUTH, startMmsEnv } from './env.js';
+import { RECEIVER_AUTH, startMmsEnv } from './helpers/env.js';
 
 const samples = join(import.meta.dirname, 'fixtures', 'samples');
 

@@ -10,7 +10,7 @@ import { buildSubmitReq, type Mm7Profile, type SubmitMessage } from '../../src/m
 import { parseMm7Http, partText } from '../../src/mm7/mm7-message.js';
 import { parseSmil } from '../../src/mm7/smil.js';
 import { mm7Time } from '../../src/mm7/soap-build.js';
-import { GIF_1X1, JPEG_BYTES, PDF_BYTES, PNG_1X1 } from './media.js';
+import { GIF_1X1, JPEG_BYTES, PDF_BYTES, PNG_1X1 } from './helpers/media.js';
 
 const golden = join(import.meta.dirname, 'fixtures', 'golden');
 

@@ -1,8 +1,8 @@
 /** The daemon with an MMSC simulator and a webhook receiver on loopback, for MMS tests. */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { baseConfigObject, makeConfig, startTestApp, tempDir, type TestApp } from '../helpers/fixtures.js';
-import { MmscSimulator, type MmscSimOptions } from '../../src/sim/mmsc.js';
+import { baseConfigObject, makeConfig, startTestApp, tempDir, type TestApp } from '../../helpers/fixtures.js';
+import { MmscSimulator, type MmscSimOptions } from '../../../src/sim/mmsc.js';
 
 export interface Hook {
   headers: IncomingMessage['headers'];
