@@ -62,12 +62,13 @@ export class MmsResults {
   }
 
   /** Final state (once); the status webhook and the fallback mark in the same commit. */
-  async ended(m: Pick<MmsRecord, 'id'>, status: MmsStatus, info: { code?: number | null; text?: string | null; mmStatus?: string | null }, _fromSubmit = false): Promise<MmsRecord | undefined> {
+  /** `fromSubmit`: the end of a submit attempt, which counts as one. */
+  async ended(m: Pick<MmsRecord, 'id'>, status: MmsStatus, info: { code?: number | null; text?: string | null; mmStatus?: string | null }, fromSubmit = false): Promise<MmsRecord | undefined> {
     const { store } = this.#d;
     const now = this.#d.now();
     const fallback = FALLBACK_ON.includes(status);
     const done = await store.commit.run(() => {
-      const r = store.mms.finalize(m.id, status, now, { ...info, fallback });
+      const r = store.mms.finalize(m.id, status, now, { ...info, fallback, countAttempt: fromSubmit });
       if (r !== undefined) {
         this.#d.outbox.statusChanged(asFinalized(r), { messageId: r.id, status: r.status, at: now });
         this.#d.metrics.final.inc({ mmsc: r.mmscId, status });

@@ -90,7 +90,7 @@ export interface MmsStore {
   /** Back to the queue (a temporary failure counts an attempt; a quiet-hours hold does not). */
   requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void;
   /** Final state once: undefined when already final. A fallback SMS still to send is marked pending in the same statement. */
-  finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean }): MmsRecord | undefined;
+  finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean; countAttempt?: boolean }): MmsRecord | undefined;
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined;
   setReadStatus(id: string, status: string, now: number): void;
   recordInbound(row: MmsInbound): void;

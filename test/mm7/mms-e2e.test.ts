@@ -168,3 +168,20 @@ t.test('cancel: a scheduled MMS by id or by reference never goes out; one alread
   t.equal((await env.app.http.inject({ method: 'GET', url: `/v1/messages/${a.id}`, headers: auth() })).json().status, 'canceled');
   t.equal(sim.received.length, 1);
 });
+
+t.test('temporary errors until max_attempts: failed (no fallback); Idempotency-Key answers a repeat once', async (t) => {
+  const { env, sim } = await startMmsEnv(t, { sim: { answer: { kind: 'http', status: 503 } }, mmsc: { max_attempts: 2 } });
+  const headers = { ...auth(), 'idempotency-key': 'stmt-1' };
+  const first = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers, payload: mms({ fallback_sms: { text: '备用' } }) });
+  const again = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers, payload: mms({ fallback_sms: { text: '备用' } }) });
+  t.equal(again.statusCode, 202);
+  t.same(again.json(), first.json(), 'the first answer, not a second MMS');
+  const other = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers, payload: mms({ subject: 'x' }) });
+  t.equal(other.statusCode, 409);
+  const id = first.json().id;
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'failed', 10000, 'failed');
+  t.equal(sim.received.length, 2, 'one try per attempt (retries: 0)');
+  t.match(env.app.store.mms.get(id), { attempts: 2, statusText: 'HTTP 503', fallbackState: null });
+  const metrics = (await env.app.http.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /xinge_mm7_submit_total\{mmsc="mmsc",status_code="http_503",outcome="temporary"\} 2/);
+});

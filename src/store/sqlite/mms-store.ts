@@ -43,7 +43,7 @@ export class SqliteMmsStore implements MmsStore {
       requeue: p(`UPDATE mms_messages SET status = 'queued', due_at = ?, status_code = coalesce(?, status_code),
         status_text = coalesce(?, status_text), attempts = attempts + ? WHERE id = ? AND status = 'submitting'`),
       finalize: p(`UPDATE mms_messages SET status = ?, final_at = ?, status_code = coalesce(?, status_code), status_text = coalesce(?, status_text),
-        mm_status = coalesce(?, mm_status), fallback_state = CASE WHEN ? = 1 AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
+        mm_status = coalesce(?, mm_status), attempts = attempts + ?, fallback_state = CASE WHEN ? = 1 AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
         WHERE id = ? AND ${OPEN} RETURNING *`),
       byMm7: p(`SELECT * FROM mms_messages WHERE mm7_message_id = ? ORDER BY created_at DESC LIMIT 1`),
       read: p(`UPDATE mms_messages SET read_status = ? WHERE id = ?`),
@@ -86,8 +86,8 @@ export class SqliteMmsStore implements MmsStore {
   requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void {
     this.#s.requeue.run(dueAt, code, text, countAttempt ? 1 : 0, id);
   }
-  finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean }): MmsRecord | undefined {
-    const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.fallback ? 1 : 0, id) as Row | undefined;
+  finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean; countAttempt?: boolean }): MmsRecord | undefined {
+    const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback ? 1 : 0, id) as Row | undefined;
     return r === undefined ? undefined : toRecord(r);
   }
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined {
