@@ -30,6 +30,6 @@ t.test('simulator.mmsc_port: the built-in MMSC answers and reports to the daemon
     payload: { to: '13800138000', category: 'notification', subject: '演示', parts: [{ content_type: 'text/plain', text: '您好' }] },
   });
   t.equal(res.statusCode, 202, res.body);
-  await waitFor(() => d.app.store.mms.get(res.json().id)?.status === 'delivered', 15000, 'delivered through the built-in MMSC');
+  await waitFor(() => d.app.store.mms.get(res.json().id)?.status === 'delivered', 30000, 'delivered through the built-in MMSC');
   t.notOk(lines.some((l) => l.includes('13800138000')), 'no full phone number in the logs');
 });

@@ -23,7 +23,7 @@ t.test('round trip through the simulator ends delivered, with the status webhook
   const a = res.json();
   t.match(a, { id: /^msg_/, status: 'queued', mmsc: 'mmsc' });
   t.ok(a.size_bytes > JPEG_BYTES.length);
-  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'delivered', 10000, 'delivered');
+  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'delivered', 30000, 'delivered');
   const view = (await env.app.http.inject({ method: 'GET', url: `/v1/messages/${a.id}`, headers: auth() })).json();
   t.match(view, { id: a.id, channel: 'mms', status: 'delivered', carrier: 'mmsc', subject: '您的12月账单', mm7_message_id: 'sim00000001', mm_status: 'Retrieved', error_code: null, reference: 'bill-2026-12' });
   t.same(view.parts.map((p: { content_type: string }) => p.content_type), ['text/plain', 'image/jpeg', 'image/png']);
@@ -36,7 +36,7 @@ t.test('round trip through the simulator ends delivered, with the status webhook
   t.ok(rec.parts.find((p) => p.contentType === 'image/jpeg')!.data.equals(JPEG_BYTES));
   t.match(rec.parts.find((p) => p.contentType === 'text/plain')!.data.toString('utf8'), /^【测试】尊敬的客户/);
   t.equal((await waitFor(() => sim.reports[0], 5000, 'report recorded')).httpStatus, 200, 'the receiver answered the report 200');
-  const hook = await waitFor(() => hooks.find((h) => h.json.message_id === a.id && h.json.status === 'delivered'), 10000, 'status webhook');
+  const hook = await waitFor(() => hooks.find((h) => h.json.message_id === a.id && h.json.status === 'delivered'), 30000, 'status webhook');
   t.match(hook.json, { type: 'message.status', carrier: 'mmsc', reference: 'bill-2026-12' });
   const metrics = (await env.app.http.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(metrics, /xinge_mm7_submit_total\{mmsc="mmsc",status_code="1000",outcome="success"\} 1/);
@@ -88,10 +88,10 @@ t.test('a SOAP Fault from the MMSC: rejected, error code kept, fallback SMS sent
   const res = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ fallback_sms: { text: '您的账单已发送，请登录APP查看。' } }) });
   t.equal(res.statusCode, 202, res.body);
   const id = res.json().id;
-  await waitFor(() => env.app.store.mms.get(id)?.status === 'rejected', 10000, 'rejected');
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'rejected', 30000, 'rejected');
   t.equal(sim.received.length, 1, 'a permanent code is not retried');
-  const smsId = await waitFor(() => env.app.store.mms.get(id)?.fallbackMessageId ?? undefined, 10000, 'fallback SMS');
-  await waitFor(() => env.connectors.get('c1')!.submits.length === 1, 10000, 'fallback on the SMS wire');
+  const smsId = await waitFor(() => env.app.store.mms.get(id)?.fallbackMessageId ?? undefined, 30000, 'fallback SMS');
+  await waitFor(() => env.connectors.get('c1')!.submits.length === 1, 30000, 'fallback on the SMS wire');
   const view = (await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: auth() })).json();
   t.match(view, { status: 'rejected', error_code: '3004', error_text: 'Invalid recipient', fallback_sms: { state: 'sent', message_id: smsId } });
   const sms = (await env.app.http.inject({ method: 'GET', url: `/v1/messages/${smsId}`, headers: auth() })).json();
@@ -106,7 +106,7 @@ t.test('4006 is temporary: retried, then delivered; no fallback for a delivered 
   const { env, sim } = await startMmsEnv(t, { sim: { answer: (n) => (n === 1 ? { kind: 'status', code: 4006, text: 'Service unavailable' } : { kind: 'ok' }) } });
   const res = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ fallback_sms: { text: '备用短信' } }) });
   const id = res.json().id;
-  await waitFor(() => env.app.store.mms.get(id)?.status === 'delivered', 10000, 'delivered');
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'delivered', 30000, 'delivered');
   t.equal(sim.received.length, 2);
   t.equal(env.app.store.mms.get(id)!.attempts, 2);
   t.equal(env.app.store.mms.get(id)!.fallbackState, null);
@@ -115,10 +115,10 @@ t.test('4006 is temporary: retried, then delivered; no fallback for a delivered 
 t.test('a report of Expired ends the MMS expired and sends the fallback; Indeterminate maps to unknown', async (t) => {
   const { env } = await startMmsEnv(t, { sim: { reportStatus: (n) => (n === 1 ? 'Expired' : 'Indeterminate') } });
   const a = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ fallback_sms: { text: '备用短信' } }) })).json();
-  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'expired', 10000, 'expired');
-  await waitFor(() => env.app.store.mms.get(a.id)?.fallbackState === 'sent', 10000, 'fallback sent');
+  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'expired', 30000, 'expired');
+  await waitFor(() => env.app.store.mms.get(a.id)?.fallbackState === 'sent', 30000, 'fallback sent');
   const b = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ fallback_sms: { text: '备用短信' } }) })).json();
-  await waitFor(() => env.app.store.mms.get(b.id)?.status === 'unknown', 10000, 'unknown');
+  await waitFor(() => env.app.store.mms.get(b.id)?.status === 'unknown', 30000, 'unknown');
   t.equal(env.app.store.mms.get(b.id)!.fallbackState, null, 'unknown is not one of rejected/undeliverable/expired');
 });
 
@@ -129,7 +129,7 @@ t.test('the fallback SMS goes through SMS policy: a number opted out since is re
   t.equal(res.statusCode, 202, res.body);
   const id = res.json().id;
   await env.app.store.commit.run(() => env.app.store.aux.addOptOut('+8613800138000', 'test', Date.now()));
-  await waitFor(() => env.app.store.mms.get(id)?.fallbackState === 'refused', 10000, 'fallback refused');
+  await waitFor(() => env.app.store.mms.get(id)?.fallbackState === 'refused', 30000, 'fallback refused');
   const view = (await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: auth() })).json();
   t.match(view, { status: 'rejected', error_code: '2002', fallback_sms: { state: 'refused', message_id: null, error_code: 'opted_out' } });
   t.equal(env.connectors.get('c1')!.submits.length, 0, 'no SMS to an opted-out number');
@@ -143,7 +143,7 @@ t.test('no delivery report within report_timeout_s: the MMS ends unknown (inject
   const { env, sim } = await startMmsEnv(t, { now: () => clock, mmsc: { report_timeout_s: 3600 } });
   sim.options.reportUrl = undefined;
   const id = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms() })).json().id;
-  await waitFor(() => env.app.store.mms.get(id)?.status === 'submitted', 10000, 'submitted');
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'submitted', 30000, 'submitted');
   clock += 3599_000;
   t.equal(await env.app.mms.sweepReportTimeouts(), 0, 'not yet');
   clock += 2000;
@@ -158,7 +158,7 @@ t.test('cancel: a scheduled MMS by id or by reference never goes out; one alread
   const b = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ send_at: later, reference: 'loan-42' }) })).json();
   const c = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms() })).json();
   t.equal(a.status, 'scheduled');
-  await waitFor(() => env.app.store.mms.get(c.id)?.status === 'delivered', 10000, 'c delivered');
+  await waitFor(() => env.app.store.mms.get(c.id)?.status === 'delivered', 30000, 'c delivered');
   const del = await env.app.http.inject({ method: 'DELETE', url: `/v1/messages/${a.id}`, headers: auth() });
   t.same(del.json(), { canceled: [a.id], on_wire: [], not_found: [] });
   const byRef = await env.app.http.inject({ method: 'POST', url: '/v1/messages/cancel', headers: auth(), payload: { reference: 'loan-42' } });
@@ -179,7 +179,7 @@ t.test('temporary errors until max_attempts: failed (no fallback); Idempotency-K
   const other = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers, payload: mms({ subject: 'x' }) });
   t.equal(other.statusCode, 409);
   const id = first.json().id;
-  await waitFor(() => env.app.store.mms.get(id)?.status === 'failed', 10000, 'failed');
+  await waitFor(() => env.app.store.mms.get(id)?.status === 'failed', 30000, 'failed');
   t.equal(sim.received.length, 2, 'one try per attempt (retries: 0)');
   t.match(env.app.store.mms.get(id), { attempts: 2, statusText: 'HTTP 503', fallbackState: null });
   const metrics = (await env.app.http.inject({ method: 'GET', url: '/metrics' })).body;

@@ -60,7 +60,7 @@ t.test('DeliverReq (MO MMS, the 400 KB sample with a JPEG) fires the MO webhook 
   });
   t.equal(r.status, 200);
   t.match(parseMm7Http(r.headers['content-type'] as string, r.body).message, { kind: 'DeliverRsp', statusCode: 1000, transactionId: '0Q296S401H79CPSU13V1K431DRK3G49M', version: '6.8.0' });
-  const hook = await waitFor(() => hooks.find((h) => h.json.type === 'mms.mo'), 10000, 'MO MMS webhook');
+  const hook = await waitFor(() => hooks.find((h) => h.json.type === 'mms.mo'), 30000, 'MO MMS webhook');
   const parts = hook.json.parts as Array<Record<string, unknown>>;
   t.same(parts.map((p) => p.content_type), ['image/jpeg', 'application/smil']);
   const expected = parseMm7Http(undefined, body).parts[0]!.data;
@@ -74,14 +74,14 @@ t.test('DeliverReq (MO MMS, the 400 KB sample with a JPEG) fires the MO webhook 
   const ct = /content-type:\s*(.+)/i.exec(post2.subarray(0, split).toString('latin1'))![1]!.trim();
   const r2 = await post(receiverUrl, post2.subarray(split), { 'content-type': ct, authorization: RECEIVER_AUTH });
   t.equal(r2.status, 200);
-  const hook2 = await waitFor(() => hooks.find((h) => h.json.type === 'mms.mo' && h.json.subject === 'Weather Forecast'), 10000, 'second MO webhook');
+  const hook2 = await waitFor(() => hooks.find((h) => h.json.type === 'mms.mo' && h.json.subject === 'Weather Forecast'), 30000, 'second MO webhook');
   t.match(hook2.json, { linked_id: 'wthr8391', parts: [{ content_type: 'text/plain', text: 'Los Angeles, Calif, USA ' }] });
 });
 
 t.test('ReadReplyReq is recorded on its MMS; a report for an unknown MessageID is answered 1000 and counted', async (t) => {
   const { env, receiverUrl } = await startMmsEnv(t);
   const a = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: { to: '13800138000', category: 'notification', parts: [{ content_type: 'text/plain', text: '账单' }] } })).json();
-  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'delivered', 10000, 'delivered');
+  await waitFor(() => env.app.store.mms.get(a.id)?.status === 'delivered', 30000, 'delivered');
   const r = await post(receiverUrl, READ_REPLY('sim00000001'), { 'content-type': 'text/xml', authorization: RECEIVER_AUTH });
   t.equal(r.status, 200);
   t.match(parseMm7Http(r.headers['content-type'] as string, r.body).message, { kind: 'ReadReplyRsp', statusCode: 1000, transactionId: 'rr-1', version: '5.3.0' });
