@@ -41,6 +41,7 @@ import { CarrierAvailability } from './scheduler/carrier-availability.js';
 import { monotonicNow, type MonotonicClock } from './domain/clock.js';
 import type { ClaimedSegment } from './store/types.js';
 import { createSmppServer } from './smpp-server/index.js';
+import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
 
 export interface AppOptions {
   config: Config;
@@ -62,6 +63,8 @@ export interface App {
   metrics: Metrics;
   dispatcher: Dispatcher;
   carriers: Map<string, CarrierRuntime>;
+  /** MMS over MM7 (src/mm7/runtime.ts). */
+  mms: MmsRuntime;
   config(): Config;
   start(): Promise<{ port: number }>;
   /** SIGHUP: what applied at once, and what waits for a restart (also in GET /v1/admin/carriers). */
@@ -250,7 +253,11 @@ export function buildApp(opts: AppOptions): App {
     now,
     timezone: () => cfg.policy.timezone,
   });
+  const mms = buildMmsRuntime({ config, store, outbox, logger, metrics, now, service, policy: () => policy, http, isDraining: draining });
   registerMessageRoutes(http, {
+    describeOther: (id, owner) => mms.describe(id, owner),
+    annotate: (m) => mms.annotate(m),
+    cancelOther: { cancel: (ids, owner, t) => store.mms.cancel(ids, owner, t), idsByReference: (c, r) => store.mms.idsByReference(c, r) },
     messages: store.messages,
     clients: () => cfg.clients,
     now,
@@ -331,6 +338,7 @@ export function buildApp(opts: AppOptions): App {
       name: 'carrier unbinds',
       run: () => Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined))),
     },
+    { name: 'MMS', run: () => mms.drain(Math.max(0, deadline - Date.now())) },
     ...(callerId !== undefined ? [{ name: 'caller-ID poller', run: () => callerId.stop() }] : []),
     // What is left of the grace, but at least a second for a delivery just sent.
     { name: 'webhook outbox', run: async () => {
@@ -353,6 +361,7 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     dispatcher,
     carriers,
+    mms,
     callerId,
     config,
     async start() {
@@ -363,6 +372,7 @@ export function buildApp(opts: AppOptions): App {
       callerId?.start();
       jobs.start();
       await smppServer?.start();
+      await mms.start();
       const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
       const port = Number(new URL(addr).port);
       logger.info({ port, carriers: carriers.size }, 'xinge started');

@@ -15,6 +15,7 @@ import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
 import { listenFailure } from './cli-errors.js';
+import { pointAtReceiver, startBuiltinMmsc } from './sim/mmsc-builtin.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -69,6 +70,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
     });
     logger.info({ port }, 'built-in SMSC simulator listening');
   }
+  const mmsc = await startBuiltinMmsc(config, logger);
   const app = buildApp({ config, logger, ...realConnectors() });
   let port: number;
   try {
@@ -77,12 +79,14 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
     await sim?.stop().catch(() => undefined);
     throw listenFailure(err, config.http.host, config.http.port, 'http.port');
   }
+  if (mmsc !== undefined) pointAtReceiver(mmsc, config, app.mms.receiverPort());
   return {
     app,
     sim,
     port,
     async stop() {
       await app.drain();
+      await mmsc?.stop();
       await sim?.stop();
     },
   };

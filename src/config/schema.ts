@@ -116,6 +116,8 @@ const simulatorSchema = z
     receipt_delay_ms: int(0).default(200),
     system_id: str().default('xinge'),
     password: str().default('secret'),
+    /** The built-in MMSC simulator's HTTP port (docs/mms.md); none when unset. */
+    mmsc_port: int(0, 65535).optional(),
   })
   .strict()
   .default({});
@@ -283,10 +285,8 @@ const smppServerSchema = z
   })
   .optional();
 
-/**
- * MM7 (SPEC 9): the shape of config.example.yaml, strict like the rest so a misspelt key
- * is an error naming its path. No defaults yet: whoever builds the MM7 client sets them.
- */
+/** MM7 (SPEC 9): MMSCs and the receiver for their reports and MO MMS. Defaults in docs/mms.md. */
+const mm7Charset = enumOf(['utf-8', 'gbk', 'gb18030']);
 const mm7Schema = z
   .object({
     mmscs: z
@@ -295,33 +295,55 @@ const mm7Schema = z
           .object({
             id: nonEmpty().regex(/^[A-Za-z0-9_-]+$/, { message: 'expected [A-Za-z0-9_-]+' }),
             url: str().url({ message: 'expected URL' }),
-            username: str().optional(),
-            password: str().optional(),
-            namespace: str().optional(),
-            version: str().optional(),
-            namespace_prefix: bool().optional(),
-            vaspid: str().optional(),
-            vasid: str().optional(),
+            username: str().default(''),
+            password: str().default(''),
+            namespace: str().default('http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4'),
+            version: str().default('6.8.0'),
+            namespace_prefix: bool().default(false),
+            vaspid: str().default(''),
+            vasid: str().default(''),
             service_code: str().optional(),
-            sender: str().optional(),
-            timeout_ms: int(1).optional(),
-            max_size_bytes: int(1).optional(),
+            sender: str().default(''),
+            sender_address: enumOf(['short_code', 'number']).default('short_code'),
+            recipient_format: enumOf(['international', 'national', 'e164']).default('international'),
+            soap_charset: mm7Charset.default('utf-8'),
+            text_charset: mm7Charset.default('utf-8'),
+            content: enumOf(['related', 'mixed']).default('related'),
+            transfer_encoding: enumOf(['binary', 'base64']).default('binary'),
+            delivery_report: bool().default(true),
+            allow_adaptations: bool().default(true),
+            connect_timeout_ms: int(1).default(5000),
+            timeout_ms: int(1).default(10000),
+            retries: int(0, 10).default(2),
+            retry_initial_ms: int(1).default(500),
+            max_attempts: int(1).default(10),
+            concurrency: int(1, 64).default(4),
+            max_size_bytes: int(1).default(307200),
+            /** No DeliveryReportReq within this long: the MMS ends `unknown`. */
+            report_timeout_s: int(1).default(172800),
             status_codes: z
-              .object({ temporary: z.array(int(0)).optional(), permanent: z.array(int(0)).optional() })
+              .object({
+                success: z.array(int(0)).default([1000, 1100]),
+                temporary: z.array(int(0)).default([3000, 3001, 4006]),
+                permanent: z.array(int(0)).default([2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007, 3002, 3003, 3004, 4000]),
+              })
               .strict()
-              .optional(),
-            prefixes: strList().optional(),
+              .default({}),
+            prefixes: strList().default([]),
           })
           .strict(),
       )
       .default([]),
     receiver: z
       .object({
-        host: str().optional(),
-        port: int(0, 65535).optional(),
-        path: str().optional(),
-        username: str().optional(),
-        password: str().optional(),
+        enabled: bool().default(true),
+        host: str().default('127.0.0.1'),
+        port: int(0, 65535).default(8091),
+        path: str().regex(/^\//, { message: 'expected a path starting with /' }).default('/mm7/receiver'),
+        username: str().default(''),
+        password: str().default(''),
+        /** The client whose webhook gets an MO MMS that no earlier MMS to its sender attributes. */
+        default_client: str().optional(),
       })
       .strict()
       .optional(),
@@ -453,3 +475,4 @@ export type CarrierConfig = Config['carriers'][number];
 export type ClientConfig = Config['clients'][number];
 export type PolicyConfig = Config['policy'];
 export type TemplateConfig = Config['templates'][number];
+export type MmscConfig = NonNullable<Config['mm7']>['mmscs'][number];

@@ -5,6 +5,7 @@ import type { ClientConfig } from '../config/schema.js';
 import type { MessageStore, MessageRecord, SegmentRecord } from '../store/types.js';
 import { requireScope } from './http-server.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { MessageStatus } from '../domain/types.js';
 
 export interface MessageRoutesDeps {
   messages: MessageStore;
@@ -14,6 +15,15 @@ export interface MessageRoutesDeps {
   metrics: Metrics;
   ready: () => { ok: boolean; reasons: string[] };
   onCanceled?: (ids: string[]) => void;
+  /** A message of another channel (MMS) by id, rendered; undefined when it is none or not this owner's. */
+  describeOther?: (id: string, owner: string | undefined) => Record<string, unknown> | undefined;
+  /** Extra fields for an SMS (e.g. the MMS it is the fallback of). */
+  annotate?: (m: MessageRecord) => Record<string, unknown> | undefined;
+  /** Cancel in another channel (MMS): the ids the SMS store did not know, and its ids by reference. */
+  cancelOther?: {
+    cancel(ids: string[], owner: string | undefined, now: number): { canceled: string[]; onWire: string[]; final: Array<{ id: string; status: MessageStatus }>; notFound: string[] };
+    idsByReference(client: string, reference: string): string[];
+  };
 }
 
 // A row written before send_at was range-checked may hold an instant Date cannot render: null, not a 500.
@@ -66,12 +76,23 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
   app.get<{ Params: { id: string } }>('/v1/messages/:id', { preHandler: auth }, async (req) => {
     const m = d.messages.getMessage(req.params.id);
     const own = owner(req.client!);
+    if (m === undefined) {
+      const other = d.describeOther?.(req.params.id, own);
+      if (other !== undefined) return other;
+    }
     if (m === undefined || (own !== undefined && m.client !== own)) throw new ApiError('not_found', 'unknown message id', { field: 'id' });
-    return renderMessage(m, d.messages.getSegments(m.id));
+    const extra = d.annotate?.(m);
+    const view = renderMessage(m, d.messages.getSegments(m.id));
+    return extra === undefined ? view : { ...view, ...extra };
   });
 
   const cancel = async (ids: string[], client: ClientConfig) => {
-    const res = await d.commit(() => d.messages.cancel(ids, owner(client), d.now()));
+    const res = await d.commit(() => {
+      const r = d.messages.cancel(ids, owner(client), d.now());
+      if (d.cancelOther === undefined || r.notFound.length === 0) return r;
+      const o = d.cancelOther.cancel(r.notFound, owner(client), d.now());
+      return { canceled: [...r.canceled, ...o.canceled], onWire: [...r.onWire, ...o.onWire], final: [...r.final, ...o.final], notFound: o.notFound };
+    });
     if (res.canceled.length > 0) d.onCanceled?.(res.canceled);
     return { canceled: res.canceled, on_wire: res.onWire, final: res.final, not_found: res.notFound };
   };
@@ -88,7 +109,7 @@ export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) {
       throw new ApiError('invalid_field', 'reference must be a non-empty string', { field: 'reference' });
     }
-    const ids = d.messages.idsByReference(req.client!.name, ref);
+    const ids = [...d.messages.idsByReference(req.client!.name, ref), ...(d.cancelOther?.idsByReference(req.client!.name, ref) ?? [])];
     // The same answer as DELETE of an unknown id: 404 not_found naming the field.
     if (ids.length === 0) throw new ApiError('not_found', 'no message with this reference', { field: 'reference' });
     const res = await cancel(ids, req.client!);

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { SmscSimulator, type SmscSimInput, type WrongRespCommand } from './smsc.js';
 import type { IdFormat, ReceiptStat } from './receipts.js';
 import { CALLERID_SIM_FLAGS, startCallerIdSimFromFlags } from './callerid-provider-cli.js';
+import type { MmscSimulator } from './mmsc.js';
+import { MMSC_OPTION_KEYS, parseMmscOptions, startMmsc } from './mmsc-cli.js';
 
 export interface RunSimOptions {
   host?: string;
@@ -46,6 +48,8 @@ export interface RunSimOptions {
 export interface SimHandle {
   port: number;
   sim: SmscSimulator;
+  /** The MMSC simulator, when `xinge sim` got --mmsc-port. */
+  mmsc?: MmscSimulator;
   stop(): Promise<void>;
 }
 
@@ -173,10 +177,24 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'silentAfter', 'dropAfterBindMs', 'malformedId', 'wrongResp', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
     ...CALLERID_SIM_FLAGS,
   ]);
+  const mmscOpts: Record<string, string | boolean> = {};
+  for (const k of MMSC_OPTION_KEYS) {
+    if (k in opts) mmscOpts[k] = opts[k]!;
+    delete opts[k];
+  }
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new RangeError(`xinge sim: unknown option --${k}`);
-  const handle = await runSim(opts as RunSimOptions);
-  out.write(`xinge sim: SMSC listening on ${handle.sim.options.host}:${handle.port}\n`);
-  const callerId = await startCallerIdSimFromFlags(opts, out);
+  const mmscOptions = parseMmscOptions(mmscOpts);
+  const smsc = await runSim(opts as RunSimOptions);
+  out.write(`xinge sim: SMSC listening on ${smsc.sim.options.host}:${smsc.port}\n`);
+  const mmsc = await startMmsc(mmscOptions, out).catch(async (err: unknown) => {
+    await smsc.stop();
+    throw err;
+  });
+  const handle: SimHandle = mmsc === undefined ? smsc : { ...smsc, mmsc, stop: () => mmsc.stop().then(() => smsc.stop()) };
+  const callerId = await startCallerIdSimFromFlags(opts, out).catch(async (err: unknown) => {
+    await handle.stop();
+    throw err;
+  });
   const stop = (): void => {
     void Promise.all([handle.stop(), callerId?.stop()]).finally(() => process.exit(0));
   };

@@ -6,6 +6,8 @@ import { SqliteAuxStore } from './sqlite/aux-store.js';
 import { SqliteCallerIdStore } from './sqlite/callerid-store.js';
 import type { CallerIdStore } from '../callerid/store.js';
 import { SqliteSmppOutbox } from './sqlite/smpp-outbox.js';
+import { SqliteMmsStore } from './sqlite/mms-store.js';
+import type { MmsStore } from './mms-types.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
@@ -19,6 +21,8 @@ export interface Store {
   callerId: CallerIdStore;
   /** deliver_sm owed to smpp_server clients. */
   smppOutbox: SmppOutboxStore;
+  /** MMS messages and their parts (SPEC 9). */
+  mms: MmsStore;
   /** Group commit for writes whose caller waits for durability (intake, receipts). */
   commit: GroupCommit;
   isOpen(): boolean;
@@ -56,6 +60,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
     aux,
     callerId: new SqliteCallerIdStore(db),
     smppOutbox: new SqliteSmppOutbox(db),
+    mms: new SqliteMmsStore(db),
     commit,
     isOpen: () => db.open,
     fsyncs: () => walSync?.syncs ?? 0,

@@ -96,6 +96,23 @@ export class Outbox {
     });
   }
 
+  /** An MO MMS (MM7 DeliverReq): type `mms.mo`, with its parts (text inline, binary as base64). */
+  mmsReceived(e: { id: string; client: string; mmsc: string; from: string; to: string; subject: string | null; linkedId: string | null; parts: Array<Record<string, unknown>>; lastMessageId: string | null; at: number }): void {
+    const url = this.#d.config().clients.find((c) => c.name === e.client)?.webhook_url;
+    this.#record(e.client, url, {
+      type: 'mms.mo',
+      mo_id: e.id,
+      mmsc: e.mmsc,
+      from: e.from,
+      to: e.to,
+      subject: e.subject,
+      linked_id: e.linkedId,
+      parts: e.parts,
+      last_message_id: e.lastMessageId,
+      at: new Date(e.at).toISOString(),
+    });
+  }
+
   start(): void {
     const cfg = this.#d.config();
     const aux = this.#d.aux;

@@ -246,6 +246,69 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX smpp_parts_created ON smpp_parts(created_at);
   `,
+  // MMS over MM7 (SPEC 9): MMS in their own tables beside the SMS queue; parts kept as sent
+  // (text, or the binary bytes); DeliverReq/ReadReplyReq/DeliveryReportReq recorded as received.
+  `
+  CREATE TABLE mms_messages (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    subject TEXT,
+    mmsc_id TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    reference TEXT,
+    callback_url TEXT,
+    template_id TEXT,
+    linked_id TEXT,
+    fallback_sms TEXT,
+    fallback_state TEXT,
+    fallback_message_id TEXT,
+    fallback_error TEXT,
+    mm7_message_id TEXT,
+    status_code INTEGER,
+    status_text TEXT,
+    mm_status TEXT,
+    read_status TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    send_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    submitted_at INTEGER,
+    final_at INTEGER
+  );
+  CREATE INDEX mms_due ON mms_messages(due_at) WHERE status IN ('queued','scheduled');
+  CREATE INDEX mms_mm7_id ON mms_messages(mm7_message_id) WHERE mm7_message_id IS NOT NULL;
+  CREATE INDEX mms_fallback_pending ON mms_messages(fallback_state) WHERE fallback_state = 'pending';
+  CREATE INDEX mms_fallback_msg ON mms_messages(fallback_message_id) WHERE fallback_message_id IS NOT NULL;
+  CREATE INDEX mms_final ON mms_messages(final_at) WHERE final_at IS NOT NULL;
+  CREATE INDEX mms_reference ON mms_messages(client, reference) WHERE reference IS NOT NULL;
+  CREATE INDEX mms_awaiting_report ON mms_messages(submitted_at) WHERE status = 'submitted';
+  CREATE TABLE mms_parts (
+    message_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    filename TEXT,
+    text TEXT,
+    data BLOB,
+    PRIMARY KEY (message_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE mms_inbound (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    message_id TEXT,
+    sender TEXT,
+    recipient TEXT,
+    mm_status TEXT,
+    subject TEXT,
+    linked_id TEXT,
+    client TEXT,
+    parts_json TEXT,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

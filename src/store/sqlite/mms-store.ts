@@ -1,0 +1,145 @@
+/** SQLite implementation of MmsStore (tables from the MMS migration). */
+import { isFinal } from '../../domain/types.js';
+import type Database from 'better-sqlite3';
+import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
+
+interface Row {
+  id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
+  mmsc_id: string; size_bytes: number; reference: string | null; callback_url: string | null; template_id: string | null;
+  linked_id: string | null; fallback_sms: string | null; fallback_state: MmsRecord['fallbackState']; fallback_message_id: string | null;
+  fallback_error: string | null; mm7_message_id: string | null; status_code: number | null; status_text: string | null;
+  mm_status: string | null; read_status: string | null; attempts: number; due_at: number; send_at: number; expires_at: number;
+  created_at: number; submitted_at: number | null; final_at: number | null;
+}
+
+const toRecord = (r: Row): MmsRecord => ({
+  id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, subject: r.subject, mmscId: r.mmsc_id,
+  sizeBytes: r.size_bytes, reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, linkedId: r.linked_id,
+  fallbackSms: r.fallback_sms, fallbackState: r.fallback_state, fallbackMessageId: r.fallback_message_id, fallbackError: r.fallback_error,
+  mm7MessageId: r.mm7_message_id, statusCode: r.status_code, statusText: r.status_text, mmStatus: r.mm_status, readStatus: r.read_status,
+  attempts: r.attempts, dueAt: r.due_at, sendAt: r.send_at, expiresAt: r.expires_at, createdAt: r.created_at,
+  submittedAt: r.submitted_at, finalAt: r.final_at,
+});
+
+const OPEN = `status IN ('queued','scheduled','submitting','submitted')`;
+
+export class SqliteMmsStore implements MmsStore {
+  readonly #s;
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      insert: p(`INSERT INTO mms_messages (id, client, category, status, to_number, subject, mmsc_id, size_bytes, reference, callback_url,
+        template_id, linked_id, fallback_sms, due_at, send_at, expires_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertPart: p(`INSERT INTO mms_parts (message_id, seq, content_type, filename, text, data) VALUES (?, ?, ?, ?, ?, ?)`),
+      get: p(`SELECT * FROM mms_messages WHERE id = ?`),
+      parts: p(`SELECT seq, content_type, filename, text, data FROM mms_parts WHERE message_id = ? ORDER BY seq`),
+      claim: p(`UPDATE mms_messages SET status = 'submitting' WHERE id IN (
+        SELECT id FROM mms_messages WHERE status IN ('queued','scheduled') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING *`),
+      submitted: p(`UPDATE mms_messages SET status = 'submitted', mm7_message_id = ?, status_code = ?, status_text = ?, submitted_at = ?,
+        attempts = attempts + 1 WHERE id = ? AND status = 'submitting'`),
+      requeue: p(`UPDATE mms_messages SET status = 'queued', due_at = ?, status_code = coalesce(?, status_code),
+        status_text = coalesce(?, status_text), attempts = attempts + ? WHERE id = ? AND status = 'submitting'`),
+      finalize: p(`UPDATE mms_messages SET status = ?, final_at = ?, status_code = coalesce(?, status_code), status_text = coalesce(?, status_text),
+        mm_status = coalesce(?, mm_status), attempts = attempts + ?, fallback_state = CASE WHEN ? = 1 AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
+        WHERE id = ? AND ${OPEN} RETURNING *`),
+      byMm7: p(`SELECT * FROM mms_messages WHERE mm7_message_id = ? ORDER BY created_at DESC LIMIT 1`),
+      read: p(`UPDATE mms_messages SET read_status = ? WHERE id = ?`),
+      inbound: p(`INSERT OR IGNORE INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      pendingFallbacks: p(`SELECT * FROM mms_messages WHERE fallback_state = 'pending' LIMIT ?`),
+      setFallback: p(`UPDATE mms_messages SET fallback_state = ?, fallback_message_id = ?, fallback_error = ? WHERE id = ?`),
+      byFallback: p(`SELECT * FROM mms_messages WHERE fallback_message_id = ?`),
+      awaiting: p(`SELECT * FROM mms_messages WHERE status = 'submitted' AND submitted_at < ? AND mmsc_id = ? ORDER BY submitted_at LIMIT ?`),
+      cancel: p(`UPDATE mms_messages SET status = 'canceled', final_at = ? WHERE id = ? AND status IN ('queued','scheduled') AND (? IS NULL OR client = ?)`),
+      owned: p(`SELECT status FROM mms_messages WHERE id = ? AND (? IS NULL OR client = ?)`),
+      byRef: p(`SELECT id FROM mms_messages WHERE client = ? AND reference = ?`),
+      recover: p(`UPDATE mms_messages SET status = 'queued' WHERE status = 'submitting'`),
+      purge: p(`DELETE FROM mms_messages WHERE id IN (SELECT id FROM mms_messages WHERE final_at IS NOT NULL AND final_at < ? LIMIT ?) RETURNING id`),
+      purgeParts: p(`DELETE FROM mms_parts WHERE message_id = ?`),
+    };
+  }
+
+  insert(m: NewMms): void {
+    const status: MmsStatus = m.sendAt > m.createdAt ? 'scheduled' : 'queued';
+    this.#s.insert.run(m.id, m.client, m.category, status, m.to, m.subject, m.mmscId, m.sizeBytes, m.reference, m.callbackUrl,
+      m.templateId, m.linkedId, m.fallbackSms, m.sendAt, m.sendAt, m.expiresAt, m.createdAt);
+    for (const p of m.parts) this.#s.insertPart.run(m.id, p.seq, p.contentType, p.filename, p.text, p.data);
+  }
+  get(id: string): MmsRecord | undefined {
+    const r = this.#s.get.get(id) as Row | undefined;
+    return r === undefined ? undefined : toRecord(r);
+  }
+  parts(id: string): StoredMmsPart[] {
+    return (this.#s.parts.all(id) as Array<{ seq: number; content_type: string; filename: string | null; text: string | null; data: Buffer | null }>).map(
+      (r) => ({ seq: r.seq, contentType: r.content_type, filename: r.filename, text: r.text, data: r.data }),
+    );
+  }
+  claimDue(now: number, limit: number): MmsRecord[] {
+    return (this.#s.claim.all(now, limit) as Row[]).map(toRecord);
+  }
+  markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
+    this.#s.submitted.run(mm7MessageId, code, text, now, id);
+  }
+  requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void {
+    this.#s.requeue.run(dueAt, code, text, countAttempt ? 1 : 0, id);
+  }
+  finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean; countAttempt?: boolean }): MmsRecord | undefined {
+    const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback ? 1 : 0, id) as Row | undefined;
+    return r === undefined ? undefined : toRecord(r);
+  }
+  findByMm7Id(mm7MessageId: string): MmsRecord | undefined {
+    const r = this.#s.byMm7.get(mm7MessageId) as Row | undefined;
+    return r === undefined ? undefined : toRecord(r);
+  }
+  setReadStatus(id: string, status: string): void {
+    this.#s.read.run(status, id);
+  }
+  recordInbound(r: MmsInbound): void {
+    this.#s.inbound.run(r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt);
+  }
+  pendingFallbacks(limit: number): MmsRecord[] {
+    return (this.#s.pendingFallbacks.all(limit) as Row[]).map(toRecord);
+  }
+  setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void {
+    this.#s.setFallback.run(state, messageId, error, id);
+  }
+  findByFallbackMessage(smsId: string): MmsRecord | undefined {
+    const r = this.#s.byFallback.get(smsId) as Row | undefined;
+    return r === undefined ? undefined : toRecord(r);
+  }
+  awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
+    return (this.#s.awaiting.all(before, mmscId, limit) as Row[]).map(toRecord);
+  }
+  cancel(ids: readonly string[], owner: string | undefined, now: number): MmsCancelResult {
+    const out: MmsCancelResult = { canceled: [], onWire: [], final: [], notFound: [] };
+    const o = owner ?? null;
+    for (const id of ids) {
+      if (this.#s.cancel.run(now, id, o, o).changes === 1) {
+        out.canceled.push(id);
+        continue;
+      }
+      const row = this.#s.owned.get(id, o, o) as { status: string } | undefined;
+      if (row === undefined) out.notFound.push(id);
+      else if (isFinal(row.status)) out.final.push({ id, status: row.status });
+      else out.onWire.push(id);
+    }
+    return out;
+  }
+  idsByReference(client: string, reference: string): string[] {
+    return (this.#s.byRef.all(client, reference) as Array<{ id: string }>).map((r) => r.id);
+  }
+  recoverInFlight(): number {
+    return this.#s.recover.run().changes;
+  }
+  purgeFinal(before: number, limit: number): number {
+    return this.#db.transaction(() => {
+      const ids = this.#s.purge.all(before, limit) as Array<{ id: string }>;
+      for (const { id } of ids) this.#s.purgeParts.run(id);
+      return ids.length;
+    })();
+  }
+}
