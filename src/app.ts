@@ -30,6 +30,7 @@ import { MoHandler } from './results/mo-handler.js';
 import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
+import { registerOpenApi } from './observability/openapi.js';
 
 export interface AppOptions {
   config: Config;
@@ -248,6 +249,7 @@ export function buildApp(opts: AppOptions): App {
   });
 
   const http = buildHttpServer({ logger, maxBodyBytes: cfg.http.max_body_bytes, clients: () => cfg.clients, isDraining: () => draining });
+  registerOpenApi(http); // before the routes: it documents each as it is declared
   const rateLimits = new ClientRateLimits(now);
   registerSmsRoutes(http, {
     service,
