@@ -14,6 +14,7 @@ import { BindPool } from './carriers/smpp/index.js';
 import type { SmppMetrics } from './carriers/smpp/index.js';
 import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
+import { startSimWeb, type SimWeb } from './sim/web-server.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -41,12 +42,15 @@ export function realConnectors(): Pick<Parameters<typeof buildApp>[0], 'connecto
 export interface RunningDaemon {
   app: App;
   sim: SmscSimulator | undefined;
+  /** The simulator's HTTP port (handset inbox), when simulator.http_port is set. */
+  simWeb: SimWeb | undefined;
   port: number;
   stop(): Promise<void>;
 }
 
 export async function startDaemon(config: Config, logger: Logger): Promise<RunningDaemon> {
   let sim: SmscSimulator | undefined;
+  let simWeb: SimWeb | undefined;
   if (config.simulator.enabled) {
     sim = new SmscSimulator({
       host: config.simulator.host,
@@ -58,15 +62,21 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
     });
     const { port } = await sim.start();
     logger.info({ port }, 'built-in SMSC simulator listening');
+    if (config.simulator.http_port !== undefined) {
+      simWeb = await startSimWeb(sim, { host: config.simulator.host, port: config.simulator.http_port });
+      logger.info({ port: simWeb.port }, 'simulator handset inbox on /sim/');
+    }
   }
   const app = buildApp({ config, logger, ...realConnectors() });
   const { port } = await app.start();
   return {
     app,
     sim,
+    simWeb,
     port,
     async stop() {
       await app.drain();
+      await simWeb?.stop();
       await sim?.stop();
     },
   };

@@ -89,6 +89,8 @@ const simulatorSchema = z
     receipt_delay_ms: int(0).default(200),
     system_id: str().default('xinge'),
     password: str().default('secret'),
+    /** The simulator's own HTTP port (handset inbox, /sim/messages); absent = not served. */
+    http_port: int(0, 65535).optional(),
   })
   .strict()
   .default({});

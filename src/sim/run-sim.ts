@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { SmscSimulator, type SmscSimInput } from './smsc.js';
 import type { IdFormat, ReceiptStat } from './receipts.js';
+import { startSimWeb } from './web-server.js';
 
 export interface RunSimOptions {
   host?: string;
@@ -123,7 +124,7 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
  * [--error-every N:STATUS] [--drop-after N] [--silent] [--id-format decimal|hex|hex-upper]
  * [--receipt-id-format …] [--id-start N] [--receipts all|last|none]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
- * [--accounts id:pw,…] [--record-limit N] [--host H]`
+ * [--accounts id:pw,…] [--record-limit N] [--host H] [--http-port N]`
  *
  * Flags are the RunSimOptions names in kebab-case. Starts the simulator, prints where it
  * listens, and runs until SIGINT/SIGTERM.
@@ -141,13 +142,18 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
   }
   const known = new Set([
     'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'slowMs',
-    'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
+    'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit', 'httpPort',
   ]);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new RangeError(`xinge sim: unknown option --${k}`);
-  const handle = await runSim(opts as RunSimOptions);
+  const { httpPort, ...simOpts } = opts;
+  const webPort = int('httpPort', typeof httpPort === 'string' ? httpPort : undefined);
+  const handle = await runSim(simOpts as RunSimOptions);
   out.write(`xinge sim: SMSC listening on ${handle.sim.options.host}:${handle.port}\n`);
+  // --http-port N: the handset inbox (issue 20.4) on the simulator's own HTTP port.
+  const web = webPort === undefined ? undefined : await startSimWeb(handle.sim, { host: handle.sim.options.host, port: webPort });
+  if (web !== undefined) out.write(`xinge sim: handset inbox on http://${handle.sim.options.host}:${web.port}/sim/\n`);
   const stop = (): void => {
-    void handle.stop().finally(() => process.exit(0));
+    void Promise.all([web?.stop(), handle.stop()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
