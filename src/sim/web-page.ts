@@ -55,7 +55,7 @@ export const INBOX_PAGE = `<!doctype html>
     const { phones } = await (await fetch('/sim/phones')).json();
     const list = document.getElementById('phones');
     list.replaceChildren(...phones.map((p) => {
-      const li = el('li', p.number === current ? 'active' : '', p.number);
+      const li = el('li', p.number === current ? 'active' : '', '+' + p.number);
       li.dataset.number = p.number;
       li.append(el('span', 'count', String(p.received)));
       li.onclick = () => { current = p.number; refresh(); };
