@@ -31,6 +31,7 @@ import { ReceiptTimeouts } from './results/receipt-timeouts.js';
 import { QueueReroute } from './scheduler/reroute.js';
 import { RetentionPurge } from './store/retention.js';
 import { registerOpenApi } from './observability/openapi.js';
+import { refreshOpsGauges } from './observability/ops-gauges.js';
 
 export interface AppOptions {
   config: Config;
@@ -301,6 +302,7 @@ export function buildApp(opts: AppOptions): App {
       metrics.hot.windowInFlight(rt.config.id).set(rt.connector.binds().reduce((s, b) => s + b.inFlight, 0));
     }
     for (const [lane, n] of Object.entries(lanes.get())) metrics.queueDepth.set({ lane }, n);
+    refreshOpsGauges(metrics, store, cfg, now());
   };
   http.addHook('onRequest', async (req) => {
     if (req.url === '/metrics') refreshGauges();
