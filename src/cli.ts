@@ -3,6 +3,7 @@
  * xinge [--config FILE]       run the daemon (default: the embedded config/default.yaml)
  * xinge check-config FILE     validate a config: prints every error with its YAML path, exit 1; or OK, exit 0
  * xinge sim [options]         run the SMSC simulator alone (tests, benchmarks)
+ * xinge backup FILE | restore FILE   hot backup of the store / put a backup back (src/cli/backup.ts)
  */
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from './config/load.js';
 
@@ -33,6 +34,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       throw err;
     }
   }
+  if (cmd === 'backup' || cmd === 'restore') return (await import('./cli/backup.js')).runBackupCli(cmd, rest);
   if (cmd === 'sim') {
     const { runSimCli } = await import('./sim/run-sim.js');
     await runSimCli(rest);
