@@ -13,7 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { baseConfigObject, makeConfig, startTestApp, tempDir } from '../helpers/fixtures.js';
 import { REPO } from '../foundation/fixtures/daemon.js';
 import { curlExamples, differences, facts, matchOperation, operations } from '../helpers/openapi-compare.js';
-import { openApiText } from '../../src/observability/openapi-write.js';
+import { documentationGaps, openApiText } from '../../src/observability/openapi-write.js';
 
 const DEMO_TOKEN = 'demo-token-change-me';
 const committed = JSON.parse(readFileSync(join(REPO, 'docs', 'openapi.json'), 'utf8')) as Record<string, any>;
@@ -40,6 +40,7 @@ t.test('GET /openapi.json serves OpenAPI 3.1 with every API route documented', a
     t.ok(ops.has(key), `${key} is in the document`);
   }
   t.notOk(ops.has('GET /openapi.json'), 'the document does not list itself');
+  t.same(documentationGaps(doc).stale, [], 'every documentation entry matches a route');
   for (const [key, op] of ops) {
     t.ok(Object.keys(op.responses ?? {}).some((s) => /^[23]/.test(s)), `${key} documents a success status`);
   }
