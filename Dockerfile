@@ -6,7 +6,7 @@
 #     -v xinge-data:/var/lib/xinge -e XINGE_TOKEN_LOANS=... xinge    # a real config (secrets from the env)
 
 # ---- build: dev dependencies, compile, then drop dev dependencies ----
-FROM node:22-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 # better-sqlite3 normally installs a prebuilt binary; the toolchain is only for a platform without one.
 RUN apt-get update \
@@ -21,7 +21,7 @@ RUN npm run build \
  && npm cache clean --force
 
 # ---- runtime: compiled code, production node_modules, the embedded default config ----
-FROM node:22-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     XINGE_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 WORKDIR /app
@@ -38,7 +38,7 @@ VOLUME ["/var/lib/xinge"]
 # The image's own unprivileged user (uid 1000).
 USER node
 EXPOSE 8080
-# node 22 has fetch built in; set XINGE_HEALTHCHECK_URL when the config moves the HTTP port.
+# node 24 has fetch built in; set XINGE_HEALTHCHECK_URL when the config moves the HTTP port.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.XINGE_HEALTHCHECK_URL,{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM (docker stop) drains for shutdown_grace_s, then exits 0: keep docker's stop timeout above it.

@@ -42,6 +42,8 @@ import { monotonicNow, type MonotonicClock } from './domain/clock.js';
 import type { ClaimedSegment } from './store/types.js';
 import { createSmppServer } from './smpp-server/index.js';
 import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
+import { registerOpenApi } from './observability/openapi.js';
+import { refreshOpsGauges } from './observability/ops-gauges.js';
 
 export interface AppOptions {
   config: Config;
@@ -243,6 +245,7 @@ export function buildApp(opts: AppOptions): App {
       maxConnections: cfg.http.max_connections,
     },
   });
+  registerOpenApi(http); // before the routes: it documents each as it is declared
   registerSmsRoutes(http, {
     service,
     idempotency: new IdempotencyKeys(store.aux),
@@ -287,8 +290,12 @@ export function buildApp(opts: AppOptions): App {
   registerReplyRoutes(http, { aux: store.aux, config: () => cfg, clients: () => cfg.clients });
 
   // Gauges read live state: refresh them on every scrape, not only on the periodic job.
+  const gauges = () => {
+    refreshGauges(metrics, carriers, lanes);
+    refreshOpsGauges(metrics, store, cfg, now());
+  };
   http.addHook('onRequest', async (req) => {
-    if (req.url === '/metrics') refreshGauges(metrics, carriers, lanes);
+    if (req.url === '/metrics') gauges();
   });
 
   // A safety net and paused carriers: a lost bind moves its queue on its own timer.
@@ -298,7 +305,7 @@ export function buildApp(opts: AppOptions): App {
   const jobs = new PeriodicJobs(
     [
       { name: 'depths', everyMs: 2000, run: () => recount.inBackground() },
-      { name: 'gauges', everyMs: 2000, run: () => refreshGauges(metrics, carriers, lanes) },
+      { name: 'gauges', everyMs: 2000, run: gauges },
       { name: 'held receipts', everyMs: 2000, run: () => receipts.sweep() },
       { name: 'inbound log', everyMs: 2000, run: () => inboundLog.flush() },
       { name: 'failover of queued work', everyMs: 2000, run: rerouteUnavailable },

@@ -82,6 +82,14 @@ const COMMANDS: Record<string, Command> = {
       return undefined;
     },
   },
+  backup: {
+    usage: 'xinge backup FILE [--config F]  hot backup of the live store (docs/runbook.md)',
+    run: async (args) => (await import('./cli/backup.js')).runBackupCli('backup', args),
+  },
+  restore: {
+    usage: 'xinge restore FILE [--config F] put a backup back while the daemon is stopped',
+    run: async (args) => (await import('./cli/backup.js')).runBackupCli('restore', args),
+  },
 };
 
 function usage(): string {

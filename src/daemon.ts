@@ -16,6 +16,7 @@ import { AdaptiveTokenBucket } from './scheduler/rate-limiter.js';
 import { SmscSimulator } from './sim/smsc.js';
 import { listenFailure } from './cli-errors.js';
 import { pointAtReceiver, startBuiltinMmsc } from './sim/mmsc-builtin.js';
+import { startSimWeb, type SimWeb } from './sim/web-server.js';
 
 export function smppMetrics(m: Metrics): SmppMetrics {
   // One resp and two in-flight changes per submit: the hot children (fast-metrics).
@@ -50,12 +51,15 @@ export function realConnectors(): Pick<Parameters<typeof buildApp>[0], 'connecto
 export interface RunningDaemon {
   app: App;
   sim: SmscSimulator | undefined;
+  /** The simulator's HTTP port (handset inbox), when simulator.http_port is set. */
+  simWeb: SimWeb | undefined;
   port: number;
   stop(): Promise<void>;
 }
 
 export async function startDaemon(config: Config, logger: Logger): Promise<RunningDaemon> {
   let sim: SmscSimulator | undefined;
+  let simWeb: SimWeb | undefined;
   if (config.simulator.enabled) {
     sim = new SmscSimulator({
       host: config.simulator.host,
@@ -69,6 +73,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
       throw listenFailure(err, config.simulator.host, config.simulator.port, 'simulator.port');
     });
     logger.info({ port }, 'built-in SMSC simulator listening');
+    if (config.simulator.http_port !== undefined) {
+      simWeb = await startSimWeb(sim, { host: config.simulator.host, port: config.simulator.http_port });
+      logger.info({ port: simWeb.port }, 'simulator handset inbox on /sim/');
+    }
   }
   const mmsc = await startBuiltinMmsc(config, logger);
   const app = buildApp({ config, logger, ...realConnectors() });
@@ -83,10 +91,12 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
   return {
     app,
     sim,
+    simWeb,
     port,
     async stop() {
       await app.drain();
       await mmsc?.stop();
+      await simWeb?.stop();
       await sim?.stop();
     },
   };

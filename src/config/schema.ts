@@ -118,6 +118,8 @@ const simulatorSchema = z
     password: str().default('secret'),
     /** The built-in MMSC simulator's HTTP port (docs/mms.md); none when unset. */
     mmsc_port: int(0, 65535).optional(),
+    /** The simulator's own HTTP port (handset inbox, /sim/messages); absent = not served. */
+    http_port: int(0, 65535).optional(),
   })
   .strict()
   .default({});

@@ -46,6 +46,8 @@ export function createMetrics(prefix = 'xinge_') {
     webhookAge: h('webhook_queue_age_seconds', 'Age of a webhook event when delivered.', [], [0.1, 1, 10, 60, 600, 3600, 86400]),
     webhookPending: g('webhook_pending', 'Webhook events waiting in the outbox.'),
     calendarMissing: g('calendar_missing_year', '1 when the holiday calendar has no entries for this year.', ['year']),
+    queueOldestAge: g('queue_oldest_age_seconds', 'How long the oldest due message of the lane has waited (0: none queued).', ['lane']),
+    calendarCoveredUntil: g('holiday_calendar_covered_until_seconds', 'Unix time the holiday calendar stops covering (start of the first year without entries).'),
     commitBatch: h('store_commit_batch_size', 'Units per group commit.', [], [1, 2, 5, 10, 50, 100, 500, 1000, 5000]),
   };
   // The per-message series, by label values in labelNames order (see fast-metrics).

@@ -30,6 +30,8 @@ export interface RecordedSubmit {
   status?: number;
   /** message_id given in the resp (when accepted). */
   messageId?: string;
+  /** The receipt stat sent back for it, and when (for the handset inbox page). */
+  receipt?: { stat: string; time: number };
 }
 
 export interface RecordedBind {

@@ -9,6 +9,7 @@ import type { IdFormat, ReceiptStat } from './receipts.js';
 import { CALLERID_SIM_FLAGS, startCallerIdSimFromFlags } from './callerid-provider-cli.js';
 import type { MmscSimulator } from './mmsc.js';
 import { MMSC_OPTION_KEYS, parseMmscOptions, startMmsc } from './mmsc-cli.js';
+import { startSimWeb } from './web-server.js';
 
 export interface RunSimOptions {
   host?: string;
@@ -156,7 +157,7 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
  * [--receipt-id-format …] [--id-start N] [--receipts all|last|none]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
  * [--accounts id:pw,…] [--record-limit N] [--host H]` and the caller-ID provider's
- * --callerid-* flags (callerid-provider-cli.ts)
+ * --callerid-* flags (callerid-provider-cli.ts); --http-port N serves the handset inbox (/sim/)
  *
  * Flags are the RunSimOptions names in kebab-case. Starts the simulator, prints where it
  * listens, and runs until SIGINT/SIGTERM.
@@ -176,6 +177,7 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'slowMs',
     'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'silentAfter', 'dropAfterBindMs', 'malformedId', 'wrongResp', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
     ...CALLERID_SIM_FLAGS,
+    'httpPort',
   ]);
   const mmscOpts: Record<string, string | boolean> = {};
   for (const k of MMSC_OPTION_KEYS) {
@@ -183,8 +185,10 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     delete opts[k];
   }
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new RangeError(`xinge sim: unknown option --${k}`);
+  const { httpPort, ...simOpts } = opts;
+  const webPort = int('httpPort', typeof httpPort === 'string' ? httpPort : undefined);
   const mmscOptions = parseMmscOptions(mmscOpts);
-  const smsc = await runSim(opts as RunSimOptions);
+  const smsc = await runSim(simOpts as RunSimOptions);
   out.write(`xinge sim: SMSC listening on ${smsc.sim.options.host}:${smsc.port}\n`);
   const mmsc = await startMmsc(mmscOptions, out).catch(async (err: unknown) => {
     await smsc.stop();
@@ -195,8 +199,11 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     await handle.stop();
     throw err;
   });
+  // --http-port N: the handset inbox (issue 20.4) on the simulator's own HTTP port.
+  const web = webPort === undefined ? undefined : await startSimWeb(smsc.sim, { host: smsc.sim.options.host, port: webPort });
+  if (web !== undefined) out.write(`xinge sim: handset inbox on http://${smsc.sim.options.host}:${web.port}/sim/\n`);
   const stop = (): void => {
-    void Promise.all([handle.stop(), callerId?.stop()]).finally(() => process.exit(0));
+    void Promise.all([web?.stop(), handle.stop(), callerId?.stop()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -321,6 +321,7 @@ export class SmscSimulator {
         receiptedMessageId: id,
         messageState: MESSAGE_STATE[stat],
       };
+      sub.receipt = { stat, time: Date.now() };
       const target = conn.canReceive ? conn : [...this.#conns.values()].find((c) => c.canReceive && c.systemId === sub.systemId);
       if (target) target.deliverReceipt(fields);
       else {

@@ -234,6 +234,8 @@ export interface MessageStore {
   purgeFinal(before: number, limit: number): number;
   /** Messages not yet on the wire (queued/scheduled/submitting), by lane. */
   openDepthByLane(): Record<Category, number>;
+  /** Per lane, the earliest due_at of a queued segment of these carriers (undefined: none queued); index lookups only. */
+  oldestQueuedDue(carrierIds: readonly string[]): Record<Category, number | undefined>;
   nextConcatRef(carrierId: string): number;
   /**
    * Receipt timeouts: segments of a carrier submitted before `before` and still awaiting a

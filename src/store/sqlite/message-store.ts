@@ -173,6 +173,7 @@ export class SqliteMessageStore implements MessageStore {
       purgeSegs: p(`DELETE FROM segments WHERE message_id IN (SELECT value FROM json_each(?))`),
       purgeMsgs: p(`DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`),
       depth: p(QUEUED_BY_LANE_SQL),
+      oldestDue: p(`SELECT min(due_at) AS d FROM segments WHERE status = 'queued' AND carrier_id = ? AND lane = ?`),
       refGet: p(`SELECT value FROM counters WHERE name = ?`),
       refSet: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
       // Keyset walk of segments_submitted: (submitted_at, id) after the cursor, before the cutoff.
@@ -440,6 +441,17 @@ export class SqliteMessageStore implements MessageStore {
 
   openDepthByLane(): Record<Category, number> {
     return depthByLane(this.#s.depth.all() as Array<{ lane: number; n: number }>);
+  }
+
+  oldestQueuedDue(carrierIds: readonly string[]): Record<Category, number | undefined> {
+    const out: Record<Category, number | undefined> = { otp: undefined, notification: undefined, collection: undefined, marketing: undefined };
+    CATEGORIES.forEach((lane, i) => {
+      for (const c of carrierIds) {
+        const d = (this.#s.oldestDue.get(c, i) as { d: number | null }).d;
+        if (d !== null && (out[lane] === undefined || d < out[lane]!)) out[lane] = d;
+      }
+    });
+    return out;
   }
 
   nextConcatRef(carrierId: string): number {
