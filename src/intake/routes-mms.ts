@@ -73,7 +73,7 @@ export function registerMmsRoutes(app: FastifyInstance, d: MmsRoutesDeps): void 
   app.post(
     '/v1/mms',
     {
-      schema: { body: MMS_BODY_SCHEMA, response: { 202: MMS_ACCEPTED_SCHEMA } },
+      schema: { summary: 'Send an MMS over MM7', description: 'Scope `mms`. Parts as text or base64; 413 when the encoded MIME is over the MMSC\'s max_size_bytes.', tags: ['mms'], body: MMS_BODY_SCHEMA, response: { 202: MMS_ACCEPTED_SCHEMA } },
       validatorCompiler: () => () => true,
       preHandler: [requireNotDraining(d.isDraining), requireScope(d.clients, 'mms')],
     },

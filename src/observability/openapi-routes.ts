@@ -121,8 +121,26 @@ const MESSAGE = obj(
 const CANCEL_RESULT = {
   canceled: { type: 'array', items: str() },
   on_wire: { type: 'array', items: str() },
+  final: { type: 'array', items: obj({ id: str(), status: str('The final state it had already reached.') }, ['id', 'status']) },
   not_found: { type: 'array', items: str() },
 };
+
+const REPLY = obj(
+  {
+    id: str(),
+    from: str('The sender, E.164.'),
+    to: str('The address it was sent to: service code and extension.'),
+    carrier: str(),
+    client: nullable(str()),
+    text: str(),
+    intent: nullable(str('paid, hardship, callback, dispute, … (policy.intents).')),
+    opt_out: { type: 'boolean' },
+    partial: { type: 'boolean', description: 'Parts of a multipart reply never all came.' },
+    last_message_id: nullable(str()),
+    received_at: str(undefined, { format: 'date-time' }),
+  },
+  ['id', 'from', 'to', 'carrier', 'text', 'received_at'],
+);
 
 const OPTOUT = obj({ number: str('E.164.'), opted_out: { type: 'boolean' } }, ['number', 'opted_out']);
 const NUMBER_PARAM = obj({ number: PHONE }, ['number']);
@@ -150,6 +168,24 @@ const scoped = (scope: string, d: Omit<RouteDoc, 'security' | 'description'> & {
 });
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'GET /v1/replies': scoped('sms', {
+    summary: 'Replies (MO) in arrival order, with cursor pagination',
+    description: 'Scope `sms` sees its own client\'s replies; `admin` sees all and may narrow with `client`.',
+    tags: ['replies'],
+    querystring: obj({
+      number: PHONE,
+      since: str('From this instant (ISO 8601; without an offset, in policy.timezone).'),
+      until: str('Before this instant.'),
+      intent: str('An intent of policy.intents, or none.'),
+      cursor: str('next_cursor of the previous page.'),
+      limit: int(undefined, { minimum: 1, maximum: 500, default: 100 }),
+      client: str('admin only: one client\'s replies.'),
+    }),
+    response: {
+      200: { description: 'A page of replies.', ...obj({ replies: { type: 'array', items: REPLY }, next_cursor: nullable(str()), has_more: { type: 'boolean' } }, ['replies', 'next_cursor', 'has_more']) },
+      ...errors(400, 401, 403),
+    },
+  }),
   'POST /v1/sms': scoped('sms', {
     summary: 'Send one SMS',
     description: '`category: otp` needs scope `otp`. 202 once the message is committed to the store.',
