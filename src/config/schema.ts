@@ -82,7 +82,7 @@ const queueSchema = z
 /**
  * Inbound state held between PDUs (issue 14.5, 14.6): receipts ahead of their submit_sm_resp
  * and parts of multipart replies, stored before their deliver_sm_resp and capped by count and
- * bytes so a flood cannot grow memory without bound. See docs/inbound.md.
+ * bytes so a flood cannot grow memory without bound. See docs/state.md.
  */
 const inboundSchema = z
   .object({

@@ -21,7 +21,7 @@ export interface Demo {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
 }
 
-export function demoConfigObject(dir: string, simPort: number): Record<string, any> {
+export function demoConfigObject(dir: string, simPort: number, mmscPort: number): Record<string, any> {
   const obj = parse(readFileSync(join(REPO, 'config', 'default.yaml'), 'utf8')) as Record<string, any>;
   obj.http.port = 0;
   obj.store.path = join(dir, 'xinge.db');
@@ -30,12 +30,18 @@ export function demoConfigObject(dir: string, simPort: number): Record<string, a
   obj.simulator.http_port = 0;
   obj.simulator.receipt_delay_ms = 50;
   obj.carriers[0].port = simPort;
+  // The built-in MMSC and the MM7 receiver: free ports too, so tests can run side by side.
+  if (obj.simulator.mmsc_port !== undefined) {
+    obj.simulator.mmsc_port = mmscPort;
+    for (const m of obj.mm7?.mmscs ?? []) m.url = m.url.replace(/:\d+\//, `:${mmscPort}/`);
+  }
+  if (obj.mm7?.receiver !== undefined) obj.mm7.receiver.port = 0;
   return obj;
 }
 
 export async function startDemo(t: { teardown(fn: () => unknown): void }, mutate: (o: Record<string, any>) => void = () => {}): Promise<Demo> {
   const dir = tempDir(t);
-  const obj = demoConfigObject(dir, await freePort());
+  const obj = demoConfigObject(dir, await freePort(), await freePort());
   mutate(obj);
   const daemon = await startDaemon(makeConfig(obj), createLogger('silent'));
   t.teardown(() => daemon.stop());

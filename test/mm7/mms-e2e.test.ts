@@ -151,7 +151,7 @@ t.test('no delivery report within report_timeout_s: the MMS ends unknown (inject
   t.match(env.app.store.mms.get(id), { status: 'unknown', statusText: 'no delivery report within 3600 s' });
 });
 
-t.test('cancel: a scheduled MMS by id or by reference never goes out; one already sent is on_wire', async (t) => {
+t.test('cancel: a scheduled MMS by id or by reference never goes out; one already delivered answers final with its status', async (t) => {
   const { env, sim } = await startMmsEnv(t);
   const later = new Date(Date.now() + 86400_000).toISOString();
   const a = (await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms({ send_at: later }) })).json();
@@ -160,11 +160,11 @@ t.test('cancel: a scheduled MMS by id or by reference never goes out; one alread
   t.equal(a.status, 'scheduled');
   await waitFor(() => env.app.store.mms.get(c.id)?.status === 'delivered', 30000, 'c delivered');
   const del = await env.app.http.inject({ method: 'DELETE', url: `/v1/messages/${a.id}`, headers: auth() });
-  t.same(del.json(), { canceled: [a.id], on_wire: [], not_found: [] });
+  t.same(del.json(), { canceled: [a.id], on_wire: [], final: [], not_found: [] });
   const byRef = await env.app.http.inject({ method: 'POST', url: '/v1/messages/cancel', headers: auth(), payload: { reference: 'loan-42' } });
   t.match(byRef.json(), { reference: 'loan-42', canceled: [b.id] });
   const sent = await env.app.http.inject({ method: 'DELETE', url: `/v1/messages/${c.id}`, headers: auth() });
-  t.same(sent.json(), { canceled: [], on_wire: [c.id], not_found: [] });
+  t.same(sent.json(), { canceled: [], on_wire: [], final: [{ id: c.id, status: 'delivered' }], not_found: [] });
   t.equal((await env.app.http.inject({ method: 'GET', url: `/v1/messages/${a.id}`, headers: auth() })).json().status, 'canceled');
   t.equal(sim.received.length, 1);
 });
