@@ -15,7 +15,8 @@ export interface StoredMmsPart {
   data: Buffer | null;
 }
 
-export interface NewMms {
+/** What an MMS is given at intake and keeps for life. */
+interface MmsFields {
   id: string;
   client: string;
   category: Category;
@@ -29,26 +30,17 @@ export interface NewMms {
   linkedId: string | null;
   /** JSON of the fallback SMS request ({text} or {template, params}), or null. */
   fallbackSms: string | null;
+}
+
+export interface NewMms extends MmsFields {
   sendAt: number;
   expiresAt: number;
   createdAt: number;
   parts: StoredMmsPart[];
 }
 
-export interface MmsRecord {
-  id: string;
-  client: string;
-  category: Category;
+export interface MmsRecord extends MmsFields {
   status: MmsStatus;
-  to: string;
-  subject: string | null;
-  mmscId: string;
-  sizeBytes: number;
-  reference: string | null;
-  callbackUrl: string | null;
-  templateId: string | null;
-  linkedId: string | null;
-  fallbackSms: string | null;
   fallbackState: 'pending' | 'sent' | 'refused' | null;
   fallbackMessageId: string | null;
   fallbackError: string | null;
