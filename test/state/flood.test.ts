@@ -13,7 +13,7 @@ import { baseConfigObject, makeConfig, startTestApp, tempDir, type FakeConnector
 const RECEIPTS = 100_000;
 const PARTS = 100_000;
 const CAP = 2_000;
-/** The bound asserted on RSS growth over both floods, after a full GC (measured +18.5 MB with caps of 2,000). */
+/** The bound asserted on RSS growth over both floods, after a full GC, with caps of 2,000. */
 // Measured: +9 to +25 MB of RSS for these floods before the MM7 merge, +76 to +81 MB after it,
 // the JS heap +2 MB in every run (native memory: allocator arenas, SQLite's page cache for the
 // held rows). Without caps, issue 14 measured +206 MB for 150,000 such receipts and +411 MB
