@@ -73,12 +73,12 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
       throw listenFailure(err, config.simulator.host, config.simulator.port, 'simulator.port');
     });
     logger.info({ port }, 'built-in SMSC simulator listening');
-    if (config.simulator.http_port !== undefined) {
-      simWeb = await startSimWeb(sim, { host: config.simulator.host, port: config.simulator.http_port });
-      logger.info({ port: simWeb.port }, 'simulator handset inbox on /sim/');
-    }
   }
   const mmsc = await startBuiltinMmsc(config, logger);
+  if (sim !== undefined && config.simulator.http_port !== undefined) {
+    simWeb = await startSimWeb(sim, { host: config.simulator.host, port: config.simulator.http_port, ...(mmsc !== undefined ? { mmsc } : {}) });
+    logger.info({ port: simWeb.port }, 'simulator handset inbox on /sim/');
+  }
   const app = buildApp({ config, logger, ...realConnectors() });
   let port: number;
   try {

@@ -40,6 +40,8 @@ export interface MmscSimOptions {
 
 export interface ReceivedSubmit {
   n: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
   transactionId: string | undefined;
   recipients: string[];
   subject: string | undefined;
@@ -141,6 +143,7 @@ export class MmscSimulator {
     if (this.received.length < (o.recordLimit ?? 10000)) {
       this.received.push({
         n,
+        at: Date.now(),
         transactionId: m.transactionId,
         recipients: m.recipients,
         subject: m.subject,

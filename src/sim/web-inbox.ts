@@ -8,6 +8,7 @@ import { decodeIncoming } from '../encoding/decoder.js';
 import type { RecordedSubmit } from './recorder.js';
 
 export interface HandsetMessage {
+  kind: 'sms';
   direction: 'in';
   /** The sender as the phone shows it (the carrier's service code plus extension). */
   from: string;
@@ -98,6 +99,7 @@ export function messagesTo(submits: readonly RecordedSubmit[], phone: string): H
   return out.map((m) => {
     const parts = [...m.parts].sort((a, b) => a.seq - b.seq);
     return {
+      kind: 'sms' as const,
       direction: 'in' as const,
       from: m.sub.source,
       to: m.sub.destination,
@@ -114,8 +116,12 @@ export function messagesTo(submits: readonly RecordedSubmit[], phone: string): H
   });
 }
 
-/** Every phone that received something, with its count and latest time, latest first. */
-export function phones(submits: readonly RecordedSubmit[], replies: readonly HandsetReply[]): Array<{ number: string; received: number; last_at: string }> {
+/** Every phone that received something (SMS, and MMS given as phone and time), with its count and latest time, latest first. */
+export function phones(
+  submits: readonly RecordedSubmit[],
+  replies: readonly HandsetReply[],
+  mms: ReadonlyArray<{ phone: string; at: number }> = [],
+): Array<{ number: string; received: number; last_at: string }> {
   const seen = new Map<string, { number: string; received: number; last: number }>();
   const touch = (number: string, at: number, received: number) => {
     const p = seen.get(number) ?? { number, received: 0, last: 0 };
@@ -125,6 +131,7 @@ export function phones(submits: readonly RecordedSubmit[], replies: readonly Han
   };
   for (const s of submits) if (s.status === 0) touch(phoneKey(s.destination), s.time, 0);
   for (const n of seen.keys()) seen.get(n)!.received = messagesTo(submits, n).length;
+  for (const m of mms) touch(m.phone, m.at, 1);
   for (const r of replies) touch(phoneKey(r.from), Date.parse(r.sent_at), 0);
   return [...seen.values()].sort((a, b) => b.last - a.last).map((p) => ({ number: p.number, received: p.received, last_at: new Date(p.last).toISOString() }));
 }

@@ -1,7 +1,8 @@
 /**
  * The inbox page the simulator serves at /sim/ (issue 20.4): phones on the left, the chosen
  * phone's messages as a handset shows them on the right, and a box to reply from that
- * phone. Self-contained (no outside assets); text goes in through textContent only, since a
+ * phone. An MMS shows as its subject and slides (text, images from /sim/mms/{id}/{part}).
+ * Self-contained (no outside assets); text goes in through textContent only, since a
  * message body is caller input.
  */
 export const INBOX_PAGE = `<!doctype html>
@@ -32,6 +33,13 @@ export const INBOX_PAGE = `<!doctype html>
   textarea { flex: 1; resize: none; height: 40px; font: inherit; padding: 6px; }
   button { padding: 0 16px; font: inherit; }
   #empty { color: #6a7682; padding: 16px; }
+  .mms { white-space: normal; }
+  .mms .subject { font-weight: 600; margin-bottom: 4px; }
+  .slide { border: 1px solid #e1e6ea; border-radius: 10px; padding: 6px 8px; margin: 6px 0; background: #fdfdfe; }
+  .slide .slide-no { display: block; color: #6a7682; font-size: 11px; }
+  .slide p { margin: 4px 0; white-space: pre-wrap; }
+  .slide img { display: block; max-width: 100%; max-height: 240px; margin: 4px 0; border-radius: 6px; }
+  .receipt.Retrieved { color: #1a7f37; }
 </style>
 </head>
 <body>
@@ -71,6 +79,7 @@ export const INBOX_PAGE = `<!doctype html>
     const thread = document.getElementById('thread');
     thread.replaceChildren(...items.map(({ m, r }) => {
       if (r) { const d = el('div', 'msg out', r.text); d.append(el('span', 'meta', 'to ' + r.to + ' · ' + time(r.sent_at))); return d; }
+      if (m.kind === 'mms') return mmsBubble(m);
       const d = el('div', 'msg in', m.text);
       d.dataset.receipt = m.receipt;
       const meta = el('span', 'meta', 'from ' + m.from + ' · ' + time(m.received_at) + ' · ' + m.parts + '/' + m.parts_total + ' part(s) · ');
@@ -79,6 +88,26 @@ export const INBOX_PAGE = `<!doctype html>
       return d;
     }));
     thread.scrollTop = thread.scrollHeight;
+  }
+  function mmsBubble(m) {
+    const d = el('div', 'msg in mms');
+    d.dataset.receipt = m.receipt;
+    d.dataset.kind = 'mms';
+    if (m.subject) d.append(el('div', 'subject', m.subject));
+    m.slides.forEach((s, i) => {
+      const slide = el('div', 'slide');
+      slide.append(el('span', 'slide-no', (i + 1) + '/' + m.slides.length));
+      for (const p of s.parts) {
+        if (p.type === 'text') slide.append(el('p', '', p.text));
+        else if (p.type === 'image') { const img = el('img'); img.src = p.url; img.alt = 'image ' + (i + 1); slide.append(img); }
+        else { const a = el('a', '', p.filename || p.content_type); a.href = p.url; a.target = '_blank'; slide.append(a); }
+      }
+      d.append(slide);
+    });
+    const meta = el('span', 'meta', 'MMS from ' + m.from + ' · ' + time(m.received_at) + ' · ' + m.slides.length + ' slide(s) · ');
+    meta.append(el('span', 'receipt ' + m.receipt, m.receipt));
+    d.append(meta);
+    return d;
   }
   async function refresh() { await loadPhones(); await loadThread(); }
   document.getElementById('reply').onsubmit = async (ev) => {

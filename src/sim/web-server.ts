@@ -6,19 +6,25 @@
  *
  *   GET  /sim/                 the inbox page (handsets and their messages)
  *   GET  /sim/phones           phones that received something, latest first
- *   GET  /sim/messages?to=N    what phone N received (parts joined) and the replies it sent
+ *   GET  /sim/messages?to=N    what phone N received (SMS parts joined; MMS, from the
+ *                              built-in MMSC when there is one, as slides) and the replies it sent
+ *   GET  /sim/mms/{id}/{part}  an MMS part's bytes (the page's images)
  *   POST /sim/mo {from,text,to?}  a reply from phone `from`: an MO (deliver_sm) over the
  *                              SMPP bind, to `to` or the number that last wrote to it
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SmscSimulator } from './smsc.js';
+import type { MmscSimulator } from './mmsc.js';
+import { mmsPart, mmsTo } from './web-mms.js';
 import { messagesTo, phoneKey, phones, ReplyLog } from './web-inbox.js';
 import { INBOX_PAGE } from './web-page.js';
 
 export interface SimWebOptions {
   host: string;
   port: number;
+  /** The built-in MMSC simulator, whose accepted MMS the phones show too. */
+  mmsc?: MmscSimulator;
 }
 
 export interface SimWeb {
@@ -63,6 +69,11 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 export async function startSimWeb(sim: SmscSimulator, opts: SimWebOptions): Promise<SimWeb> {
   const replies = new ReplyLog();
   const submits = () => sim.recorder.submits;
+  const mmsReceived = () => opts.mmsc?.received ?? [];
+  const mmsPhones = () =>
+    mmsReceived()
+      .filter((r) => r.answer.kind === 'ok')
+      .flatMap((r) => [...new Set(r.recipients.map((to) => phoneKey(to.replace(/\/TYPE=.*$/i, ''))))].map((phone) => ({ phone, at: r.at })));
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sim');
@@ -72,12 +83,26 @@ export async function startSimWeb(sim: SmscSimulator, opts: SimWebOptions): Prom
       res.end(INBOX_PAGE);
       return;
     }
-    if (req.method === 'GET' && path === '/sim/phones') return send(res, 200, { phones: phones(submits(), replies.all()) });
+    if (req.method === 'GET' && path === '/sim/phones') return send(res, 200, { phones: phones(submits(), replies.all(), mmsPhones()) });
     if (req.method === 'GET' && path === '/sim/messages') {
       const to = url.searchParams.get('to');
       if (to === null || phoneKey(to) === '') return fail(res, 400, 'invalid_field', 'give the phone number: /sim/messages?to=13800138000', 'to');
       const key = phoneKey(to);
-      return send(res, 200, { to: key, messages: messagesTo(submits(), key), replies: replies.from(key) });
+      const mms = mmsTo(mmsReceived(), opts.mmsc?.reports ?? [], key);
+      const messages = [...messagesTo(submits(), key), ...mms].sort((a, b) => a.received_at.localeCompare(b.received_at));
+      return send(res, 200, { to: key, messages, replies: replies.from(key) });
+    }
+    const part = /^\/sim\/mms\/([^/]+)\/([^/]+)$/.exec(path);
+    if (part !== null) {
+      if (req.method !== 'GET') {
+        res.setHeader('allow', 'GET');
+        return fail(res, 405, 'method_not_allowed', `${req.method ?? ''} is not allowed here`);
+      }
+      const found = mmsPart(mmsReceived(), part[1]!, part[2]!);
+      if (found === undefined) return fail(res, 404, 'not_found', 'no such MMS part');
+      res.writeHead(200, { 'content-type': found.contentType, 'content-length': found.data.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(found.data);
+      return;
     }
     if (req.method === 'POST' && path === '/sim/mo') {
       let body: unknown;

@@ -46,7 +46,11 @@ function exported(text: string): Map<string, string> {
 }
 
 t.test('every series the dashboard and the rules use is one the daemon exports, with those labels', async (t) => {
-  const ta = app(t);
+  // MM7 metrics are always registered; caller-ID ones only with a caller_id section (the
+  // app is not started, so nothing calls the provider URL).
+  const ta = app(t, (o) => {
+    o.caller_id = { base_url: 'http://127.0.0.1:9/', app_key: 'xinge-app', app_secret: 'sim-secret-0123456789', numbers: ['+8657188880000'] };
+  });
   const types = exported(await scrape(ta));
   t.ok(types.size > 20, `the daemon exports ${types.size} metrics`);
   const labelsOf = (name: string): Set<string> => {
@@ -89,6 +93,9 @@ t.test('the dashboard has the listed panels and the rules the listed alerts', as
     'xinge_intake_total', 'xinge_queue_depth', 'xinge_queue_oldest_age_seconds', 'xinge_submitted_total', 'xinge_current_tps',
     'xinge_window_in_flight', 'xinge_submit_sm_resp_total', 'xinge_dlr_latency_seconds_bucket', 'xinge_dlr_total', 'xinge_otp_total',
     'xinge_webhook_pending', 'xinge_webhook_deliveries_total', 'xinge_nodejs_eventloop_lag_p99_seconds',
+    'xinge_mm7_submit_total', 'xinge_mm7_delivery_reports_total', 'xinge_mms_final_total', 'xinge_mms_fallback_sms_total',
+    'xinge_mm7_receiver_requests_total', 'xinge_callerid_registrations', 'xinge_callerid_provider_responses_total',
+    'xinge_callerid_operations_total',
   ]) {
     t.ok(panelText.includes(series), `a panel plots ${series}`);
   }
@@ -101,6 +108,10 @@ t.test('the dashboard has the listed panels and the rules the listed alerts', as
     XingeReceiptLag: 'xinge_dlr_latency_seconds_bucket',
     XingeWebhookBacklog: 'xinge_webhook_pending',
     XingeHolidayCalendarEnding: 'xinge_holiday_calendar_covered_until_seconds',
+    XingeMm7SubmitFailures: 'xinge_mm7_submit_total',
+    XingeCallerIdProviderAuthFailures: 'xinge_callerid_operations_total',
+    XingeCallerIdProviderErrors: 'xinge_callerid_provider_responses_total',
+    XingeCallerIdExpiring: 'xinge_callerid_events_total',
   };
   for (const [name, series] of Object.entries(want)) t.match(alerts.get(name), series, `${name} on ${series}`);
   const runbook = readFileSync(join(REPO, 'docs', 'runbook.md'), 'utf8');

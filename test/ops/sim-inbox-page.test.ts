@@ -2,7 +2,8 @@
  * Issue 20.4: the simulator's inbox page in a real browser (Debian's Chromium, driven by
  * playwright-core): the phone appears, its messages read as a handset shows them (a
  * three-part Chinese message joined and intact, the receipt status), and a reply typed on
- * the page reaches the daemon as an MO over the SMPP bind (退订 opts the number out). The
+ * the page reaches the daemon as an MO over the SMPP bind (退订 opts the number out); an
+ * MMS from the built-in MMSC shows as its subject and slides, the image loaded. The
  * screenshot is kept in artifacts/sim-inbox.png.
  */
 import t from 'tap';
@@ -29,6 +30,21 @@ t.test('inbox page: messages as the handset shows them, and a reply as an MO', a
     const r = await demo.call('GET', `/v1/messages/${sent.json.id}`);
     return r.json.status === 'delivered' ? true : undefined;
   }, 'delivered');
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+  const mms = await demo.call('POST', '/v1/mms', {
+    to: PHONE,
+    category: 'notification',
+    subject: '还款提醒',
+    parts: [
+      { content_type: 'text/plain', text: '扫码还款' },
+      { content_type: 'image/png', filename: 'qr.png', content_base64: png.toString('base64') },
+    ],
+  });
+  t.equal(mms.status, 202, 'MMS accepted');
+  await eventually(async () => {
+    const r = await demo.call('GET', `/v1/messages/${mms.json.id}`);
+    return r.json.status === 'delivered' ? true : undefined;
+  }, 'MMS delivered');
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -50,6 +66,16 @@ t.test('inbox page: messages as the handset shows them, and a reply as an MO', a
   t.match(await bubble.locator('.meta').textContent(), new RegExp(`${sent.json.segments}/${sent.json.segments} part`), 'all parts arrived');
   t.equal(await bubble.getAttribute('data-receipt'), 'DELIVRD', 'receipt status shown');
   t.equal(await page.locator('#number').textContent(), '+8613800138000');
+
+  const mmsBubble = page.locator('.msg.mms').first();
+  await mmsBubble.waitFor({ timeout: 20000 });
+  t.equal(await mmsBubble.locator('.subject').textContent(), '还款提醒', 'the MMS subject');
+  t.ok((await mmsBubble.locator('.slide').count()) >= 1, 'shown as slides');
+  t.match(await mmsBubble.locator('.slide p').first().textContent(), /扫码还款$/, 'the slide text');
+  const img = mmsBubble.locator('.slide img').first();
+  await img.waitFor({ timeout: 20000 });
+  await page.waitForFunction((el) => (el as unknown as { complete: boolean }).complete, await img.elementHandle(), { timeout: 20000 });
+  t.equal(await img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth), 1, 'the image loaded from the simulator');
 
   await page.locator('#text').fill('退订');
   await page.locator('#send').click();

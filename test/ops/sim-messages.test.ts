@@ -84,6 +84,51 @@ t.test('a long Chinese message shows joined and intact, with its receipt; a repl
   t.equal(view.replies[0].text, 'TD');
 });
 
+// A 1x1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
+t.test('an MMS sent through POST /v1/mms shows on the phone as its subject and slides, images served', async (t) => {
+  const demo = await startDemo(t);
+  await eventually(async () => ((await demo.call('GET', '/readyz')).status === 200 ? true : undefined), 'readyz');
+  const sent = await demo.call('POST', '/v1/mms', {
+    to: PHONE,
+    category: 'notification',
+    subject: '还款提醒',
+    parts: [
+      { content_type: 'text/plain', text: '您的借款将于12月10日到期。' },
+      { content_type: 'image/png', filename: 'qr.png', content_base64: PNG.toString('base64') },
+      { content_type: 'text/plain', text: '扫码还款，谢谢！' },
+    ],
+  });
+  t.equal(sent.status, 202, JSON.stringify(sent.json));
+  await eventually(async () => {
+    const r = await demo.call('GET', `/v1/messages/${sent.json.id}`);
+    return r.json.status === 'delivered' ? r : undefined;
+  }, 'the MMS delivered in the daemon');
+  const view = await eventually(async () => {
+    const v = await simMessages(demo.sim, PHONE);
+    return v.messages.some((m: any) => m.kind === 'mms' && m.receipt === 'Retrieved') ? v : undefined;
+  }, 'the MMS on the phone with its report');
+  const mms = view.messages.find((m: any) => m.kind === 'mms');
+  t.equal(mms.subject, '还款提醒', 'the subject, Chinese intact');
+  t.equal(mms.to.replace(/\D/g, '').slice(-11), PHONE);
+  t.ok(mms.slides.length >= 1, `${mms.slides.length} slide(s)`);
+  const parts = mms.slides.flatMap((s: any) => s.parts);
+  const texts = parts.filter((p: any) => p.type === 'text').map((p: any) => p.text);
+  t.same(texts, ['【信鸽演示】您的借款将于12月10日到期。', '扫码还款，谢谢！'], 'the text parts in order, the signature in front, Chinese intact');
+  const images = parts.filter((p: any) => p.type === 'image');
+  t.equal(images.length, 1, 'one image');
+  t.equal(images[0].content_type, 'image/png');
+  t.match(images[0].url, /^\/sim\/mms\/\d+\/\d+$/);
+  const img = await fetch(demo.sim + images[0].url);
+  t.equal(img.status, 200);
+  t.equal(img.headers.get('content-type'), 'image/png');
+  t.same(Buffer.from(await img.arrayBuffer()), PNG, 'the image bytes as sent');
+  t.equal((await fetch(`${demo.sim}/sim/mms/999/0`)).status, 404, 'no such MMS part');
+  const phones = (await (await fetch(`${demo.sim}/sim/phones`)).json()) as any;
+  t.ok(phones.phones.some((p: any) => p.number === '8613800138000' && p.received >= 1), 'the phone is listed');
+});
+
 t.test('a production-shaped config (no simulator) serves no simulator port', async (t) => {
   const demo = await startDemo(t, (o) => {
     o.simulator = { enabled: false };
