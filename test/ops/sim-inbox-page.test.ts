@@ -7,7 +7,7 @@
  * screenshot is kept in artifacts/sim-inbox.png.
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { eventually, startDemo } from '../helpers/demo-daemon.js';
@@ -89,5 +89,5 @@ t.test('inbox page: messages as the handset shows them, and a reply as an MO', a
 
   mkdirSync(join(REPO, 'artifacts'), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
-  t.pass(`screenshot: ${SCREENSHOT}`);
+  t.ok(existsSync(SCREENSHOT), `screenshot: ${SCREENSHOT}`);
 });
