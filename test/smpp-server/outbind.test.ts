@@ -35,7 +35,7 @@ t.test('an outbind carrier delivers receipts and replies over the connection it 
   const ack = await smsc.next((p) => p.command === 'deliver_sm_resp' && p.sequenceNumber === 2);
   t.equal(ack.commandStatus, 0, 'receipt answered after commit');
   await waitFor(() => env.app.store.messages.getMessage(id)?.status === 'delivered', 5000, 'delivered by the outbind receipt');
-  t.pass('the receipt settled the message');
+  t.equal(env.app.store.messages.getMessage(id)?.status, 'delivered', 'the receipt settled the message');
 
   // A reply over the same connection: an opt-out keyword lands in the opt-out list.
   smsc.send('deliver_sm', 3, { source_addr: '8613800138000', destination_addr: '10690000', esm_class: 0, short_message: Buffer.from('TD') });
