@@ -80,7 +80,7 @@ async function postBodies(url: string, bodies: string[], concurrency: number): P
 }
 
 export interface BatchOptions {
-  /** Passed to the daemon as XINGE_INTAKE_THREADS (issue 19 point 4); unset: the daemon's default. */
+  /** The daemon's http.threads (issue 19 point 4); unset: its default (auto: one per core beyond the first, at most 4). */
   intakeThreads?: number;
 }
 
@@ -93,8 +93,7 @@ export interface BatchOptions {
 export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promise<E2eResult> {
   const total = quick ? 20000 : 100000;
   const peer = await startThroughputPeer(true);
-  const env: Record<string, string> = o.intakeThreads !== undefined ? { XINGE_INTAKE_THREADS: String(o.intakeThreads) } : {};
-  const d = await startDaemon({ simPort: peer.port, window: 200, binds: 2, env });
+  const d = await startDaemon({ simPort: peer.port, window: 200, binds: 2, ...(o.intakeThreads !== undefined ? { httpThreads: o.intakeThreads } : {}) });
   try {
     // wrk where installed (its CPU sampled between the first batch and the last answer),
     // else this process with its bodies built beforehand (its CPU is the generator's).
@@ -156,9 +155,9 @@ export async function benchBatchE2e(quick: boolean, o: BatchOptions = {}): Promi
  * second. The load is wrk (C) where installed, else autocannon here (lib/http-load.ts); the
  * SMSC is the lean peer.
  */
-export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
+export async function benchSinglePost(quick: boolean, o: BatchOptions = {}): Promise<E2eResult> {
   const peer = await startThroughputPeer(false);
-  const d = await startDaemon({ simPort: peer.port, window: 100, binds: 2, registeredDelivery: 'none' });
+  const d = await startDaemon({ simPort: peer.port, window: 100, binds: 2, registeredDelivery: 'none', ...(o.intakeThreads !== undefined ? { httpThreads: o.intakeThreads } : {}) });
   try {
     const duration = quick ? 5 : 15;
     const text0 = await scrape(d.url);
@@ -167,7 +166,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const peer0 = await peer.stats();
     const meter = startMeter({ daemon: d.child.pid, peer: peer.pid }, ['daemon']);
     const t0 = performance.now();
-    const load = await httpLoad('xinge-post', d.url, duration);
+    const load = await httpLoad('xinge-post', d.url, duration, Number(process.env.XINGE_BENCH_CONNECTIONS ?? 16));
     await waitFinal(d.url, before + load.ok, 30000, 'xinge_submit_sm_resp_total');
     const t1 = performance.now();
     const text1 = await scrape(d.url);
@@ -175,6 +174,7 @@ export async function benchSinglePost(quick: boolean): Promise<E2eResult> {
     const figures = meter.stop(acked, 'single_');
     const batching = peerBatching(peer0, await peer.stats(), acked, 'single_');
     return {
+      ...(o.intakeThreads !== undefined ? { intake_threads: o.intakeThreads } : {}),
       peer: peer.name,
       single_accept_per_s: Math.round(load.ok / load.durationS),
       single_submit_acked_per_s: Math.round(acked / ((t1 - t0) / 1000)),
@@ -265,7 +265,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const which = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
   const threads = process.argv.find((a) => a.startsWith('--intake-threads='))?.slice(17);
-  const all: Record<string, (q: boolean) => Promise<E2eResult>> = { batch: (q) => benchBatchE2e(q, { intakeThreads: threads === undefined ? undefined : Number(threads) }), single: benchSinglePost, otp: benchOtpUnderLoad, rss: benchQueuedRss };
+  const all: Record<string, (q: boolean) => Promise<E2eResult>> = { batch: (q) => benchBatchE2e(q, { intakeThreads: threads === undefined ? undefined : Number(threads) }), single: (q) => benchSinglePost(q, { intakeThreads: threads === undefined ? undefined : Number(threads) }), otp: benchOtpUnderLoad, rss: benchQueuedRss };
   for (const [name, fn] of Object.entries(all)) {
     if (which !== undefined && which !== name) continue;
     console.log(name, await fn(quick));

@@ -3,6 +3,7 @@
  * store, policy, connectors, dispatcher, results and HTTP API from a config; what each part
  * does lives in its module (routing cache, inbound batching, periodic jobs, reload, drain).
  */
+import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, CarrierConfig } from './config/schema.js';
@@ -12,6 +13,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector } from './carriers/connector.js';
 import { buildHttpServer } from './intake/http-server.js';
 import { registerSmsRoutes } from './intake/routes-sms.js';
+import { createIntakeThreads } from './intake/threads/intake-threads.js';
 import { registerMessageRoutes } from './intake/routes-messages.js';
 import { IdempotencyKeys } from './intake/idempotency.js';
 import { SubmitService } from './intake/submit-service.js';
@@ -57,6 +59,8 @@ export interface AppOptions {
   dispatchTickMs?: number;
   /** How long a receipt that matches nothing is held for its submit_sm_resp (default inbound.receipt_hold_s). */
   receiptHoldMs?: number;
+  /** A part of the daemon died (an intake thread): stop it. Default: the error is thrown, uncaught. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface App {
@@ -78,6 +82,8 @@ export interface App {
   runMaintenance(): void;
   /** Caller-ID registration (undefined without a caller_id section). */
   callerId: CallerId | undefined;
+  /** The HTTP intake threads (http.threads), empty when HTTP runs on the main thread. */
+  intakeThreads(): readonly Worker[];
 }
 
 export function buildApp(opts: AppOptions): App {
@@ -246,7 +252,7 @@ export function buildApp(opts: AppOptions): App {
     },
   });
   registerOpenApi(http); // before the routes: it documents each as it is declared
-  registerSmsRoutes(http, {
+  const smsIntake = registerSmsRoutes(http, {
     service,
     idempotency: new IdempotencyKeys(store.aux),
     clients: () => cfg.clients,
@@ -256,6 +262,8 @@ export function buildApp(opts: AppOptions): App {
     now,
     timezone: () => cfg.policy.timezone,
   });
+  // http.threads: the HTTP sockets on their own threads; this instance answers what they hand over.
+  const intakeThreads = createIntakeThreads(cfg, { logger, clients: () => cfg.clients, sms: smsIntake, http, onFatal: opts.onFatal });
   const mms = buildMmsRuntime({ config, store, outbox, logger, metrics, now, service, policy: () => policy, http, isDraining: draining });
   registerMessageRoutes(http, {
     describeOther: (id, owner) => mms.describe(id, owner),
@@ -334,6 +342,7 @@ export function buildApp(opts: AppOptions): App {
     {
       name: 'in-flight submits',
       run: async () => {
+        intakeThreads?.draining();
         mo.stop();
         dispatcher.stop();
         deadline = Date.now() + cfg.shutdown_grace_s * 1000;
@@ -358,7 +367,10 @@ export function buildApp(opts: AppOptions): App {
       inboundLog.flush(true);
       await store.commit.run(() => undefined).catch(() => undefined);
     } },
-    { name: 'HTTP close', run: () => closeHttp(http) },
+    { name: 'HTTP close', run: async () => {
+      await intakeThreads?.close();
+      await closeHttp(http);
+    } },
     { name: 'store close', run: () => store.close() },
   ];
 
@@ -380,9 +392,16 @@ export function buildApp(opts: AppOptions): App {
       jobs.start();
       await smppServer?.start();
       await mms.start();
-      const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
-      const port = Number(new URL(addr).port);
-      logger.info({ port, carriers: carriers.size }, 'xinge started');
+      let port: number;
+      if (intakeThreads === undefined) {
+        const addr = await http.listen({ host: cfg.http.host, port: cfg.http.port });
+        port = Number(new URL(addr).port);
+      } else {
+        // The main thread's instance answers what the threads hand it; it does not listen.
+        await http.ready();
+        port = await intakeThreads.start(cfg.http.host, cfg.http.port);
+      }
+      logger.info({ port, carriers: carriers.size, http_threads: intakeThreads?.size ?? 0 }, 'xinge started');
       return { port };
     },
     reload(next: Config) {
@@ -393,6 +412,7 @@ export function buildApp(opts: AppOptions): App {
       cfg = next;
       policy = nextPolicy;
       smppServer?.reload(next);
+      intakeThreads?.reload();
       const applied = [...r.applied, 'clients', 'templates', 'policy', 'routing', 'queue', 'webhooks'];
       logger.info({ applied }, 'config reloaded');
       if (r.pendingRestart.length > 0) logger.warn({ pending_restart: r.pendingRestart }, 'config reloaded: these changes wait for a restart (the binds run with the old values)');
@@ -401,6 +421,7 @@ export function buildApp(opts: AppOptions): App {
     runMaintenance() {
       for (const job of maintenance) job();
     },
+    intakeThreads: () => intakeThreads?.workers() ?? [],
     drainStep: () => drain.step,
     drain: () => drain.run(drainSteps),
   };

@@ -57,15 +57,17 @@ export interface DaemonOptions {
   registeredDelivery?: 'all' | 'none';
   maxDepth?: number;
   extra?: Record<string, unknown>;
-  /** Environment added to the daemon's (e.g. XINGE_INTAKE_THREADS for the scaling curve). */
+  /** Environment added to the daemon's. */
   env?: Record<string, string>;
+  /** http.threads (the scaling curve); unset: the daemon's default (auto). */
+  httpThreads?: number;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<{ url: string; child: ChildProcess; dir: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'xinge-bench-'));
   const port = await freePort();
   const cfg = {
-    http: { host: '127.0.0.1', port },
+    http: { host: '127.0.0.1', port, ...(o.httpThreads !== undefined ? { threads: o.httpThreads } : {}) },
     store: {
       path: process.env.XINGE_BENCH_DB ?? path.join(dir, 'xinge.db'),
       synchronous: process.env.XINGE_BENCH_SYNC ?? 'full',

@@ -40,6 +40,12 @@ const httpSchema = z
     keep_alive_timeout_ms: int(100).default(72000),
     /** Open sockets at once; past it new connections are refused (file descriptors are shared with the binds and the store). */
     max_connections: int(1).default(1024),
+    /**
+     * Threads that own the HTTP sockets (parsing, JSON, auth), beside the main thread that
+     * keeps the store, dispatch and binds. auto: one per core beyond the first, at most 4; 0:
+     * HTTP on the main thread.
+     */
+    threads: z.union([z.literal('auto'), int(0, 64)]).default('auto'),
   })
   .strict()
   .default({});

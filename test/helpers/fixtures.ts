@@ -30,7 +30,8 @@ export function tempDir(t: { teardown(fn: () => void): void }): string {
 
 export function baseConfigObject(dir: string, carriers: Array<Record<string, unknown>> = [{ id: 'c1', host: '127.0.0.1', port: 1 }]): Record<string, unknown> {
   return {
-    http: { host: '127.0.0.1', port: 0 },
+    // HTTP on the main thread: most tests answer through inject; test/intake/intake-threads.test.ts covers http.threads.
+    http: { host: '127.0.0.1', port: 0, threads: 0 },
     shutdown_grace_s: 2,
     store: { path: join(dir, 'xinge.db') },
     log: { level: 'silent' },
@@ -120,7 +121,7 @@ export interface TestApp {
 }
 
 /** The app with fake connectors and a logger whose lines the test can read. */
-export function startTestApp(cfg: Config, opts: { level?: string; now?: () => number; receiptHoldMs?: number } = {}): TestApp {
+export function startTestApp(cfg: Config, opts: { level?: string; now?: () => number; receiptHoldMs?: number; onFatal?: (err: Error) => void } = {}): TestApp {
   const lines: string[] = [];
   const dest = new Writable({
     write(chunk, _enc, cb) {
@@ -134,6 +135,7 @@ export function startTestApp(cfg: Config, opts: { level?: string; now?: () => nu
     logger: createLogger(opts.level ?? 'silent', dest),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.receiptHoldMs !== undefined ? { receiptHoldMs: opts.receiptHoldMs } : {}),
+    ...(opts.onFatal !== undefined ? { onFatal: opts.onFatal } : {}),
     connectorFactory: (c) => {
       const f = new FakeConnector(c.id);
       connectors.set(c.id, f);
