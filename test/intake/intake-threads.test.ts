@@ -5,8 +5,10 @@
  */
 import t from 'tap';
 import { request, Agent } from 'undici';
-import { auth, ADMIN_TOKEN, baseConfigObject, makeConfig, startTestApp, tempDir, waitFor, type TestApp } from '../helpers/fixtures.js';
+import { auth, ADMIN_TOKEN, TOKEN, baseConfigObject, makeConfig, startTestApp, tempDir, waitFor, type TestApp } from '../helpers/fixtures.js';
+import fc from 'fast-check';
 import { intakeThreadCount } from '../../src/intake/threads/intake-threads.js';
+import { registeredRoutes } from '../../src/intake/http-server.js';
 
 async function startThreaded(t: { teardown(fn: () => unknown): void }, threads: number, patch: (o: Record<string, unknown>) => void = () => {}): Promise<{ env: TestApp; base: string; fatal: Error[] }> {
   const obj = baseConfigObject(tempDir(t));
@@ -154,4 +156,37 @@ t.test('a port in use is reported as the listen error it is', async (t) => {
   await t.rejects(env.app.start(), { code: 'EADDRINUSE' });
 });
 
-void ADMIN_TOKEN;
+t.test('random requests through the threads: never a 5xx, errors in the API shape', async (t) => {
+  const { env, base } = await startThreaded(t, 2);
+  const routes = registeredRoutes(env.app.http).filter((r) => !r.url.includes('*'));
+  const path = fc
+    .tuple(fc.constantFrom(...routes.map((r) => r.url)), fc.oneof(fc.constantFrom('13800138000', 'msg_x', '%00', '..'), fc.string({ maxLength: 12 }).map(encodeURIComponent)))
+    .map(([url, seg]) => url.replace(/:[a-zA-Z]+/g, seg || 'x'));
+  const query = fc.array(fc.tuple(fc.constantFrom('limit', 'after', 'number', 'since'), fc.string({ maxLength: 8 })), { maxLength: 3 }).map((q) => (q.length === 0 ? '' : `?${q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`));
+  const body = fc.oneof(
+    fc.record({ to: fc.constantFrom('13800138000', 'x', ''), text: fc.string({ maxLength: 20 }), category: fc.constantFrom('notification', 'otp', 'nope') }).map((o) => JSON.stringify(o)),
+    fc.record({ messages: fc.array(fc.record({ to: fc.constantFrom('13800138000', '1'), text: fc.string({ maxLength: 5 }), category: fc.constant('notification') }), { maxLength: 3 }) }).map((o) => JSON.stringify(o)),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 40 }),
+  );
+  const token = fc.constantFrom(TOKEN, ADMIN_TOKEN, 'nope', undefined);
+  const seen = new Map<number, number>();
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), path, query, body, token, async (method, p, q, b, tok) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (tok !== undefined) headers.authorization = `Bearer ${tok}`;
+      const res = await call(base, method, `${p}${q}`, { headers, ...(method === 'GET' || method === 'DELETE' ? {} : { body: b }) });
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      if (res.status >= 500) throw new Error(`${method} ${p}${q} answered ${res.status}: ${res.text}`);
+      if (res.status >= 400) {
+        const e = res.json().error as { code?: unknown } | undefined;
+        if (typeof e?.code !== 'string') throw new Error(`${method} ${p}${q} ${res.status} without the error shape: ${res.text}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  const total = [...seen.values()].reduce((a, b) => a + b, 0);
+  t.equal(total, 300, 'every request answered');
+  t.ok([...seen.keys()].some((s) => s < 300), 'some were accepted or answered (2xx)');
+  t.ok([...seen.keys()].filter((s) => s >= 400).length >= 3, `several kinds of refusal: ${[...seen.keys()].sort().join(' ')}`);
+});
