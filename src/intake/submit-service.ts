@@ -184,8 +184,7 @@ export class SubmitService {
   async submit(req: SmsRequest, client: ClientConfig, alsoInCommit?: (a: Accepted) => void, composedBySystem?: ComposedText, presetId?: string): Promise<Accepted> {
     const p = this.prepare(req, client, '', composedBySystem, presetId);
     this.#d.lanes.check(p.msg.category, 1);
-    // Nobody waits for the group-commit tick: an OTP commits on its own at the end of this
-    // turn (its latency budget is milliseconds), the rest with the next fsync (prompt).
+    // An OTP does not wait for the group-commit tick: its latency budget is milliseconds.
     const lanes = new Set([p.msg.category]);
     const accepted = await this.#d.store.commit.run(
       () =>
@@ -194,7 +193,7 @@ export class SubmitService {
           alsoInCommit?.(a);
           return a;
         }),
-      p.msg.category === 'otp' ? true : 'prompt',
+      p.msg.category === 'otp',
       // Dispatch on commit; the 202 waits for the fsync.
       () => this.#d.onAccepted?.(lanes),
     );
@@ -255,7 +254,7 @@ export class SubmitService {
             }
             return inserted;
           }),
-        'prompt',
+        false,
         () => {
           if (stored.size > 0) this.#d.onAccepted?.(stored);
         },

@@ -9,22 +9,9 @@
  * Urgent units (OTP intake) go in their own small transaction at the end of the current
  * turn, ahead of the tick's batch: behind a draining backlog that batch holds hundreds of
  * result writes, and a verification code must not wait for them.
- *
- * Prompt units (a client waiting for its 202) do not wait for the tick either: they commit at
- * the end of this turn when the disk is idle, else as soon as the running fsync completes, so
- * a request waits for about two fsyncs rather than for the interval; the interval still paces
- * the writes nobody waits on (claims, resps, receipts), which ride along when a prompt
- * commit runs first.
  */
 export interface Transactor {
   transaction<T>(fn: () => T): T;
-}
-
-/** The WAL's fsync, as the group commit paces prompt units by it (WalSync). */
-export interface DurableLog {
-  sync(): Promise<void>;
-  readonly busy: boolean;
-  onSynced: (() => void) | undefined;
 }
 
 interface Unit {
@@ -41,34 +28,17 @@ export class GroupCommit {
   #urgent: Unit[] = [];
   #scheduled = false;
   #urgentScheduled = false;
-  /** Prompt units are queued: flush at the end of this turn or when the running fsync ends. */
-  #promptPending = false;
-  #promptImmediate = false;
-  readonly #log: DurableLog | undefined;
   #closed = false;
   /** Called after each committed batch with the number of units (metrics). */
   onCommit: ((units: number) => void) | undefined;
 
   readonly #durable: (() => Promise<void>) | undefined;
 
-  /**
-   * `durable`: resolves when what was committed so far is on disk (WalSync); callers are
-   * answered after it. A DurableLog also paces prompt units by its fsyncs.
-   */
-  constructor(tx: Transactor, intervalMs = 0, durable?: (() => Promise<void>) | DurableLog) {
+  /** `durable`: resolves when what was committed so far is on disk (WalSync); callers are answered after it. */
+  constructor(tx: Transactor, intervalMs = 0, durable?: () => Promise<void>) {
     this.#tx = tx;
     this.#intervalMs = intervalMs;
-    if (typeof durable === 'function' || durable === undefined) this.#durable = durable;
-    else {
-      const log = durable;
-      this.#log = log;
-      this.#durable = () => log.sync();
-      log.onSynced = () => {
-        if (!this.#promptPending || this.#promptImmediate || this.#closed) return;
-        this.#promptPending = false;
-        this.flush();
-      };
-    }
+    this.#durable = durable;
   }
 
   /**
@@ -77,15 +47,10 @@ export class GroupCommit {
    * for: what the rest of the daemon may act on at once (the dispatcher sends a new OTP
    * while the disk confirms; a crash in between is the documented at-least-once case).
    */
-  run<T>(fn: () => T, urgent: boolean | 'prompt' = false, onCommitted?: () => void): Promise<T> {
+  run<T>(fn: () => T, urgent = false, onCommitted?: () => void): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store closed'));
     return new Promise<T>((resolve, reject) => {
       const unit = { fn, resolve: resolve as (v: unknown) => void, reject, onCommitted };
-      if (urgent === 'prompt') {
-        this.#queue.push(unit);
-        this.#schedulePrompt();
-        return;
-      }
       if (urgent) {
         this.#urgent.push(unit);
         if (!this.#urgentScheduled) {
@@ -110,24 +75,8 @@ export class GroupCommit {
     });
   }
 
-  #schedulePrompt(): void {
-    if (this.#promptPending) return;
-    this.#promptPending = true;
-    // Disk busy: the fsync's end flushes (onSynced). Idle, or no fsync to pace by: this turn's end.
-    if (this.#log !== undefined && this.#log.busy) return;
-    this.#promptImmediate = true;
-    setImmediate(() => {
-      this.#promptImmediate = false;
-      if (!this.#promptPending) return;
-      this.#promptPending = false;
-      this.flush();
-    });
-  }
-
   /** Run everything queued now (urgent units first), in one transaction. */
   flush(): void {
-    // Whatever a prompt flush was waiting for goes in this transaction.
-    if (!this.#promptImmediate) this.#promptPending = false;
     const units = this.#takeUrgent();
     units.push(...this.#queue);
     this.#queue = [];

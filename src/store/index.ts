@@ -54,7 +54,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
   const messages = new SqliteMessageStore(db);
   const aux = new SqliteAuxStore(db);
   const walSync = (opts.synchronous ?? 'full') === 'full' && opts.path !== ':memory:' ? new WalSync(`${opts.path}-wal`) : undefined;
-  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0, walSync);
+  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0, walSync === undefined ? undefined : () => walSync.sync());
   return {
     messages,
     aux,

@@ -131,27 +131,3 @@ t.test('a process that leaves its store open still exits: the checkpoint thread 
   t.equal(out.trim(), 'opened');
   t.equal(code, 0, 'exited by itself, not killed');
 });
-
-t.test('prompt units (a client waiting) do not wait for the interval: they ride the next fsync, with what was queued', async (t) => {
-  const dir = tempDir(t);
-  // An interval no test waits for: only the prompt path can answer in time.
-  const st = openStore({ path: join(dir, 'p.db'), commitIntervalMs: 1000 });
-  t.teardown(() => st.close());
-  let commits = 0;
-  st.commit.onCommit = () => commits++;
-  const background = st.commit.run(() => st.messages.insertMessage(newMessage({ id: 'msg_pr_bg' })));
-  const started = Date.now();
-  await st.commit.run(() => st.messages.insertMessage(newMessage({ id: 'msg_pr_1' })), 'prompt');
-  t.ok(Date.now() - started < 900, `answered in ${Date.now() - started} ms, not at the 1,000 ms tick`);
-  t.equal(commits, 1, 'one transaction');
-  t.ok(st.messages.getMessage('msg_pr_bg'), 'the unit queued before it went in the same commit');
-  await background;
-  t.ok(st.fsyncs() >= 1, 'and it was fsynced before the answer');
-
-  // While an fsync runs, prompt units wait for it and go in one transaction when it ends.
-  const fsyncsBefore = st.fsyncs();
-  const many = Array.from({ length: 30 }, (_, i) => st.commit.run(() => st.messages.insertMessage(newMessage({ id: `msg_pr_m${i}` })), 'prompt'));
-  await Promise.all(many);
-  t.ok(commits - 1 <= 3, `30 prompt units in ${commits - 1} transactions`);
-  t.ok(st.fsyncs() - fsyncsBefore <= commits - 1, 'no more fsyncs than transactions');
-});

@@ -25,16 +25,6 @@ export class WalSync {
   #closed = false;
   /** fsyncs issued (tests, metrics). */
   syncs = 0;
-  /**
-   * Called each time an fsync completes, before the next one starts: a commit made in it
-   * (the group commit's prompt units) rides the very next fsync with those already waiting.
-   */
-  onSynced: (() => void) | undefined;
-
-  /** An fsync is running now. */
-  get busy(): boolean {
-    return this.#running;
-  }
 
   constructor(walPath: string) {
     // 'a+': created if SQLite has not yet (it then uses this same file); never written here.
@@ -65,12 +55,7 @@ export class WalSync {
         this.#finishClose();
         return;
       }
-      try {
-        this.onSynced?.();
-      } catch {
-        /* the hook's own failures are its callers' (it answers them) */
-      }
-      if (this.#next.length > 0 && !this.#running && !this.#closed) this.#start();
+      if (this.#next.length > 0) this.#start();
     });
   }
 
