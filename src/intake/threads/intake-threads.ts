@@ -15,7 +15,7 @@ import { configSecrets } from '../../observability/logger.js';
 import { ApiError } from '../../domain/errors.js';
 import type { EdgeLimits } from '../http-edge.js';
 import type { SmsIntake } from '../routes-sms.js';
-import type { InjectCall, IntakeWorkerInit, SmsCall, ToMain, ToWorker } from './protocol.js';
+import { TurnBatcher, type Answer, type InjectCall, type IntakeWorkerInit, type SmsCall, type ToMain, type ToWorker } from './protocol.js';
 
 /**
  * `http.threads`: auto is none on one or two cores (measured on two: the hand-off between
@@ -155,9 +155,13 @@ export class IntakeThreads {
     };
     const w = new Worker(workerUrl(), { workerData: init, name: `xinge-intake-${index}` });
     this.#workers.push(w);
+    const answers = new TurnBatcher<Answer>((list) => post(w, { t: 'answers', answers: list }));
     w.on('message', (m: ToMain) => {
-      if (m.t === 'sms') this.#sms(w, m);
-      else if (m.t === 'inject') this.#inject(w, m);
+      if (m.t !== 'calls') return;
+      for (const c of m.calls) {
+        if (c.t === 'sms') this.#sms(answers, c);
+        else this.#inject(answers, c);
+      }
     });
     w.on('error', (err) => {
       d.logger.fatal({ err, thread: index }, 'intake thread failed: the daemon stops');
@@ -190,19 +194,19 @@ export class IntakeThreads {
     });
   }
 
-  #sms(w: Worker, m: SmsCall): void {
+  #sms(out: TurnBatcher<Answer>, m: SmsCall): void {
     const client = this.#d.clients().find((c) => c.name === m.client);
     const run =
       client === undefined
         ? Promise.reject(new ApiError('unauthorized', 'unknown token'))
         : (m.kind === 'one' ? this.#d.sms.one : this.#d.sms.batch)({ client, idempotencyKey: m.key, rawBody: m.rawBody ?? '', body: m.body });
     run.then(
-      (a) => post(w, { t: 'answer', id: m.id, status: a.status, body: a.body }),
-      (err: unknown) => post(w, this.#error(m.id, err)),
+      (a) => out.push({ t: 'answer', id: m.id, status: a.status, body: a.body }),
+      (err: unknown) => out.push(this.#error(m.id, err)),
     );
   }
 
-  #inject(w: Worker, m: InjectCall): void {
+  #inject(out: TurnBatcher<Answer>, m: InjectCall): void {
     this.#d.http
       .inject({
         method: m.method as 'GET',
@@ -214,13 +218,13 @@ export class IntakeThreads {
         (res) => {
           const headers: Record<string, string | string[]> = {};
           for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v : String(v);
-          post(w, { t: 'raw', id: m.id, status: res.statusCode, headers, body: res.rawPayload });
+          out.push({ t: 'raw', id: m.id, status: res.statusCode, headers, body: res.rawPayload });
         },
-        (err: unknown) => post(w, this.#error(m.id, err)),
+        (err: unknown) => out.push(this.#error(m.id, err)),
       );
   }
 
-  #error(id: number, err: unknown): ToWorker {
+  #error(id: number, err: unknown): Answer {
     if (err instanceof ApiError) return { t: 'error', id, code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter };
     this.#d.logger.error({ err }, 'unhandled error');
     return { t: 'error', id, code: 'internal', message: 'internal error', field: undefined, retryAfter: undefined };

@@ -13,7 +13,7 @@ import { createLogger } from '../../observability/logger.js';
 import { ApiError, type ApiErrorCode } from '../../domain/errors.js';
 import type { ClientConfig } from '../../config/schema.js';
 import { idempotencyKeyOf } from '../routes-sms.js';
-import { HOP_HEADERS, type IntakeWorkerInit, type ToMain, type ToWorker } from './protocol.js';
+import { HOP_HEADERS, TurnBatcher, type Answer, type IntakeWorkerInit, type ToMain, type ToWorker } from './protocol.js';
 
 const port = parentPort!;
 const init = workerData as IntakeWorkerInit;
@@ -24,17 +24,17 @@ let closing = false;
 const logger = createLogger(init.logLevel, undefined, { secrets: init.secrets }).child({ intake_thread: init.index });
 const app = buildHttpServer({ logger, maxBodyBytes: init.maxBodyBytes, clients: () => clients, isDraining: () => draining, limits: init.limits });
 
-type Answer = Extract<ToWorker, { id: number }>;
 const waiting = new Map<number, (a: Answer) => void>();
 let nextId = 1;
 
-type Call = Extract<ToMain, { id: number }>;
+type Call = Extract<ToMain, { t: 'calls' }>['calls'][number];
 type Unsent<T> = T extends unknown ? Omit<T, 'id'> : never;
+const calls = new TurnBatcher<Call>((list) => port.postMessage({ t: 'calls', calls: list } satisfies ToMain));
 function call(msg: Unsent<Call>): Promise<Answer> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, resolve);
-    port.postMessage({ ...msg, id } as ToMain);
+    calls.push({ ...msg, id } as Call);
   });
 }
 
@@ -106,14 +106,13 @@ async function close(graceMs: number): Promise<void> {
 
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
-    case 'answer':
-    case 'error':
-    case 'raw': {
-      const w = waiting.get(m.id);
-      waiting.delete(m.id);
-      w?.(m);
+    case 'answers':
+      for (const a of m.answers) {
+        const w = waiting.get(a.id);
+        waiting.delete(a.id);
+        w?.(a);
+      }
       return;
-    }
     case 'listen':
       listen({ host: m.host, port: m.port }).then(
         () => {

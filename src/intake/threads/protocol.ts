@@ -39,20 +39,24 @@ export interface InjectCall {
 }
 
 export type ToMain =
-  | SmsCall
-  | InjectCall
+  /** Calls made during one turn of the thread's loop, in one message (fewer wake-ups). */
+  | { t: 'calls'; calls: Array<SmsCall | InjectCall> }
   | { t: 'listening'; fd: number; port: number }
   | { t: 'listen-error'; code: string | undefined; message: string }
   | { t: 'ready' }
   | { t: 'closed' };
 
-export type ToWorker =
+export type Answer =
   /** An SMS answer: status and JSON body. */
   | { t: 'answer'; id: number; status: number; body: unknown }
   /** An ApiError (rendered by the thread in the API's error shape). */
   | { t: 'error'; id: number; code: string; message: string; field: string | undefined; retryAfter: number | undefined }
   /** An injected request's answer, as the main thread's fastify wrote it. */
-  | { t: 'raw'; id: number; status: number; headers: Record<string, string | string[]>; body: Uint8Array }
+  | { t: 'raw'; id: number; status: number; headers: Record<string, string | string[]>; body: Uint8Array };
+
+export type ToWorker =
+  /** Answers ready during one turn of the main thread's loop, in one message. */
+  | { t: 'answers'; answers: Answer[] }
   | { t: 'listen'; host: string; port: number }
   | { t: 'listen-fd'; fd: number }
   | { t: 'clients'; clients: readonly ClientConfig[] }
@@ -61,3 +65,24 @@ export type ToWorker =
 
 /** Headers an answer may not carry over: the thread's own connection sets them. */
 export const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'keep-alive', 'date']);
+
+/**
+ * Messages to one port, sent once per turn of the loop (setImmediate): a turn that handles
+ * many requests or commits wakes the other thread once, not once per request.
+ */
+export class TurnBatcher<T> {
+  #items: T[] = [];
+  readonly #send: (items: T[]) => void;
+  constructor(send: (items: T[]) => void) {
+    this.#send = send;
+  }
+  push(item: T): void {
+    if (this.#items.push(item) === 1) setImmediate(() => this.flush());
+  }
+  flush(): void {
+    if (this.#items.length === 0) return;
+    const items = this.#items;
+    this.#items = [];
+    this.#send(items);
+  }
+}
