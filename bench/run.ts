@@ -6,8 +6,9 @@
  *   --only=a,b              codec,smpp,peer,batch,single,kannel,floor,otp,rss
  *   --rounds=N              single POST and Kannel run N times, alternating (xinge, Kannel,
  *                           xinge, …) on the same peer and load; default 1 quick, 3 full
- *   --intake-threads=1,2    the batch scenario once per value, the daemon started with
- *                           XINGE_INTAKE_THREADS=value (issue 19 point 4), and the curve
+ *   --intake-threads=0,1,2  batch and single POST once per value of the daemon's
+ *                           http.threads (0: HTTP on the main thread), and the curve
+ *                           (issue 19 point 4); with it, Kannel runs once
  *
  * The throughput scenarios (batch, single, kannel, the HTTP floor) use the lean C SMSC peer
  * (bench/peers/lean-smsc.c, built with `cc -O2`) and wrk as the HTTP load where installed
@@ -79,33 +80,40 @@ if (wanted('peer') && process.env.XINGE_BENCH_PEER !== 'sim') {
   });
 }
 
-if (wanted('batch')) {
-  if (intakeThreads === undefined) await step('batch', () => benchBatchE2e(quick));
-  else {
-    const curve: Array<[number, Result]> = [];
-    for (const n of intakeThreads) curve.push([n, await step(`batch_threads_${n}`, () => benchBatchE2e(quick, { intakeThreads: n }))]);
-    const col = (k: string) => curve.map(([, r]) => String(r[k] ?? '?')).join(' / ');
-    results.scaling = {
-      intake_threads: intakeThreads.join(' / '),
-      batch_e2e_per_s: col('batch_e2e_per_s'),
-      batch_lost: col('batch_lost'),
-      daemon_cpu_us_per_msg: col('daemon_cpu_us_per_msg'),
-      daemon_main_thread_busy: col('daemon_main_thread_busy'),
-      daemon_main_thread_runq_wait: col('daemon_main_thread_runq_wait'),
-      daemon_threads_busy: col('daemon_threads_busy'),
-      daemon_cpu_share: col('daemon_cpu_share'),
-      machine_steal_pct: col('machine_steal_pct'),
-      machine_cpu_pressure_pct: col('machine_cpu_pressure_pct'),
-    };
+if (wanted('batch') && intakeThreads === undefined) await step('batch', () => benchBatchE2e(quick));
+// The scaling curve (issue 19.4): batch and single POST once per http.threads value.
+if (intakeThreads !== undefined) {
+  const curve: Array<[number, Result, Result | undefined]> = [];
+  for (const n of intakeThreads) {
+    const batch = wanted('batch') ? await step(`batch_threads_${n}`, () => benchBatchE2e(quick, { intakeThreads: n })) : {};
+    const single = wanted('single') ? await step(`single_threads_${n}`, () => benchSinglePost(quick, { intakeThreads: n })) : undefined;
+    curve.push([n, batch, single]);
   }
+  const col = (k: string) => curve.map(([, r]) => String(r[k] ?? '?')).join(' / ');
+  const colSingle = (k: string) => curve.map(([, , r]) => String(r?.[k] ?? '?')).join(' / ');
+  results.scaling = {
+    http_threads: intakeThreads.join(' / '),
+    batch_e2e_per_s: col('batch_e2e_per_s'),
+    batch_lost: col('batch_lost'),
+    daemon_cpu_us_per_msg: col('daemon_cpu_us_per_msg'),
+    daemon_main_thread_busy: col('daemon_main_thread_busy'),
+    daemon_threads_busy: col('daemon_threads_busy'),
+    machine_cpu_pressure_pct: col('machine_cpu_pressure_pct'),
+    single_submit_acked_per_s: colSingle('single_submit_acked_per_s'),
+    single_latency_p50_ms: colSingle('single_latency_p50_ms'),
+    single_daemon_cpu_us_per_msg: colSingle('single_daemon_cpu_us_per_msg'),
+    single_daemon_main_thread_busy: colSingle('single_daemon_main_thread_busy'),
+    single_daemon_threads_busy: colSingle('single_daemon_threads_busy'),
+    single_machine_cpu_pressure_pct: colSingle('single_machine_cpu_pressure_pct'),
+  };
 }
 
 // Same peer, same load, alternating: the ratio is taken within each round.
 const ratios: number[] = [];
 for (let r = 1; r <= rounds; r++) {
   const suffix = r === 1 ? '' : `_r${r}`;
-  const single = wanted('single') ? await step(`single${suffix}`, () => benchSinglePost(quick)) : undefined;
-  const kannel = wanted('kannel') ? await step(`kannel${suffix}`, () => benchKannel(quick)) : undefined;
+  const single = wanted('single') && intakeThreads === undefined ? await step(`single${suffix}`, () => benchSinglePost(quick)) : undefined;
+  const kannel = wanted('kannel') && (intakeThreads === undefined || r === 1) ? await step(`kannel${suffix}`, () => benchKannel(quick)) : undefined;
   const x = num(single, 'single_submit_acked_per_s');
   const k = num(kannel, 'kannel_submit_acked_per_s');
   if (x !== undefined && k !== undefined && k > 0) ratios.push(+(x / k).toFixed(2));

@@ -104,7 +104,9 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const prof = process.env.XINGE_BENCH_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.XINGE_BENCH_PROF] : [];
   // The production artefact (`npm run build`, as `npm start` runs it), not the sources
   // through tsx: its loader keeps transpiled code and source maps (tens of MB of heap).
-  const entry = process.env.XINGE_BENCH_TSX === '1' ? ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')] : [path.join(ROOT, 'dist', 'cli.js')];
+  // XINGE_BENCH_DAEMON_ROOT: another checkout's build (A/B of two versions in one run).
+  const daemonRoot = process.env.XINGE_BENCH_DAEMON_ROOT ?? ROOT;
+  const entry = process.env.XINGE_BENCH_TSX === '1' ? ['--import', 'tsx', path.join(daemonRoot, 'src', 'cli.ts')] : [path.join(daemonRoot, 'dist', 'cli.js')];
   // XINGE_BENCH_PERF=file: the daemon under `perf record` (native frames: SQLite, V8, libc).
   const perfOut = process.env.XINGE_BENCH_PERF;
   const nodeArgs = (process.env.XINGE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
