@@ -57,7 +57,7 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, logger: Logger): Promise<RunningDaemon> {
+export async function startDaemon(config: Config, logger: Logger, opts: { onFatal?: (err: Error) => void } = {}): Promise<RunningDaemon> {
   let sim: SmscSimulator | undefined;
   let simWeb: SimWeb | undefined;
   if (config.simulator.enabled) {
@@ -79,7 +79,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Runni
     simWeb = await startSimWeb(sim, { host: config.simulator.host, port: config.simulator.http_port, ...(mmsc !== undefined ? { mmsc } : {}) });
     logger.info({ port: simWeb.port }, 'simulator handset inbox on /sim/');
   }
-  const app = buildApp({ config, logger, ...realConnectors() });
+  const app = buildApp({ config, logger, ...realConnectors(), ...(opts.onFatal !== undefined ? { onFatal: opts.onFatal } : {}) });
   let port: number;
   try {
     ({ port } = await app.start());
@@ -156,6 +156,12 @@ export async function runDaemon(configPath: string): Promise<void> {
       logger.error({ errors }, 'config reload refused: keeping the old config');
     }
   });
-  d = await startDaemon(config, logger);
+  // A part of the daemon died (an HTTP thread): one line, exit 1; systemd restarts it.
+  const onFatal = (err: Error) => {
+    logger.flush?.();
+    process.stderr.write(`xinge: ${maskDigitsIn(err.message)}; stopping\n`);
+    process.exit(1);
+  };
+  d = await startDaemon(config, logger, { onFatal });
   if (stopRequested !== undefined) stop(stopRequested);
 }
