@@ -66,8 +66,10 @@ export interface DaemonOptions {
 export async function startDaemon(o: DaemonOptions): Promise<{ url: string; child: ChildProcess; dir: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'xinge-bench-'));
   const port = await freePort();
+  const threads = o.httpThreads ?? (process.env.XINGE_BENCH_HTTP_THREADS !== undefined ? Number(process.env.XINGE_BENCH_HTTP_THREADS) : undefined);
   const cfg = {
-    http: { host: '127.0.0.1', port, ...(o.httpThreads !== undefined ? { threads: o.httpThreads } : {}) },
+    // http.threads: the scenario's value, else XINGE_BENCH_HTTP_THREADS, else the daemon's default.
+    http: { host: '127.0.0.1', port, ...(threads !== undefined ? { threads } : {}) },
     store: {
       path: process.env.XINGE_BENCH_DB ?? path.join(dir, 'xinge.db'),
       synchronous: process.env.XINGE_BENCH_SYNC ?? 'full',

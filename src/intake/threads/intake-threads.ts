@@ -199,7 +199,7 @@ export class IntakeThreads {
     const run =
       client === undefined
         ? Promise.reject(new ApiError('unauthorized', 'unknown token'))
-        : (m.kind === 'one' ? this.#d.sms.one : this.#d.sms.batch)({ client, idempotencyKey: m.key, rawBody: m.rawBody ?? '', body: m.body });
+        : (m.kind === 'one' ? this.#d.sms.one : this.#d.sms.batch)({ client, idempotencyKey: m.key, rawBody: m.rawBody, body: parseBody(m.rawBody) });
     run.then(
       (a) => out.push({ t: 'answer', id: m.id, status: a.status, body: a.body }),
       (err: unknown) => out.push(this.#error(m.id, err)),
@@ -229,6 +229,11 @@ export class IntakeThreads {
     this.#d.logger.error({ err }, 'unhandled error');
     return { t: 'error', id, code: 'internal', message: 'internal error', field: undefined, retryAfter: undefined };
   }
+}
+
+/** The thread parsed it once already: an empty body is `undefined`, as fastify gives it. */
+function parseBody(raw: string): unknown {
+  return raw.length === 0 ? undefined : JSON.parse(raw);
 }
 
 /** A thread already gone (the daemon is stopping) has no one to answer. */

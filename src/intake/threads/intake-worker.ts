@@ -54,7 +54,7 @@ function answer(reply: FastifyReply, a: Answer): FastifyReply {
 const preHandler = [requireNotDraining(() => draining), requireScope(() => clients, 'sms')];
 const smsCall = (kind: 'one' | 'batch') => async (req: FastifyRequest, reply: FastifyReply) => {
   const key = idempotencyKeyOf(req.headers);
-  return answer(reply, await call({ t: 'sms', kind, client: req.client!.name, key, rawBody: key === undefined ? undefined : (req.rawBody ?? ''), body: req.body }));
+  return answer(reply, await call({ t: 'sms', kind, client: req.client!.name, key, rawBody: req.rawBody ?? '' }));
 };
 app.post('/v1/sms', { preHandler }, smsCall('one'));
 app.post('/v1/sms/batch', { preHandler }, smsCall('batch'));

@@ -23,9 +23,12 @@ export interface SmsCall {
   kind: 'one' | 'batch';
   client: string;
   key: string | undefined;
-  /** Sent only with an Idempotency-Key (its body hash is taken on the main thread). */
-  rawBody: string | undefined;
-  body: unknown;
+  /**
+   * The body as received (the thread has checked it is JSON). A string crosses threads as
+   * one copy; the parsed object would be cloned field by field, which costs the main thread
+   * more than parsing it again (a 1,000-message batch: measured slower and 90 MB more RSS).
+   */
+  rawBody: string;
 }
 
 /** Any other request, run through the main thread's fastify instance (inject). */
