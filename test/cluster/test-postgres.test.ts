@@ -1,0 +1,54 @@
+/**
+ * The throwaway PostgreSQL helper (test/helpers/postgres.ts): it starts on loopback, runs
+ * queries, and leaves no process and no directory behind when stopped.
+ */
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findPostgresBin, startTestPostgres } from '../helpers/postgres.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function postmastersOn(port: number): number {
+  const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((l) => l.includes('postgres -D') && l.includes(`-p ${port} `)).length;
+}
+
+t.test('a throwaway cluster starts, answers, and is gone after stop', async (t) => {
+  const started = Date.now();
+  const db = await startTestPostgres(t);
+  if (!db) return;
+  t.comment(`cluster ready in ${Date.now() - started} ms`);
+  const r = await db.query<{ v: string; addr: string | null }>('SELECT current_setting($1) AS v, inet_server_addr()::text AS addr', ['server_version_num']);
+  t.ok(Number(r.rows[0]!.v) >= 130000, `server_version_num ${r.rows[0]!.v}`);
+  t.equal(r.rows[0]!.addr, '127.0.0.1/32', 'listens on loopback');
+  const fsync = await db.query<{ fsync: string }>('SHOW fsync');
+  t.equal(fsync.rows[0]!.fsync, 'off');
+  t.equal(postmastersOn(db.port), 1, 'one postmaster runs for this cluster');
+  const dir = (await db.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+  t.ok(existsSync(dir), 'data directory exists while running');
+  await db.stop();
+  t.equal(postmastersOn(db.port), 0, 'no postmaster left after stop');
+  t.notOk(existsSync(dir), 'data directory removed');
+});
+
+t.test('a test process killed with SIGKILL takes its cluster with it', async (t) => {
+  if (!findPostgresBin()) return void t.pass('no PostgreSQL here: covered by the first test failing or skipping');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'postgres-then-hang.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n')[0]!;
+      if (buf.includes('\n')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited ${code} before printing its port`)));
+  });
+  t.equal(postmastersOn(port), 1, 'the child started a postmaster');
+  child.kill('SIGKILL');
+  const deadline = Date.now() + 30000;
+  while (postmastersOn(port) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  t.equal(postmastersOn(port), 0, 'the postmaster stopped once its test process died');
+});
