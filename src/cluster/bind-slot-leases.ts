@@ -161,8 +161,7 @@ export class BindSlotLeases {
       return;
     }
     for (const h of [...this.#held.values()]) {
-      const account = this.#accounts.get(h.lease.account);
-      if (!account || h.lease.slot >= account.binds) await this.#release(h, 'removed');
+      if (!this.#accounts.has(h.lease.account)) await this.#release(h, 'removed');
     }
     for (const [account, a] of [...this.#accounts]) {
       if (this.#stopping) return;
@@ -201,6 +200,11 @@ export class BindSlotLeases {
   }
 
   async #balance(account: string, binds: number, live: readonly string[]): Promise<void> {
+    // Slots at or above the bind count (lowered by a reload) go first, whatever the quota.
+    for (const lease of this.held(account).filter((l) => l.slot >= binds)) {
+      const h = this.#held.get(key(account, lease.slot));
+      if (h) await this.#release(h, 'removed');
+    }
     const mine = this.held(account);
     const quota = slotQuota(account, binds, live, this.nodeId);
     if (mine.length > quota) {
@@ -225,7 +229,7 @@ export class BindSlotLeases {
         `WITH candidate AS (
            SELECT account, slot FROM cluster_bind_leases
             WHERE account = $1 AND slot < $2 AND slot <> ALL($5::int[])
-              AND (node_id IS NULL OR node_id = $3 OR expires_at <= now())
+              AND (node_id IS NULL OR expires_at <= now())
             ORDER BY slot
             LIMIT $4
             FOR UPDATE SKIP LOCKED)
@@ -245,12 +249,19 @@ export class BindSlotLeases {
     for (const r of rows.sort((a, b) => a.slot - b.slot)) {
       const lease: SlotLease = { account, slot: r.slot, epoch: Number(r.epoch) };
       // An answer that came after its own deadline gives nothing usable: leave the row to
-      // expire (or to be retaken by this node on the next pass).
+      // expire. (A node never re-takes a row that still names it: two processes configured
+      // with the same node_id must not share slots.)
       if (this.#stopping || this.#now() >= deadline || !this.#accounts.has(account)) continue;
       const h: HeldSlot = { lease, deadline, timer: undefined as unknown as NodeJS.Timeout };
       this.#held.set(key(account, r.slot), h);
       this.#arm(h, deadline);
-      this.#o.onAcquired(lease);
+      try {
+        this.#o.onAcquired(lease);
+      } catch (err) {
+        // The owner could not even start opening the bind: keep the slot (its connector
+        // retries with backoff) rather than let it bounce between nodes.
+        this.#report(asClusterError('cluster_callback_failed', `bind slot ${lease.slot} of ${account}: onAcquired threw`, err));
+      }
     }
   }
 

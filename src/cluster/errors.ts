@@ -12,6 +12,8 @@ export const CLUSTER_ERROR_CODES = [
   'cluster_lease_lost',
   /** The OTP wake-up listener lost its connection (it reconnects by itself). */
   'cluster_listen_failed',
+  /** A callback of ours (onAcquired) threw; the lease loop goes on. */
+  'cluster_callback_failed',
   /** Invalid options given to a cluster module. */
   'cluster_invalid_options',
 ] as const;

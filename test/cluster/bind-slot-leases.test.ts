@@ -145,4 +145,21 @@ if (db) {
     t.equal(ledger.heldBy('acct-term', 'solo'), 2, 'still holds both slots');
     t.equal(ledger.events.length, before, 'no slot was lost and re-taken');
   });
+
+  t.test('fewer binds after a reload: the slots above the new count are given back and the rest spread again', async (t) => {
+    const ledger = new BindLedger(4);
+    const hs = holders(ledger, 'acct-shrink', ['a', 'b']);
+    t.teardown(() => Promise.all(hs.map((h) => h.stop())));
+    await Promise.all(hs.map((h) => h.start()));
+    await waitFor(() => ledger.heldBy('acct-shrink', 'a') === 2 && ledger.heldBy('acct-shrink', 'b') === 2, 20000, 'two slots each');
+    ledger.limit = 2;
+    for (const h of hs) h.leases.setAccount('acct-shrink', 2);
+    const openSlots = (): string => [...ledger.open.get('acct-shrink')!.keys()].sort().join(',');
+    await waitFor(() => ledger.heldBy('acct-shrink', 'a') === 1 && ledger.heldBy('acct-shrink', 'b') === 1 && openSlots() === '0,1', 20000, 'one slot each of slots 0 and 1');
+    await new Promise((r) => setTimeout(r, TTL));
+    t.equal(openSlots(), '0,1', 'only slots 0 and 1 are open, and it stays so');
+    t.equal(ledger.heldBy('acct-shrink', 'a'), 1);
+    t.ok(ledger.events.some((e) => e.kind === 'lost' && e.reason === 'removed'), 'slots above the count were given back as removed');
+    t.same(ledger.violations.filter((v) => !v.includes('limit 2')), [], 'never a slot open twice');
+  });
 }
