@@ -53,6 +53,26 @@ if (db) {
     t.comment(`silent node gone after ${waited} ms more (TTL 1500 ms)`);
   });
 
+  t.test('the cluster pool sets the timeouts that keep lease renewals and vacuum healthy', async (t) => {
+    const pool = createClusterPool({ url: db.url, max: 1, statementTimeoutMs: 1234, idleInTransactionTimeoutMs: 1500, applicationName: 'xinge-test' });
+    t.teardown(() => pool.end());
+    const { rows } = await pool.query<{ st: string; iit: string; app: string }>(
+      `SELECT current_setting('statement_timeout') AS st, current_setting('idle_in_transaction_session_timeout') AS iit, current_setting('application_name') AS app`,
+    );
+    t.same(rows[0], { st: '1234ms', iit: '1500ms', app: 'xinge-test' });
+    await t.rejects(pool.query('SELECT pg_sleep(3)'), { code: '57014' }, 'a statement past statement_timeout is cancelled by the server');
+    const client = await pool.connect();
+    await client.query('BEGIN');
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    client.on('error', () => {}); // the server ends this session: expected below
+    const ended = await waitFor(async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0, 20000, 'the idle transaction to be ended');
+    t.comment(`idle-in-transaction session ended after ≈ ${ended} ms (timeout 1500 ms)`);
+    client.release(true);
+    const lease = await db.query<{ o: string }>(`SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE relname = 'cluster_bind_leases'`);
+    t.match(lease.rows[0]!.o, /fillfactor=50/, 'the lease table leaves room for HOT renewals');
+    t.match(lease.rows[0]!.o, /autovacuum_vacuum_scale_factor=0/, 'and is vacuumed on a row count');
+  });
+
   t.test('a node cannot register without its database: a typed error', async (t) => {
     const pool = createClusterPool({ url: `postgres://postgres:secret@127.0.0.1:1/nope`, max: 1, connectTimeoutMs: 500 });
     t.teardown(() => pool.end());
