@@ -52,3 +52,23 @@ t.test('a test process killed with SIGKILL takes its cluster with it', async (t)
   while (postmastersOn(port) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   t.equal(postmastersOn(port), 0, 'the postmaster stopped once its test process died');
 });
+
+t.test('without PostgreSQL: a failure under CI, a skip with the install command elsewhere', async (t) => {
+  const saved = { bin: process.env.XINGE_PG_BIN, ci: process.env.CI };
+  t.teardown(() => {
+    for (const [k, v] of [['XINGE_PG_BIN', saved.bin], ['CI', saved.ci]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  process.env.XINGE_PG_BIN = '/nonexistent/postgresql/bin';
+  const calls: string[] = [];
+  const fake = { fail: (m: string) => calls.push(`fail: ${m}`), skip: (m: string) => calls.push(`skip: ${m}`), teardown: () => {} } as unknown as Parameters<typeof startTestPostgres>[0];
+  process.env.CI = 'true';
+  t.equal(await startTestPostgres(fake), undefined);
+  delete process.env.CI;
+  t.equal(await startTestPostgres(fake), undefined);
+  t.equal(calls.length, 2);
+  t.match(calls[0], /^fail: .*apt-get install postgresql/, 'CI=true: the test fails');
+  t.match(calls[1], /^skip: .*apt-get install postgresql/, 'elsewhere: skipped, saying how to install it');
+});

@@ -54,7 +54,8 @@ export function findPostgresBin(): string | undefined {
 export async function startTestPostgres(t: Test, database = 'xinge_test'): Promise<TestPostgres | undefined> {
   const bin = findPostgresBin();
   if (!bin) {
-    const how = 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql (bash .ci/run installs it)';
+    const where = process.env.XINGE_PG_BIN ? `$XINGE_PG_BIN=${process.env.XINGE_PG_BIN} has no initdb` : 'no /usr/lib/postgresql/*/bin/initdb';
+    const how = `PostgreSQL is not installed (${where}): apt-get install postgresql (bash .ci/run installs it)`;
     if (process.env.CI === 'true' || process.env.CI === '1') t.fail(how);
     else t.skip(how, () => {});
     return undefined;
