@@ -162,4 +162,47 @@ if (db) {
     t.ok(ledger.events.some((e) => e.kind === 'lost' && e.reason === 'removed'), 'slots above the count were given back as removed');
     t.same(ledger.violations.filter((v) => !v.includes('limit 2')), [], 'never a slot open twice');
   });
+
+  t.test('renewals stuck behind a lock: the holder reports its slots lost before they expire, and gets them back after', async (t) => {
+    const ledger = new BindLedger(2);
+    const checks: Array<Promise<{ slot: number; holder: string; msBeforeExpiry: number }>> = [];
+    const [h] = [
+      makeHolder({
+        url: db.url,
+        nodeId: 'locked',
+        ledger,
+        accounts: { 'acct-lock': 2 },
+        ttlMs: TTL,
+        onLost: (lease, reason) => {
+          if (reason !== 'renew_failed') return;
+          const lostAt = Date.now();
+          checks.push(
+            db
+              .query<{ node_id: string; exp: string }>(`SELECT node_id, (extract(epoch FROM expires_at) * 1000)::float8 AS exp FROM cluster_bind_leases WHERE account = $1 AND slot = $2`, ['acct-lock', lease.slot])
+              .then((r) => ({ slot: lease.slot, holder: r.rows[0]!.node_id, msBeforeExpiry: Number(r.rows[0]!.exp) - lostAt })),
+          );
+        },
+      }),
+    ];
+    t.teardown(() => h!.stop());
+    await h!.start();
+    await waitFor(() => ledger.heldBy('acct-lock', 'locked') === 2, 10000, 'both slots held');
+    // Another session locks the rows: every renewal waits until statement_timeout (1 s here),
+    // and the next one waits again, so no renewal lands while the lock is held.
+    const locker = createClusterPool({ url: db.url, max: 1, statementTimeoutMs: 0, idleInTransactionTimeoutMs: 60000 });
+    t.teardown(() => locker.end());
+    const c = await locker.connect();
+    await c.query('BEGIN');
+    await c.query(`SELECT 1 FROM cluster_bind_leases WHERE account = 'acct-lock' FOR UPDATE`);
+    await waitFor(() => ledger.heldBy('acct-lock', 'locked') === 0, 10000, 'the slots to be reported lost');
+    const seen = await Promise.all(checks);
+    t.equal(seen.length, 2, 'both slots reported lost for want of renewal');
+    for (const s of seen) t.ok(s.holder === 'locked' && s.msBeforeExpiry > 0, `slot ${s.slot}: lost ${Math.round(s.msBeforeExpiry)} ms before its lease expired`);
+    await waitFor(() => h!.errors.some((e) => /renewal/.test(e.message)), 10000, 'the stuck renewal to be reported');
+    t.match(h!.errors.find((e) => /renewal/.test(e.message)), { name: 'ClusterError', code: 'cluster_db_unavailable', message: /canceling statement due to statement timeout|timeout/ }, 'the stuck renewal was reported as cluster_db_unavailable');
+    await c.query('COMMIT');
+    c.release();
+    await waitFor(() => ledger.heldBy('acct-lock', 'locked') === 2, 15000, 'the slots to be taken again once the lock is gone');
+    t.same(ledger.violations, [], 'never a slot open twice');
+  });
 }

@@ -35,7 +35,7 @@ t.test('a throwaway cluster starts, answers, and is gone after stop', async (t) 
 });
 
 t.test('a test process killed with SIGKILL takes its cluster with it', async (t) => {
-  if (!findPostgresBin()) return void t.pass('no PostgreSQL here: covered by the first test failing or skipping');
+  if (!findPostgresBin()) return void t.skip('no PostgreSQL here (the first test fails under CI, skips elsewhere)', () => {});
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'postgres-then-hang.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
