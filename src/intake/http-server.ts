@@ -145,8 +145,9 @@ export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   return reply.code(err.status).send(err.toBody());
 }
 
-/** preHandler factory: bearer token → client; scope required. */
-export function requireScope(clients: () => readonly ClientConfig[], scope: string) {
+/** preHandler factory: bearer token → client; the scope required (any one of them, for a list). */
+export function requireScope(clients: () => readonly ClientConfig[], scope: string | readonly string[]) {
+  const wanted = typeof scope === 'string' ? [scope] : scope;
   return async (req: FastifyRequest): Promise<void> => {
     const h = req.headers.authorization;
     if (typeof h !== 'string' || !h.startsWith('Bearer ')) throw new ApiError('unauthorized', 'missing bearer token');
@@ -155,8 +156,8 @@ export function requireScope(clients: () => readonly ClientConfig[], scope: stri
     let client: ClientConfig | undefined;
     for (const c of clientDigests(clients())) if (timingSafeEqual(c.digest, given)) client = c.client;
     if (client === undefined) throw new ApiError('unauthorized', 'unknown token');
-    if (!client.scopes.includes(scope as ClientConfig['scopes'][number])) {
-      throw new ApiError('forbidden', `token lacks scope ${scope}`);
+    if (!wanted.some((w) => client.scopes.includes(w as ClientConfig['scopes'][number]))) {
+      throw new ApiError('forbidden', `token lacks scope ${wanted.join(' or ')}`);
     }
     req.client = client;
   };

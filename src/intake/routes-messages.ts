@@ -70,7 +70,8 @@ export function renderMessage(m: MessageRecord, segs: SegmentRecord[]): Record<s
 }
 
 export function registerMessageRoutes(app: FastifyInstance, d: MessageRoutesDeps): void {
-  const auth = requireScope(d.clients, 'sms');
+  // Messages of either channel: an MMS-only client reads and cancels its MMS here too.
+  const auth = requireScope(d.clients, ['sms', 'mms']);
   const owner = (c: ClientConfig) => (c.scopes.includes('admin') ? undefined : c.name);
 
   app.get<{ Params: { id: string } }>('/v1/messages/:id', { preHandler: auth }, async (req) => {

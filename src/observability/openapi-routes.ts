@@ -214,20 +214,20 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       ...errors(400, 401, 403, 409, 413, 429, 503),
     },
   }),
-  'GET /v1/messages/:id': scoped('sms', {
+  'GET /v1/messages/:id': scoped('sms` or `mms', {
     summary: 'A message: status, carrier, per-part carrier ids and receipts, timestamps',
     description: 'A client without `admin` sees its own messages only.',
     tags: ['messages'],
     params: ID_PARAM,
     response: { 200: { description: 'The message.', ...MESSAGE }, ...errors(401, 403, 404) },
   }),
-  'DELETE /v1/messages/:id': scoped('sms', {
+  'DELETE /v1/messages/:id': scoped('sms` or `mms', {
     summary: 'Cancel a message still queued or scheduled',
     tags: ['messages'],
     params: ID_PARAM,
     response: { 200: { description: 'What was canceled, and what was already on the wire.', ...obj(CANCEL_RESULT) }, ...errors(401, 403, 404) },
   }),
-  'POST /v1/messages/cancel': scoped('sms', {
+  'POST /v1/messages/cancel': scoped('sms` or `mms', {
     summary: 'Cancel every message with this reference still queued or scheduled',
     tags: ['messages'],
     body: obj({ reference: str(undefined, { minLength: 1, maxLength: 128 }) }, ['reference'], { additionalProperties: false }),

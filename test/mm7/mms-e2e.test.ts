@@ -185,3 +185,28 @@ t.test('temporary errors until max_attempts: failed (no fallback); Idempotency-K
   const metrics = (await env.app.http.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(metrics, /xinge_mm7_submit_total\{mmsc="mmsc",status_code="http_503",outcome="temporary"\} 2/);
 });
+
+t.test('a client with scope mms only reads and cancels its MMS through /v1/messages (scope sms or mms)', async (t) => {
+  const { env } = await startMmsEnv(t, {
+    edit: (cfg) => {
+      const clients = cfg.clients as Array<Record<string, unknown>>;
+      clients.push({ name: 'statements', token: 'test-token-statements-1', scopes: ['mms'], categories: ['notification'], free_text: true });
+    },
+  });
+  const h = { authorization: 'Bearer test-token-statements-1' };
+  const res = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: h, payload: mms({ send_at: new Date(Date.now() + 3600000).toISOString() }) });
+  t.equal(res.statusCode, 202, res.body);
+  const id = res.json().id as string;
+  const view = await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: h });
+  t.equal(view.statusCode, 200, view.body);
+  t.match(view.json(), { id, channel: 'mms', status: 'scheduled' });
+  const other = await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: { authorization: `Bearer ${NOTIFY_TOKEN}` } });
+  t.equal(other.statusCode, 404, 'another client does not see it');
+  const del = await env.app.http.inject({ method: 'DELETE', url: `/v1/messages/${id}`, headers: h });
+  t.equal(del.statusCode, 200, del.body);
+  t.same(del.json().canceled, [id]);
+  const none = await env.app.http.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: { authorization: 'Bearer nope' } });
+  t.equal(none.statusCode, 401);
+  const sms = await env.app.http.inject({ method: 'POST', url: '/v1/sms', headers: h, payload: { to: '13800138000', text: 'x', category: 'notification' } });
+  t.equal(sms.statusCode, 403, 'scope mms does not send SMS');
+});
