@@ -190,6 +190,9 @@ t.test('a new send for the same number and purpose invalidates the previous code
   const first = await post(ta, '/v1/otp', { to: TO, purpose: 'login', length: 8 });
   const m1 = messageOf(ta, first.body.id);
   const c1 = await codeFrom(fc, m1);
+  // On the wire means its submit_sm_resp is recorded: while the segment is still
+  // `submitting` it may be sent again, so its body is kept until then.
+  await waitFor(() => ta.app.store.messages.getSegments(m1)[0]?.status === 'submitted', 3000, 'first OTP submitted');
   clock.advance(61_000);
   const second = await post(ta, '/v1/otp', { to: TO, purpose: 'login', length: 8 });
   t.equal(second.status, 202);
