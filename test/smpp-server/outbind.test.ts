@@ -56,8 +56,10 @@ t.test('an outbind with a wrong password, or from a carrier not marked outbind, 
   const notMarked = await RawPeer.connect(port);
   notMarked.send('outbind', 1, { system_id: 'other', password: 'secret' });
   await notMarked.closed;
-  t.pass('closed');
-  t.match(await scrape(env), /xinge_smpp_outbind_refused_total\{carrier="c1",reason="wrong password"\} 1/);
+  t.notOk(notMarked.received.some((p) => p.command === 'bind_receiver'), 'no bind for a carrier not marked outbind');
+  const metrics = await scrape(env);
+  t.match(metrics, /xinge_smpp_outbind_refused_total\{carrier="c1",reason="wrong password"\} 1/);
+  t.match(metrics, /xinge_smpp_outbind_refused_total\{carrier="unknown",reason="no carrier with outbind for this system_id"\} 1/);
   // An outbind on a bound client connection is not an outbind: refused like any request there.
   const client = await RawPeer.connect(port);
   t.teardown(() => client.destroy());

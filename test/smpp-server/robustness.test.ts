@@ -67,7 +67,7 @@ t.test('protocol robustness beside a healthy bind', async (t) => {
     const raw = await boundRaw(port);
     raw.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     await raw.closed;
-    t.pass('the garbage connection was closed');
+    t.same(raw.received.map((p) => p.command), ['bind_transceiver_resp'], 'closed with no answer to the garbage');
     await stillWorks('垃圾数据之后');
   });
 
@@ -82,7 +82,8 @@ t.test('protocol robustness beside a healthy bind', async (t) => {
     tiny.writeUInt32BE(8, 0);
     short.write(tiny);
     await short.closed;
-    t.pass('both closed');
+    t.same(raw.received.map((p) => p.command), ['bind_transceiver_resp'], 'a 2 GiB length: closed, not answered');
+    t.same(short.received, [], 'an 8-octet length: closed, not answered');
     await stillWorks('长度异常之后');
     for (let i = 0; i < 100 && !/closed_total\{reason="framing_error"\} [3-9]/.test(await scrape(env)); i++) await new Promise((r) => setTimeout(r, 20));
     t.match(await scrape(env), /xinge_smpp_server_connections_closed_total\{reason="framing_error"\} [3-9]/);
@@ -110,7 +111,7 @@ t.test('an idle bind is dropped after idle_timeout_s; a talking one is not', asy
     talking.destroy();
   });
   await idle.closed;
-  t.pass('the idle bind was dropped');
+  t.ok(idle.socket.destroyed, 'the idle bind was dropped');
   t.equal(talking.socket.destroyed, false, 'the one sending enquire_link is still up');
   for (let i = 0; i < 100 && !/closed_total\{reason="idle"\} 1/.test(await scrape(env)); i++) await new Promise((r) => setTimeout(r, 20));
   t.match(await scrape(env), /xinge_smpp_server_connections_closed_total\{reason="idle"\} 1/);
