@@ -35,7 +35,11 @@ export interface Store {
    * is no such thread (an in-memory database): count synchronously then.
    */
   depthInBackground(): Promise<Record<Category, number>> | undefined;
-  close(): void;
+  /**
+   * Closes the database now; the promise resolves once the checkpoint thread has closed its
+   * connection too (the drain waits for it, so nothing touches the files after a stop).
+   */
+  close(): Promise<void>;
 }
 
 export function openStore(opts: { path: string; commitIntervalMs?: number; synchronous?: Synchronous; checkpointIntervalMs?: number }): Store {
@@ -54,6 +58,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
   const messages = new SqliteMessageStore(db);
   const aux = new SqliteAuxStore(db);
   const walSync = (opts.synchronous ?? 'full') === 'full' && opts.path !== ':memory:' ? new WalSync(`${opts.path}-wal`) : undefined;
+  let stopped: Promise<void> = Promise.resolve();
   const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0, walSync === undefined ? undefined : () => walSync.sync());
   return {
     messages,
@@ -68,9 +73,9 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
     depthInBackground: () =>
       checkpointer?.read(QUEUED_BY_LANE_SQL).then((rows) => depthByLane(rows as Array<{ lane: number; n: number }>)),
     close: () => {
-      if (!db.open) return;
+      if (!db.open) return stopped;
       commit.close();
-      checkpointer?.stop();
+      stopped = checkpointer?.stop() ?? Promise.resolve();
       let checkpointed = false;
       try {
         // Best effort: the checkpoint thread may hold the checkpoint lock a moment longer
@@ -84,6 +89,7 @@ export function openStore(opts: { path: string; commitIntervalMs?: number; synch
         db.close();
         walSync?.close(checkpointed);
       }
+      return stopped;
     },
   };
 }

@@ -6,6 +6,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { openStore } from '../../src/store/index.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
@@ -88,7 +89,12 @@ t.test('openStore (synchronous full): units are answered after an fsync of the W
   const other = new Database(path, { readonly: true });
   t.equal((other.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 20, 'all rows visible to a second connection');
   other.close();
-  st.close();
+  // close() resolves once the checkpoint thread has ended (its connection closed), so a drain
+  // that awaits it leaves nothing touching the files: the process has one thread fewer then.
+  const threads = () => readdirSync('/proc/self/task').length;
+  const before = threads();
+  await st.close();
+  t.ok(threads() < before, `the checkpoint thread has ended when close resolves (${before} threads, then ${threads()})`);
   const again = openStore({ path, synchronous: 'normal' });
   t.ok(again.messages.getMessage('msg_ws19'), 'rows survive close and reopen');
   await again.commit.run(() => again.messages.insertMessage(newMessage({ id: 'msg_ws_normal' })));

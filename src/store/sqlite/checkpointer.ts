@@ -70,6 +70,7 @@ export class Checkpointer {
   readonly #worker: Worker;
   readonly stats: CheckpointStats = { runs: 0, framesCheckpointed: 0, errors: 0, lastError: undefined };
   #stopped = false;
+  readonly #exited: Promise<void>;
   #nextRead = 0;
   readonly #reads = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
 
@@ -95,6 +96,7 @@ export class Checkpointer {
       this.stats.errors++;
       this.stats.lastError = err.message;
     });
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('exit', () => this.#failReads(new Error('store thread ended')));
     // Never what keeps the process alive (the store stops it on close). After the listeners:
     // a 'message' listener refs the worker's port again.
@@ -119,11 +121,19 @@ export class Checkpointer {
     this.#worker.unref();
   }
 
-  /** Ask the thread to close its connection and end (it finishes a checkpoint in progress first). */
-  stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#failReads(new Error('store closed'));
-    this.#worker.postMessage('stop');
+  /**
+   * Ask the thread to close its connection and end (it finishes a checkpoint in progress
+   * first). Resolves when it has: its connection may remove the -wal and -shm files.
+   */
+  stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#failReads(new Error('store closed'));
+      this.#worker.postMessage('stop');
+      // Whoever waits for the stop keeps the process up until the thread has ended.
+      this.#worker.ref();
+    }
+    // A thread that does not end (a checkpoint stuck on a slow disk) does not hold a stop for ever.
+    return Promise.race([this.#exited, new Promise<void>((r) => setTimeout(r, 2000).unref())]);
   }
 }
