@@ -163,8 +163,11 @@ export function requireScope(clients: () => readonly ClientConfig[], scope: stri
   };
 }
 
+/** Throws the 503 `draining` answer while the daemon drains. */
+export function refuseWhileDraining(isDraining: () => boolean): void {
+  if (isDraining()) throw new ApiError('draining', 'shutting down', { retryAfter: 5 });
+}
+
 export function requireNotDraining(isDraining: () => boolean) {
-  return async (): Promise<void> => {
-    if (isDraining()) throw new ApiError('draining', 'shutting down', { retryAfter: 5 });
-  };
+  return async (): Promise<void> => refuseWhileDraining(isDraining);
 }

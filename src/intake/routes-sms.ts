@@ -4,7 +4,7 @@ import { ApiError } from '../domain/errors.js';
 import { CATEGORIES } from '../domain/types.js';
 import type { ClientConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import { requireNotDraining, requireScope } from './http-server.js';
+import { refuseWhileDraining, requireNotDraining, requireScope } from './http-server.js';
 import type { IdempotencyKeys, StoredAnswer } from './idempotency.js';
 import type { Accepted, SubmitService } from './submit-service.js';
 import { parseSmsRequest } from './validate.js';
@@ -53,9 +53,8 @@ export function createSmsIntake(d: SmsRoutesDeps): SmsIntake {
     if (r.idempotencyKey === undefined) return work();
     return d.idempotency.run(r.client.name, r.idempotencyKey, r.rawBody, d.now(), (record) => work(record));
   };
-  const notDraining = () => {
-    if (d.isDraining()) throw new ApiError('draining', 'shutting down', { retryAfter: 5 });
-  };
+  // Checked here too: an intake thread hands requests over without the route's preHandler.
+  const notDraining = () => refuseWhileDraining(d.isDraining);
 
   return {
     async one(r) {
