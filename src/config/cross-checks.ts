@@ -164,5 +164,7 @@ export function crossCheckRaw(raw: Raw): string[] {
   const ht = http?.headers_timeout_ms;
   const rt = http?.request_timeout_ms;
   if (typeof ht === 'number' && typeof rt === 'number' && ht > rt) errors.push('http.headers_timeout_ms: expected at most http.request_timeout_ms');
+  const store = obj(raw.store);
+  if (store?.driver === 'postgres' && (typeof store.url !== 'string' || store.url === '')) errors.push('store.url: required with store.driver postgres (e.g. ${XINGE_STORE_URL})');
   return errors;
 }

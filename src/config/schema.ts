@@ -3,6 +3,7 @@
  * Every object is strict: an unknown key is an error naming its YAML path.
  */
 import { z } from 'zod';
+import { clusterConfigSchema } from '../cluster/config.js';
 
 const int = (min: number, max?: number) => {
   const expected = max === undefined ? `expected integer >= ${min}` : `expected integer ${min}..${max}`;
@@ -52,8 +53,11 @@ const httpSchema = z
 
 const storeSchema = z
   .object({
-    driver: enumOf(['sqlite']).default('sqlite'),
+    /** sqlite: one daemon, embedded. postgres: several daemons share one queue (docs/cluster.md). */
+    driver: enumOf(['sqlite', 'postgres']).default('sqlite'),
     path: nonEmpty().default('./var/xinge.db'),
+    /** postgres only: the connection URL, from the environment (`${XINGE_STORE_URL}`). */
+    url: nonEmpty().optional(),
     retention_days: int(1).default(180),
     /** Group-commit tick: accepted messages wait at most this long for their transaction. */
     commit_interval_ms: int(0, 1000).default(2),
@@ -460,6 +464,8 @@ export const configSchema = z
     http: httpSchema,
     shutdown_grace_s: num(0).default(5),
     store: storeSchema,
+    /** Active-active on PostgreSQL (store.driver: postgres); ignored with sqlite. */
+    cluster: clusterConfigSchema.default({}),
     queue: queueSchema,
     inbound: inboundSchema,
     log: logSchema,
