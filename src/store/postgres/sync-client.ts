@@ -1,0 +1,271 @@
+/**
+ * PgSyncClient: one PostgreSQL connection, driven synchronously from the main thread.
+ *
+ * Why synchronous: the store interface (src/store/types.ts) is synchronous because SQLite
+ * is, and intake, dispatcher and results group their writes in closures run inside one
+ * transaction (GroupCommit). The PostgreSQL backend keeps that contract: node-postgres runs
+ * on a worker thread that owns the connection, and the main thread posts it statements and
+ * blocks on an Atomics.wait until the answer is there (receiveMessageOnPort). A statement
+ * costs the main thread one loopback round trip; that bounds a node's throughput (docs/cluster.md),
+ * and is the price of one store interface for both backends.
+ *
+ * Statements that return nothing the caller needs may be *deferred*: they go with the next
+ * waiting statement in one message, and the worker runs them in order. A deferred statement's
+ * error is thrown by that next wait (in a transaction PostgreSQL aborts the transaction on the
+ * first error anyway, so COMMIT fails and nothing half-done is kept).
+ *
+ * A wait that outlasts `waitTimeoutMs` (server gone silent, beyond statement_timeout) ends the
+ * worker: its connection closes, PostgreSQL rolls back what was open, and the next statement
+ * starts a new worker and connection.
+ */
+import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { StoreError } from './errors.js';
+
+export interface PgSyncClientOptions {
+  url: string;
+  /** Server-side statement_timeout, ms. Default 5000. */
+  statementTimeoutMs?: number;
+  /** Server-side idle_in_transaction_session_timeout, ms. Default 10000. */
+  idleInTransactionTimeoutMs?: number;
+  /** Opening a connection, ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export type RowMode = 'object' | 'array';
+interface Op {
+  sql: string;
+  params: readonly unknown[];
+  array: boolean;
+}
+interface Answer {
+  results: Array<{ rows: unknown[]; count: number }>;
+  error?: { message: string; code?: string; index: number };
+}
+
+/** The worker: CommonJS source run with eval, so it needs no TypeScript loader. */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const pg = require(workerData.driver);
+// int8 (ms timestamps, counts) as numbers: every value the store keeps fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+const { port, signal, url, statementTimeoutMs, idleTimeoutMs, connectTimeoutMs, applicationName } = workerData;
+let client = null;
+// A connection lost inside a transaction loses the transaction: until the caller ends it
+// (COMMIT or ROLLBACK), every statement fails, COMMIT included, so nothing is called done
+// that PostgreSQL rolled back.
+let inTx = false;
+let txLost = false;
+function lose(c) {
+  if (client !== c) return;
+  client = null;
+  if (inTx) txLost = true;
+}
+async function connection() {
+  if (client !== null) return client;
+  const c = new pg.Client({ connectionString: url, statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleTimeoutMs, connectionTimeoutMillis: connectTimeoutMs,
+    application_name: applicationName, keepAlive: true });
+  c.on('error', () => lose(c));
+  c.on('end', () => lose(c));
+  await c.connect();
+  client = c;
+  return c;
+}
+function answer(a) {
+  port.postMessage(a);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+port.on('message', async (msg) => {
+  if (msg === 'close') {
+    const c = client; client = null;
+    if (c !== null) await c.end().catch(() => {});
+    answer({ results: [] });
+    port.close();
+    return;
+  }
+  const results = [];
+  for (let i = 0; i < msg.length; i++) {
+    const op = msg[i];
+    const verb = /^\\s*(\\w+)/.exec(op.sql)?.[1]?.toUpperCase();
+    try {
+      if (txLost) {
+        if (verb === 'ROLLBACK') { txLost = false; inTx = false; results.push({ rows: [], count: 0 }); continue; }
+        if (verb === 'COMMIT') { txLost = false; inTx = false; }
+        const e = new Error('connection lost in a transaction: it was rolled back'); e.code = '08006'; throw e;
+      }
+      const c = await connection();
+      const r = await c.query({ text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
+      if (verb === 'BEGIN') inTx = true;
+      else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
+      results.push({ rows: r.rows, count: r.rowCount ?? 0 });
+    } catch (err) {
+      // A broken connection is dropped; PostgreSQL rolls back what it had open.
+      if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
+        const c = client; lose(c); c.end().catch(() => {});
+      }
+      if (verb === 'COMMIT' || verb === 'ROLLBACK') inTx = false;
+      answer({ results, error: { message: String(err && err.message), code: err && err.code, index: i } });
+      return;
+    }
+  }
+  answer({ results });
+});
+`;
+
+export class PgSyncClient {
+  readonly #o: Required<PgSyncClientOptions>;
+  readonly #waitMs: number;
+  #worker: Worker | undefined;
+  #port: MessagePort | undefined;
+  #signal: Int32Array | undefined;
+  #deferred: Op[] = [];
+  #closed = false;
+  /** Statements sent and waits done (metrics; round trips are what bound a node). */
+  statements = 0;
+  waits = 0;
+
+  constructor(o: PgSyncClientOptions) {
+    this.#o = {
+      url: o.url,
+      statementTimeoutMs: o.statementTimeoutMs ?? 5000,
+      idleInTransactionTimeoutMs: o.idleInTransactionTimeoutMs ?? 10000,
+      connectTimeoutMs: o.connectTimeoutMs ?? 5000,
+      applicationName: o.applicationName ?? 'xinge-store',
+    };
+    this.#waitMs = this.#o.statementTimeoutMs + this.#o.connectTimeoutMs + 2000;
+  }
+
+  /** Rows of `sql` (objects, or arrays of column values with mode 'array'). */
+  query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): R[] {
+    return this.#send({ sql, params, array: mode === 'array' }).rows as R[];
+  }
+
+  /** The first row, or undefined. */
+  one<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): R | undefined {
+    return this.query<R>(sql, params, mode)[0];
+  }
+
+  /** Rows affected. */
+  run(sql: string, params: readonly unknown[] = []): number {
+    return this.#send({ sql, params, array: false }).count;
+  }
+
+  /** Sent with the next waiting statement; its error is thrown there. */
+  defer(sql: string, params: readonly unknown[] = []): void {
+    if (this.#closed) throw new StoreError('store_closed', 'store closed');
+    this.#deferred.push({ sql, params, array: false });
+  }
+
+  /** Send what is deferred and wait for it. */
+  flush(): void {
+    if (this.#deferred.length > 0) this.#roundTrip([]);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deferred = [];
+    const port = this.#port;
+    const signal = this.#signal;
+    if (port !== undefined && signal !== undefined) {
+      Atomics.store(signal, 0, 0);
+      port.postMessage('close');
+      Atomics.wait(signal, 0, 0, 2000);
+      receiveMessageOnPort(port);
+      port.close();
+    }
+    void this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#port = undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #send(op: Op): { rows: unknown[]; count: number } {
+    const results = this.#roundTrip([op]);
+    return results[results.length - 1]!;
+  }
+
+  #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number }> {
+    if (this.#closed) throw new StoreError('store_closed', 'store closed');
+    const batch = this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops;
+    const deferredCount = this.#deferred.length;
+    this.#deferred = [];
+    const { port, signal } = this.#ensureWorker();
+    Atomics.store(signal, 0, 0);
+    port.postMessage(batch);
+    this.statements += batch.length;
+    this.waits++;
+    const r = Atomics.wait(signal, 0, 0, this.#waitMs);
+    const msg = receiveMessageOnPort(port);
+    if (r === 'timed-out' || msg === undefined) {
+      this.#dropWorker();
+      throw new StoreError('store_unavailable', `PostgreSQL did not answer within ${this.#waitMs} ms`);
+    }
+    const a = msg.message as Answer;
+    if (a.error !== undefined) {
+      const where = a.error.index < deferredCount ? ' (deferred statement)' : '';
+      throw new StoreError(pgErrorCode(a.error.code), `PostgreSQL: ${a.error.code ?? 'connection'}: ${redact(a.error.message)}${where}`, a.error.code);
+    }
+    for (const res of a.results) for (const row of res.rows) fixBuffers(row);
+    return a.results.slice(deferredCount);
+  }
+
+  #ensureWorker(): { port: MessagePort; signal: Int32Array } {
+    if (this.#worker !== undefined && this.#port !== undefined && this.#signal !== undefined) return { port: this.#port, signal: this.#signal };
+    const { port1, port2 } = new MessageChannel();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const driver = createRequire(import.meta.url).resolve('pg');
+    const o = this.#o;
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      name: 'xinge-pg-store',
+      workerData: {
+        port: port2, signal, driver, url: o.url, statementTimeoutMs: o.statementTimeoutMs,
+        idleTimeoutMs: o.idleInTransactionTimeoutMs, connectTimeoutMs: o.connectTimeoutMs, applicationName: o.applicationName,
+      },
+      transferList: [port2],
+    });
+    this.#worker.on('error', () => this.#dropWorker());
+    this.#worker.unref();
+    port1.unref();
+    this.#port = port1;
+    this.#signal = signal;
+    return { port: port1, signal };
+  }
+
+  #dropWorker(): void {
+    void this.#worker?.terminate();
+    this.#port?.close();
+    this.#worker = undefined;
+    this.#port = undefined;
+    this.#signal = undefined;
+  }
+}
+
+/** Structured clone turns a Buffer into a Uint8Array: bytea columns come back as Buffers. */
+function fixBuffers(row: unknown): void {
+  if (row === null || typeof row !== 'object') return;
+  const r = row as Record<string, unknown>;
+  for (const k in r) {
+    const v = r[k];
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) r[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+}
+
+function pgErrorCode(code: string | undefined): 'store_conflict' | 'store_unavailable' | 'store_failed' {
+  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code === '57P01' || code === '57014' || code === '53300') return 'store_unavailable';
+  if (code === '23505' || code === '40001' || code === '40P01') return 'store_conflict';
+  return 'store_failed';
+}
+
+function redact(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}

@@ -1,0 +1,85 @@
+/**
+ * Issue 21.1: the PostgreSQL store's synchronous client (a worker thread owns the connection,
+ * the main thread waits on Atomics): rows and counts, bytea as Buffer, deferred statements
+ * and their errors, transactions rolled back with a dropped connection, and a server that
+ * goes away answered with a typed error instead of a hang.
+ */
+import t from 'tap';
+import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
+import { StoreError } from '../../src/store/postgres/errors.js';
+import { startTestPostgres } from '../helpers/postgres.js';
+
+const pgc = await startTestPostgres(t);
+if (pgc !== undefined) {
+  t.test('rows, counts, int8 as numbers, bytea as Buffer, array rows', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE kv (k text PRIMARY KEY, n bigint, b bytea)');
+    t.equal(c.run('INSERT INTO kv VALUES ($1, $2, $3), ($4, $5, $6)', ['a', 1_700_000_000_123, Buffer.from([1, 2, 3]), 'b', 2, null]), 2);
+    const rows = c.query<{ k: string; n: number; b: Buffer | null }>('SELECT k, n, b FROM kv ORDER BY k');
+    t.same(rows.map((r) => [r.k, r.n]), [['a', 1_700_000_000_123], ['b', 2]]);
+    t.equal(typeof rows[0]!.n, 'number');
+    t.ok(Buffer.isBuffer(rows[0]!.b), 'bytea is a Buffer');
+    t.same([...rows[0]!.b!], [1, 2, 3]);
+    t.same(c.query('SELECT k, n FROM kv ORDER BY k', [], 'array'), [['a', 1_700_000_000_123], ['b', 2]]);
+    t.equal(c.one('SELECT k FROM kv WHERE k = $1', ['zz']), undefined);
+  });
+
+  t.test('deferred statements run in order with the next wait; their error is thrown there and rolls the transaction back', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE d (id int PRIMARY KEY)');
+    const before = c.waits;
+    c.defer('INSERT INTO d VALUES (1)');
+    c.defer('INSERT INTO d VALUES (2)');
+    t.same(c.query('SELECT id FROM d ORDER BY id', [], 'array'), [[1], [2]]);
+    t.equal(c.waits - before, 1, 'three statements, one round trip');
+    c.run('BEGIN');
+    c.defer('INSERT INTO d VALUES (3)');
+    c.defer('INSERT INTO d VALUES (1)'); // duplicate key
+    const err = t.throws(() => c.query('SELECT 1')) as StoreError;
+    t.equal(err.code, 'store_conflict');
+    t.equal(err.sqlState, '23505');
+    t.match(err.message, /deferred/);
+    t.throws(() => c.run('INSERT INTO d VALUES (4)'), /aborted/, 'the transaction is aborted');
+    c.run('ROLLBACK');
+    t.same(c.query('SELECT id FROM d ORDER BY id', [], 'array'), [[1], [2]], 'nothing of the failed transaction kept');
+  });
+
+  t.test('a terminated backend: the open transaction is lost (rolled back), the next statement reconnects', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url, applicationName: 'xinge-kill-me' });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE k (id int)');
+    c.run('BEGIN');
+    c.run('INSERT INTO k VALUES (1)');
+    await pgc.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'xinge-kill-me'`);
+    const err = t.throws(() => c.run('COMMIT')) as StoreError;
+    t.equal(err.code, 'store_unavailable', err.message);
+    t.same(c.query('SELECT count(*)::int AS n FROM k'), [{ n: 0 }], 'reconnected; the insert was rolled back');
+  });
+
+  t.test('statement_timeout: a statement stuck behind a lock fails with a typed error', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url, statementTimeoutMs: 300 });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE lk (id int)');
+    const holder = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => holder.close());
+    holder.run('BEGIN');
+    holder.run('LOCK TABLE lk IN ACCESS EXCLUSIVE MODE');
+    const err = t.throws(() => c.query('SELECT * FROM lk')) as StoreError;
+    t.equal(err.code, 'store_unavailable');
+    t.equal(err.sqlState, '57014');
+    holder.run('ROLLBACK');
+    t.same(c.query('SELECT count(*)::int AS n FROM lk'), [{ n: 0 }]);
+  });
+
+  t.test('an unreachable server: a typed error, no password in it, and no hang', async (t) => {
+    const c = new PgSyncClient({ url: 'postgres://u:s3cret@127.0.0.1:1/x', connectTimeoutMs: 500 });
+    t.teardown(() => c.close());
+    const err = t.throws(() => c.query('SELECT 1')) as StoreError;
+    t.equal(err.code, 'store_unavailable');
+    t.notMatch(err.message, /s3cret/);
+    c.close();
+    t.throws(() => c.query('SELECT 1'), { code: 'store_closed' });
+  });
+}
