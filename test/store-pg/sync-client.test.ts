@@ -83,3 +83,38 @@ if (pgc !== undefined) {
     t.throws(() => c.query('SELECT 1'), { code: 'store_closed' });
   });
 }
+
+if (pgc !== undefined) {
+  t.test('transaction: commit, nested savepoint rolled back alone, a caught statement error fails the COMMIT', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE tx (id int PRIMARY KEY)');
+    c.transaction(() => {
+      c.defer('INSERT INTO tx VALUES (1)');
+      t.throws(() =>
+        c.transaction(() => {
+          c.run('INSERT INTO tx VALUES (2)');
+          throw new Error('unit fails after writing');
+        }),
+      );
+      c.transaction(() => c.defer('INSERT INTO tx VALUES (3)'));
+      t.throws(() => c.transaction(() => { c.defer('INSERT INTO tx VALUES (9)'); throw new Error('fails before anything was sent'); }));
+    });
+    t.same(c.query('SELECT id FROM tx ORDER BY id', [], 'array'), [[1], [3]], 'the failed savepoints left nothing');
+    t.equal(c.inTransaction, false);
+    const err = t.throws(() =>
+      c.transaction(() => {
+        c.run('INSERT INTO tx VALUES (4)');
+        try {
+          c.run('INSERT INTO tx VALUES (1)');
+        } catch {
+          /* a caller that swallows the error */
+        }
+      }),
+    ) as StoreError;
+    t.equal(err.code, 'store_failed');
+    t.match(err.message, /rolled back/);
+    t.throws(() => c.transaction(() => c.defer('INSERT INTO tx VALUES (3)')), { code: 'store_conflict' }, 'a deferred error fails the COMMIT');
+    t.same(c.query('SELECT id FROM tx ORDER BY id', [], 'array'), [[1], [3]], 'neither failed transaction left a row, and the connection is usable');
+  });
+}

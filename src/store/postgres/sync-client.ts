@@ -41,7 +41,7 @@ interface Op {
   array: boolean;
 }
 interface Answer {
-  results: Array<{ rows: unknown[]; count: number }>;
+  results: Array<{ rows: unknown[]; count: number; command?: string }>;
   error?: { message: string; code?: string; index: number };
 }
 
@@ -102,7 +102,7 @@ port.on('message', async (msg) => {
       const r = await c.query({ text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
       if (verb === 'BEGIN') inTx = true;
       else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
-      results.push({ rows: r.rows, count: r.rowCount ?? 0 });
+      results.push({ rows: r.rows, count: r.rowCount ?? 0, command: r.command });
     } catch (err) {
       // A broken connection is dropped; PostgreSQL rolls back what it had open.
       if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
@@ -125,6 +125,7 @@ export class PgSyncClient {
   #signal: Int32Array | undefined;
   #deferred: Op[] = [];
   #closed = false;
+  #depth = 0;
   /** Statements sent and waits done (metrics; round trips are what bound a node). */
   statements = 0;
   waits = 0;
@@ -161,6 +162,69 @@ export class PgSyncClient {
     this.#deferred.push({ sql, params, array: false });
   }
 
+  /**
+   * A transaction, or a savepoint inside one. BEGIN and SAVEPOINT go with the first
+   * statement that waits; COMMIT waits (its answer is the durability the caller reports).
+   * PostgreSQL aborts a transaction on any statement error, so a unit that catches a
+   * statement's error and carries on fails at its next statement: store methods avoid
+   * expected errors (ON CONFLICT) rather than catch them.
+   */
+  transaction<T>(fn: () => T): T {
+    const nested = this.#depth > 0;
+    const sp = `xinge_sp${this.#depth}`;
+    const mark = this.#deferred.length;
+    const waitsBefore = this.waits;
+    this.defer(nested ? `SAVEPOINT ${sp}` : 'BEGIN');
+    this.#depth++;
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.#depth--;
+      if (this.waits === waitsBefore) {
+        // Nothing of it reached PostgreSQL: forget it.
+        this.#deferred.length = mark;
+        throw err;
+      }
+      this.#deferred = [];
+      try {
+        if (nested) {
+          this.run(`ROLLBACK TO ${sp}`);
+          this.defer(`RELEASE ${sp}`);
+        } else {
+          this.run('ROLLBACK');
+        }
+      } catch {
+        /* the connection is gone: PostgreSQL rolled back all of it */
+      }
+      throw err;
+    }
+    this.#depth--;
+    if (nested) {
+      this.defer(`RELEASE ${sp}`);
+      return result;
+    }
+    let committed: string | undefined;
+    try {
+      committed = this.#send({ sql: 'COMMIT', params: [], array: false }).command;
+    } catch (err) {
+      // A deferred statement failed before COMMIT ran: the transaction is still open, aborted.
+      try {
+        this.run('ROLLBACK');
+      } catch {
+        /* the connection is gone: PostgreSQL rolled back */
+      }
+      throw err;
+    }
+    // COMMIT of a transaction an earlier (caught) error aborted answers ROLLBACK, not an error.
+    if (committed === 'ROLLBACK') throw new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier');
+    return result;
+  }
+
+  get inTransaction(): boolean {
+    return this.#depth > 0;
+  }
+
   /** Send what is deferred and wait for it. */
   flush(): void {
     if (this.#deferred.length > 0) this.#roundTrip([]);
@@ -188,12 +252,12 @@ export class PgSyncClient {
     return this.#closed;
   }
 
-  #send(op: Op): { rows: unknown[]; count: number } {
+  #send(op: Op): { rows: unknown[]; count: number; command?: string } {
     const results = this.#roundTrip([op]);
     return results[results.length - 1]!;
   }
 
-  #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number }> {
+  #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number; command?: string }> {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
     const batch = this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops;
     const deferredCount = this.#deferred.length;
