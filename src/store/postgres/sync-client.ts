@@ -99,7 +99,9 @@ port.on('message', async (msg) => {
         const e = new Error('connection lost in a transaction: it was rolled back'); e.code = '08006'; throw e;
       }
       const c = await connection();
-      const r = await c.query({ text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
+      const res = await c.query({ text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
+      // Several statements in one text (a migration) answer a list: the last one counts.
+      const r = Array.isArray(res) ? res[res.length - 1] : res;
       if (verb === 'BEGIN') inTx = true;
       else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
       results.push({ rows: r.rows, count: r.rowCount ?? 0, command: r.command });

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import { idUpperBound } from '../../domain/ids.js';
 import { limitedStatement } from './limited.js';
+import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
 import type {
   FinalizedMessage,
   CancelResult,
@@ -28,50 +29,6 @@ export function depthByLane(rows: ReadonlyArray<{ lane: number; n: number }>): R
   return out;
 }
 
-interface MessageRow {
-  id: string; client: string; category: Category; status: MessageStatus; to_number: string; from_addr: string | null;
-  encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; carrier_id: string;
-  reference: string | null; callback_url: string | null; template_id: string | null; variant: string | null; stage: string | null;
-  otp_id: string | null; error_code: string | null; error_text: string | null; send_at: number; expires_at: number;
-  created_at: number; queued_at: number | null; scheduled_at: number | null; submitting_at: number | null;
-  submitted_at: number | null; final_at: number | null;
-}
-interface SegmentRow {
-  id: number; message_id: string; seq: number; total: number; status: SegmentStatus; carrier_id: string;
-  carrier_msg_id: string | null; attempts: number; error_code: string | null; receipt_stat: string | null;
-  receipt_err: string | null; submitted_at: number | null; final_at: number | null;
-}
-
-function toMessage(r: MessageRow): MessageRecord {
-  return {
-    id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, from: r.from_addr,
-    encoding: r.encoding, segmentation: r.segmentation, segmentsCount: r.segments, carrierId: r.carrier_id,
-    reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, variant: r.variant, stage: r.stage,
-    otpId: r.otp_id, errorCode: r.error_code, errorText: r.error_text, sendAt: r.send_at, expiresAt: r.expires_at,
-    createdAt: r.created_at, queuedAt: r.queued_at, scheduledAt: r.scheduled_at, submittingAt: r.submitting_at,
-    submittedAt: r.submitted_at, finalAt: r.final_at,
-  };
-}
-function toSegment(r: SegmentRow): SegmentRecord {
-  return {
-    id: r.id, messageId: r.message_id, seq: r.seq, total: r.total, status: r.status, carrierId: r.carrier_id,
-    carrierMsgId: r.carrier_msg_id, attempts: r.attempts, errorCode: r.error_code, receiptStat: r.receipt_stat,
-    receiptErr: r.receipt_err, submittedAt: r.submitted_at, finalAt: r.final_at,
-  };
-}
-
-const FINALIZED_COLS = 'id, client, category, status, carrier_id, to_number, callback_url, reference, template_id, variant, error_code, otp_id';
-/** A FINALIZED_COLS row, raw. */
-type FinalizedRow = [
-  id: string, client: string, category: Category, status: MessageStatus, carrier_id: string, to_number: string,
-  callback_url: string | null, reference: string | null, template_id: string | null, variant: string | null,
-  error_code: string | null, otp_id: string | null,
-];
-/** An open message row as it is once the caller's update has set its final state. */
-const toFinalized = (r: FinalizedRow, status: MessageStatus, errorCode: string | null): FinalizedMessage => ({
-  id: r[0], client: r[1], category: r[2], status, carrierId: r[4], to: r[5], callbackUrl: r[6], reference: r[7],
-  templateId: r[8], variant: r[9], errorCode, otpId: r[11],
-});
 /** A due segment and what its PDU needs from its message, raw (dueSegs). */
 type DueRow = [
   id: number, message_id: string, seq: number, total: number, carrier_id: string, attempts: number, tried: string | null,

@@ -1,0 +1,384 @@
+/**
+ * PostgreSQL implementation of MessageStore (store.driver: postgres), shared by every
+ * daemon of a cluster. Where the SQLite store relies on being the only writer, this one
+ * relies on row locks:
+ * - a claim (peekDue/claim) marks segments `submitting` with this node's id in the same
+ *   statement that picks them (FOR UPDATE SKIP LOCKED), so two nodes never send one segment
+ *   and a cancel sees the claim at once; markClaimed has nothing left to do;
+ * - cancel locks the message's segments first, so it waits for a claim in progress and is
+ *   exclusive with it: `canceled` still means never sent;
+ * - recovery and the stale sweep touch only this node's claims; a dead node's claims go
+ *   back to the queue through reapClaims (the node registry says who is alive);
+ * - counters (concat refs, the receipt sweep cursor) are updated atomically / under lock.
+ */
+import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
+import { idUpperBound } from '../../domain/ids.js';
+import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
+import type { CancelResult, ClaimedSegment, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
+import type { PgSyncClient } from './sync-client.js';
+
+const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
+const AWAITING_RECEIPT = `('submitted', 'accepted', 'enroute')`;
+
+/** Claim due segments of one carrier and lane for this node, with what their PDUs need. */
+const CLAIM_SQL = `
+  WITH picked AS (
+    SELECT id FROM segments
+    WHERE status = 'queued' AND carrier_id = $1 AND lane = $2 AND due_at <= $3 AND NOT (id = ANY($5::bigint[]))
+    ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED
+  ), seg AS (
+    UPDATE segments s SET status = 'submitting', claimed_at = $3, claimed_by = $6 FROM picked WHERE s.id = picked.id
+    RETURNING s.id, s.message_id, s.seq, s.total, s.carrier_id, s.attempts, s.tried, s.due_at
+  ), msg AS (
+    UPDATE messages m SET status = 'submitting', submitting_at = COALESCE(m.submitting_at, $3)
+    WHERE m.id IN (SELECT message_id FROM seg) AND m.status IN ('queued', 'scheduled')
+  )
+  SELECT seg.id, seg.message_id, seg.seq, seg.total, seg.carrier_id, seg.attempts, seg.tried, m.to_number, m.from_addr,
+    m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
+  FROM seg JOIN messages m ON m.id = seg.message_id ORDER BY seg.due_at, seg.id`;
+
+type DueRow = [
+  id: number, message_id: string, seq: number, total: number, carrier_id: string, attempts: number, tried: string | null,
+  to_number: string, from_addr: string | null, body: string | null, body_enc: Buffer | null,
+  encoding: ClaimedSegment['encoding'], segmentation: ClaimedSegment['segmentation'], concat_ref: number,
+  expires_at: number, client: string, created_at: number,
+];
+
+export interface PgMessageStoreOptions {
+  /** This daemon's id, written on its claims (cluster.node_id). */
+  nodeId: string;
+}
+
+export class PgMessageStore implements MessageStore {
+  readonly #c: PgSyncClient;
+  readonly #node: string;
+  #claimed: (messageId: string) => boolean = () => false;
+
+  constructor(client: PgSyncClient, opts: PgMessageStoreOptions) {
+    this.#c = client;
+    this.#node = opts.nodeId;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#c.transaction(fn);
+  }
+
+  insertMessage(m: NewMessage): void {
+    const scheduled = m.sendAt > m.createdAt;
+    const lane = laneIndex(m.category);
+    this.#c.defer(
+      `INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
+        segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
+        variant, stage, otp_id, created_at, queued_at, scheduled_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+      [
+        m.id, m.client, m.category, lane, scheduled ? 'scheduled' : 'queued', m.to, m.from ?? null, m.text ?? null,
+        m.bodyEnc ?? null, m.encoding, m.segmentation, m.segments, m.segments, m.carrierId, m.concatRef, m.sendAt,
+        m.expiresAt, m.reference ?? null, m.callbackUrl ?? null, m.templateId ?? null, m.variant ?? null, m.stage ?? null,
+        m.otpId ?? null, m.createdAt, scheduled ? null : m.createdAt, scheduled ? m.createdAt : null,
+      ],
+    );
+    this.#insertSegments(m.id, m.segments, lane, m.sendAt, m.carrierId);
+  }
+
+  #insertSegments(messageId: string, total: number, lane: number, dueAt: number, carrierId: string): void {
+    this.#c.defer(
+      `INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
+       SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`,
+      [messageId, total, lane, dueAt, carrierId],
+    );
+  }
+
+  getMessage(id: string): MessageRecord | undefined {
+    const r = this.#c.one<MessageRow>(`SELECT * FROM messages WHERE id = $1`, [id]);
+    return r === undefined ? undefined : toMessage(r);
+  }
+
+  getSegments(messageId: string): SegmentRecord[] {
+    return this.#c.query<SegmentRow>(`SELECT * FROM segments WHERE message_id = $1 ORDER BY seq`, [messageId]).map(toSegment);
+  }
+
+  claim(carrierId: string, lane: Category, now: number, limit: number): ClaimedSegment[] {
+    return this.peekDue(carrierId, lane, now, limit, new Set());
+  }
+
+  /** In PostgreSQL a peek is a claim: picked and marked in one statement (see the file comment). */
+  peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[] {
+    if (limit <= 0) return [];
+    const rows = this.#c.query<DueRow>(CLAIM_SQL, [carrierId, laneIndex(lane), now, limit, [...skip], this.#node], 'array');
+    return rows.map((r) => ({
+      id: r[0], messageId: r[1], seq: r[2], total: r[3], lane, carrierId: r[4], attempts: r[5],
+      to: r[7], from: r[8], text: r[9], bodyEnc: r[10], encoding: r[11], segmentation: r[12], concatRef: r[13],
+      expiresAt: r[14], client: r[15], createdAt: r[16], triedCarriers: r[6] === null ? [] : r[6].split(','),
+    }));
+  }
+
+  markClaimed(): void {
+    /* the claim statement already marked them */
+  }
+
+  markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined {
+    const c = this.#c;
+    if (c.run(`UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting'`, [carrierMsgId, now, segmentId]) === 0) return undefined;
+    if (total > 1) {
+      const r = c.one<{ pending: number }>(`UPDATE messages SET pending = pending - 1 WHERE id = $1 RETURNING pending`, [messageId]);
+      if (r === undefined || r.pending > 0) return undefined;
+    }
+    if (!finalOnSubmit) {
+      c.defer(`UPDATE messages SET status = 'submitted', submitted_at = $1 WHERE id = $2 AND final_at IS NULL`, [now, messageId]);
+      return undefined;
+    }
+    const r = c.one<FinalizedRow>(
+      `UPDATE messages SET status = 'submitted', submitted_at = $1, final_at = $1 WHERE id = $2 AND final_at IS NULL RETURNING ${FINALIZED_COLS}`,
+      [now, messageId], 'array',
+    );
+    return r === undefined ? undefined : toFinalized(r, 'submitted', r[10]);
+  }
+
+  setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean {
+    const final = !['submitted', 'accepted', 'enroute'].includes(status);
+    return (
+      this.#c.run(
+        `UPDATE segments SET status = $1, receipt_stat = COALESCE($2, receipt_stat), receipt_err = COALESCE($3, receipt_err),
+         final_at = $4 WHERE id = $5 AND status IN ${AWAITING_RECEIPT}`,
+        [status, stat, err, final ? now : null, segmentId],
+      ) > 0
+    );
+  }
+
+  requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean {
+    if (this.#c.one(`SELECT 1 FROM segments s JOIN messages m ON m.id = s.message_id WHERE s.id = $1 AND m.final_at IS NOT NULL`, [segmentId]) !== undefined) {
+      this.setSegmentState(segmentId, 'canceled', dueAt, { errorCode: opts.errorCode ?? null });
+      return false;
+    }
+    return (
+      this.#c.run(
+        `UPDATE segments SET status = 'queued', due_at = $2, attempts = attempts + $3, error_code = COALESCE($4, error_code),
+         carrier_id = COALESCE($5, carrier_id), tried = COALESCE($6, tried), claimed_by = NULL
+         WHERE id = $1 AND status IN ('queued', 'submitting')`,
+        [segmentId, dueAt, opts.countAttempt ? 1 : 0, opts.errorCode ?? null, opts.carrierId ?? null, opts.tried === undefined ? null : opts.tried.join(',')],
+      ) > 0
+    );
+  }
+
+  setSegmentState(segmentId: number, status: SegmentStatus, now: number, info: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null } = {}): boolean {
+    const final = !['queued', 'submitting', 'submitted', 'accepted', 'enroute'].includes(status);
+    // The status before the change, read in the same statement (FROM the old row).
+    const r = this.#c.one<{ message_id: string; before: string }>(
+      `UPDATE segments s SET status = $2, error_code = COALESCE($4, s.error_code), receipt_stat = COALESCE($5, s.receipt_stat),
+         receipt_err = COALESCE($6, s.receipt_err), final_at = CASE WHEN $3::boolean THEN $7 ELSE s.final_at END
+       FROM segments old WHERE s.id = $1 AND old.id = s.id AND s.final_at IS NULL
+       RETURNING s.message_id, old.status AS before`,
+      [segmentId, status, final, info.errorCode ?? null, info.receiptStat ?? null, info.receiptErr ?? null, now],
+    );
+    if (r === undefined) return false;
+    // A segment that ends without ever being accepted still leaves the unsent count.
+    if (final && (r.before === 'queued' || r.before === 'submitting')) this.#c.defer(`UPDATE messages SET pending = pending - 1 WHERE id = $1`, [r.message_id]);
+    return true;
+  }
+
+  finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
+    const r = this.#c.one<FinalizedRow>(
+      `UPDATE messages SET status = $1, final_at = $2, error_code = COALESCE($3, error_code), error_text = COALESCE($4, error_text),
+       body_enc = NULL WHERE id = $5 AND final_at IS NULL RETURNING ${FINALIZED_COLS}`,
+      [status, now, errorCode ?? null, errorText ?? null, messageId], 'array',
+    );
+    return r === undefined ? undefined : toFinalized(r, status, r[10]);
+  }
+
+  findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined {
+    const r = this.#c.one<[number, string, number, SegmentStatus, string, number | null]>(
+      `SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = $1 AND carrier_msg_id = $2
+       AND status IN ${AWAITING_RECEIPT} ORDER BY submitted_at DESC, id DESC LIMIT 1`,
+      [carrierId, carrierMsgId], 'array',
+    );
+    return r === undefined ? undefined : { id: r[0], messageId: r[1], total: r[2], status: r[3], carrierId: r[4], submittedAt: r[5] };
+  }
+
+  hasEndedSegment(carrierId: string, carrierMsgId: string): boolean {
+    return this.#c.one(`SELECT 1 FROM segments WHERE carrier_id = $1 AND carrier_msg_id = $2 AND final_at IS NOT NULL LIMIT 1`, [carrierId, carrierMsgId]) !== undefined;
+  }
+
+  setClaimCheck(claimed: (messageId: string) => boolean): void {
+    this.#claimed = claimed;
+  }
+
+  cancel(ids: string[], client: string | undefined, now: number): CancelResult {
+    return this.transaction(() => {
+      const res: CancelResult = { canceled: [], onWire: [], final: [], notFound: [] };
+      for (const id of ids) {
+        // Lock the segments first: a claim holding them commits before this reads them.
+        const segs = this.#c.query<{ status: string }>(`SELECT status FROM segments WHERE message_id = $1 ORDER BY seq FOR UPDATE`, [id]);
+        const m = this.#c.one<{ client: string; status: MessageStatus; final_at: number | null }>(`SELECT client, status, final_at FROM messages WHERE id = $1 FOR UPDATE`, [id]);
+        if (m === undefined || (client !== undefined && m.client !== client)) {
+          res.notFound.push(id);
+        } else if (m.final_at !== null) {
+          res.final.push({ id, status: m.status });
+        } else if (segs.every((s) => s.status === 'queued') && !this.#claimed(id)) {
+          // Every part queued and locked by us: nothing of it is on the wire (a message left
+          // 'submitting' by a claim whose parts all went back to the queue included).
+          this.#c.defer(`UPDATE segments SET status = 'canceled', final_at = $1 WHERE message_id = $2 AND status = 'queued'`, [now, id]);
+          this.#c.defer(`UPDATE messages SET status = 'canceled', final_at = $1, body_enc = NULL WHERE id = $2`, [now, id]);
+          res.canceled.push(id);
+        } else {
+          res.onWire.push(id);
+        }
+      }
+      return res;
+    });
+  }
+
+  idsByReference(client: string, reference: string): string[] {
+    return this.#c.query<[string]>(`SELECT id FROM messages WHERE client = $1 AND reference = $2`, [client, reference], 'array').map((r) => r[0]);
+  }
+
+  messageBody(messageId: string): { text: string | null; bodyEnc: Buffer | null } | undefined {
+    const r = this.#c.one<{ body: string | null; body_enc: Buffer | null }>(`SELECT body, body_enc FROM messages WHERE id = $1`, [messageId]);
+    return r === undefined ? undefined : { text: r.body, bodyEnc: r.body_enc };
+  }
+
+  replanMessage(
+    messageId: string,
+    p: { carrierId: string; encoding: MessageRecord['encoding']; segmentation: MessageRecord['segmentation']; segments: number; concatRef: number; dueAt: number; attempts: number; tried: readonly string[]; errorCode: string | null },
+  ): void {
+    this.transaction(() => {
+      const m = this.#c.one<{ category: Category; final_at: number | null }>(`SELECT category, final_at FROM messages WHERE id = $1 FOR UPDATE`, [messageId]);
+      if (m === undefined || m.final_at !== null) return;
+      this.#c.defer(`DELETE FROM segments WHERE message_id = $1`, [messageId]);
+      this.#c.defer(
+        `UPDATE messages SET carrier_id = $1, encoding = $2, segmentation = $3, segments = $4, pending = $4, concat_ref = $5,
+         status = CASE WHEN status = 'submitting' THEN 'queued' ELSE status END WHERE id = $6 AND final_at IS NULL`,
+        [p.carrierId, p.encoding, p.segmentation, p.segments, p.concatRef, messageId],
+      );
+      this.#insertSegments(messageId, p.segments, laneIndex(m.category), p.dueAt, p.carrierId);
+      this.#c.defer(`UPDATE segments SET attempts = $1, tried = $2, error_code = $3 WHERE message_id = $4`, [
+        p.attempts, p.tried.length === 0 ? null : p.tried.join(','), p.errorCode, messageId,
+      ]);
+    });
+  }
+
+  /** Only this node's claims: what another node has in flight is its business (or the reaper's). */
+  requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number {
+    const ids = this.#c
+      .query<[number]>(`SELECT id FROM segments WHERE status = 'submitting' AND claimed_by = $1 AND (claimed_at IS NULL OR claimed_at < $2) LIMIT $3`, [this.#node, before, limit], 'array')
+      .map((r) => r[0]);
+    let n = 0;
+    for (const id of ids) {
+      if (inFlight(id)) continue;
+      if (this.requeue(id, now, { countAttempt: false, errorCode: 'stale_submitting' })) n++;
+    }
+    return n;
+  }
+
+  /** This node's claims left from before a restart with the same node id (or unowned ones). */
+  recoverInFlight(): number {
+    return this.transaction(() => this.#requeueClaims(`(claimed_by = $1 OR claimed_by IS NULL)`, [this.#node]));
+  }
+
+  /**
+   * Cluster: the claims of nodes not in `liveNodes` (their registry rows expired) go back to
+   * the queue; sent again (at-least-once, as after a crash). Returns how many segments.
+   */
+  reapClaims(liveNodes: readonly string[]): number {
+    return this.transaction(() => this.#requeueClaims(`claimed_by IS NOT NULL AND NOT (claimed_by = ANY($1::text[]))`, [[...liveNodes, this.#node]]));
+  }
+
+  #requeueClaims(where: string, params: unknown[]): number {
+    const moved = this.#c.query<[string]>(
+      `UPDATE segments SET status = 'queued', claimed_by = NULL WHERE status = 'submitting' AND ${where} RETURNING message_id`, params, 'array',
+    );
+    if (moved.length === 0) return 0;
+    this.#c.defer(
+      `UPDATE messages SET status = 'queued' WHERE id = ANY($1::text[]) AND status = 'submitting'
+       AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.message_id = messages.id AND s.status <> 'queued')`,
+      [[...new Set(moved.map((r) => r[0]))]],
+    );
+    return moved.length;
+  }
+
+  purgeFinal(before: number, limit: number): number {
+    const bound = idUpperBound(before);
+    return this.transaction(() => {
+      const ids = this.#c
+        .query<[string]>(`SELECT id FROM messages WHERE id < $1 AND final_at IS NOT NULL AND final_at < $2 LIMIT $3`, [bound, before, limit], 'array')
+        .map((r) => r[0]);
+      if (ids.length === 0) return 0;
+      this.#c.defer(`DELETE FROM segments WHERE message_id = ANY($1::text[])`, [ids]);
+      return this.#c.run(`DELETE FROM messages WHERE id = ANY($1::text[])`, [ids]);
+    });
+  }
+
+  openDepthByLane(): Record<Category, number> {
+    const out = { otp: 0, notification: 0, collection: 0, marketing: 0 };
+    for (const [lane, n] of this.#c.query<[number, number]>(`SELECT lane, count(*) FROM segments WHERE status = 'queued' GROUP BY lane`, [], 'array')) {
+      const c = CATEGORIES[lane];
+      if (c !== undefined) out[c] = n;
+    }
+    return out;
+  }
+
+  oldestQueuedDue(carrierIds: readonly string[]): Record<Category, number | undefined> {
+    const out: Record<Category, number | undefined> = { otp: undefined, notification: undefined, collection: undefined, marketing: undefined };
+    if (carrierIds.length === 0) return out;
+    // One index probe per (carrier, lane), in one round trip.
+    const rows = this.#c.query<[number, number | null]>(
+      `SELECT l, (SELECT due_at FROM segments WHERE status = 'queued' AND carrier_id = c AND lane = l ORDER BY due_at LIMIT 1)
+       FROM unnest($1::text[]) c, generate_series(0, 3) l`,
+      [[...carrierIds]], 'array',
+    );
+    for (const [l, d] of rows) {
+      const lane = CATEGORIES[l]!;
+      if (d !== null && (out[lane] === undefined || d < out[lane]!)) out[lane] = d;
+    }
+    return out;
+  }
+
+  /** Atomic across daemons: two multipart messages of one carrier never get one reference from two nodes at once. */
+  nextConcatRef(carrierId: string): number {
+    const r = this.#c.one<{ value: number }>(
+      `INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = (counters.value + 1) % 65536 RETURNING value`,
+      [`ref:${carrierId}`],
+    );
+    return r!.value;
+  }
+
+  takeReceiptTimeouts(carrierId: string, before: number, scan: number): { stale: SegmentRecord[]; more: boolean } {
+    const atKey = `receipt_sweep_at:${carrierId}`;
+    const idKey = `receipt_sweep_id:${carrierId}`;
+    // The cursor rows are locked for the transaction: two nodes sweeping one carrier take turns.
+    this.#c.defer(`INSERT INTO counters (name, value) VALUES ($1, 0), ($2, 0) ON CONFLICT (name) DO NOTHING`, [atKey, idKey]);
+    const cur = new Map(this.#c.query<[string, number]>(`SELECT name, value FROM counters WHERE name IN ($1, $2) ORDER BY name FOR UPDATE`, [atKey, idKey], 'array'));
+    const at = cur.get(atKey) ?? 0;
+    const id = cur.get(idKey) ?? 0;
+    const rows = this.#c.query<SegmentRow>(
+      `SELECT * FROM segments WHERE carrier_id = $1 AND submitted_at >= $2 AND (submitted_at, id) > ($2, $3)
+       AND submitted_at < $4 ORDER BY submitted_at, id LIMIT $5`,
+      [carrierId, at, id, before, scan],
+    );
+    const last = rows[rows.length - 1];
+    if (last !== undefined) {
+      this.#c.defer(`UPDATE counters SET value = $2 WHERE name = $1`, [atKey, last.submitted_at]);
+      this.#c.defer(`UPDATE counters SET value = $2 WHERE name = $1`, [idKey, last.id]);
+    }
+    const stale = rows.filter((r) => r.status === 'submitted' || r.status === 'accepted' || r.status === 'enroute').map(toSegment);
+    return { stale, more: rows.length >= scan };
+  }
+
+  queuedOf(carrierId: string, limit: number): Array<{ segmentId: number; messageId: string; to: string; category: Category; tried: string[] }> {
+    return this.#c
+      .query<{ id: number; message_id: string; to_number: string; category: Category; tried: string | null }>(
+        `SELECT s.id, s.message_id, m.to_number, m.category, s.tried FROM segments s JOIN messages m ON m.id = s.message_id
+         WHERE s.status = 'queued' AND s.carrier_id = $1 LIMIT $2`,
+        [carrierId, limit],
+      )
+      .map((r) => ({ segmentId: r.id, messageId: r.message_id, to: r.to_number, category: r.category, tried: r.tried === null ? [] : r.tried.split(',') }));
+  }
+
+  lastMessageTo(to: string): { id: string; client: string } | undefined {
+    return this.#c.one<{ id: string; client: string }>(`SELECT id, client FROM messages WHERE to_number = $1 ORDER BY created_at DESC LIMIT 1`, [to]);
+  }
+
+  close(): void {
+    this.#c.close();
+  }
+}
