@@ -270,6 +270,13 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
       ALTER TABLE counters SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 500);
     `,
   },
+  {
+    // The retention purge deletes the caps' oldest log entries. SQLite finds them as the
+    // first rowids; PostgreSQL has no insertion order, and without this index each purge
+    // step (and the last, which finds nothing) read the whole log.
+    name: 'send_log oldest entries by time',
+    sql: `CREATE INDEX send_log_at ON send_log(at);`,
+  },
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */

@@ -1,0 +1,85 @@
+/**
+ * PostgreSQL implementation of SmppOutboxStore; the SQLite one is store/sqlite/smpp-outbox.ts.
+ * Parts of one multipart may reach two daemons at once: addPart takes a transaction-scoped
+ * advisory lock on the part key, so they agree on the whole's message id.
+ */
+import type { SmppOutboxRow, SmppOutboxStore } from '../types.js';
+import type { PgSyncClient } from './sync-client.js';
+import { sqlLimit } from './limit.js';
+
+interface Row {
+  id: number;
+  system_id: string;
+  kind: SmppOutboxRow['kind'];
+  body: string;
+  created_at: number;
+  attempts: number;
+}
+
+/** Second key of the advisory lock of a multipart's parts (the first is a hash of its key). */
+const PARTS_LOCK_SPACE = 0x736d7070; // 'smpp'
+
+export class PgSmppOutbox implements SmppOutboxStore {
+  readonly #c: PgSyncClient;
+
+  constructor(client: PgSyncClient) {
+    this.#c = client;
+  }
+
+  add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void {
+    this.#c.run('INSERT INTO smpp_outbox (system_id, kind, body, created_at) VALUES ($1, $2, $3, $4)', [systemId, kind, body, now]);
+  }
+  pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[] {
+    return this.#c
+      .query<Row>('SELECT id, system_id, kind, body, created_at, attempts FROM smpp_outbox WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+        [systemId, afterId, sqlLimit(limit)])
+      .map((r) => ({ id: r.id, systemId: r.system_id, kind: r.kind, body: r.body, createdAt: r.created_at, attempts: r.attempts }));
+  }
+  attempted(id: number): void {
+    this.#c.run('UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = $1', [id]);
+  }
+  remove(id: number): void {
+    this.#c.run('DELETE FROM smpp_outbox WHERE id = $1', [id]);
+  }
+  counts(): Map<string, number> {
+    return new Map(this.#c.query<[string, number]>('SELECT system_id, count(*) FROM smpp_outbox GROUP BY system_id', [], 'array'));
+  }
+  keepMessage(messageId: string, cuts: readonly number[] | undefined, receipts: number): void {
+    this.#c.run(`INSERT INTO smpp_messages (message_id, cuts, receipts) VALUES ($1, $2, $3)
+      ON CONFLICT (message_id) DO UPDATE SET cuts = EXCLUDED.cuts, receipts = EXCLUDED.receipts`,
+      [messageId, cuts === undefined ? null : JSON.stringify(cuts), receipts]);
+  }
+  getCuts(messageId: string): number[] | undefined {
+    const r = this.#c.one<{ cuts: string | null }>('SELECT cuts FROM smpp_messages WHERE message_id = $1', [messageId]);
+    return r?.cuts == null ? undefined : (JSON.parse(r.cuts) as number[]);
+  }
+  takeMessage(messageId: string): { cuts: number[] | undefined; receipts: number } | undefined {
+    const r = this.#c.one<{ cuts: string | null; receipts: number }>('DELETE FROM smpp_messages WHERE message_id = $1 RETURNING cuts, receipts', [messageId]);
+    return r === undefined ? undefined : { cuts: r.cuts === null ? undefined : (JSON.parse(r.cuts) as number[]), receipts: r.receipts };
+  }
+  addPart(key: string, seq: number, total: number, text: string, newId: string, now: number): { messageId: string; added: boolean; parts: string[] } {
+    return this.#c.transaction(() => {
+      // Until this transaction ends, another daemon's part of the same multipart waits here,
+      // then sees this one's row (each statement reads what was committed before it began).
+      this.#c.defer('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [key, PARTS_LOCK_SPACE]);
+      // The inserted row is not visible to the same statement's reads: the parts are those
+      // stored before, plus the one this statement added.
+      const r = this.#c.one<{ message_id: string; added: number; parts: string[] }>(`
+        WITH first AS (SELECT message_id FROM smpp_parts WHERE part_key = $1 LIMIT 1),
+        ins AS (INSERT INTO smpp_parts (part_key, seq, total, message_id, text, created_at)
+          VALUES ($1, $2, $3, COALESCE((SELECT message_id FROM first), $5), $4, $6) ON CONFLICT DO NOTHING RETURNING seq, text)
+        SELECT COALESCE((SELECT message_id FROM first), $5) AS message_id, (SELECT count(*) FROM ins) AS added,
+          ARRAY(SELECT text FROM (SELECT seq, text FROM smpp_parts WHERE part_key = $1 UNION ALL SELECT seq, text FROM ins) p ORDER BY seq) AS parts`,
+      [key, seq, total, text, newId, now])!;
+      return { messageId: r.message_id, added: r.added > 0, parts: r.parts };
+    });
+  }
+  dropParts(key: string): void {
+    this.#c.run('DELETE FROM smpp_parts WHERE part_key = $1', [key]);
+  }
+  staleParts(before: number): Array<{ key: string; messageId: string }> {
+    return this.#c
+      .query<[string, string]>('SELECT part_key, MIN(message_id) FROM smpp_parts GROUP BY part_key HAVING MIN(created_at) < $1 LIMIT 1000', [before], 'array')
+      .map(([key, messageId]) => ({ key, messageId }));
+  }
+}
