@@ -46,6 +46,7 @@ import { createSmppServer } from './smpp-server/index.js';
 import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
 import { registerOpenApi } from './observability/openapi.js';
 import { refreshOpsGauges } from './observability/ops-gauges.js';
+import { startCluster, type ClusterRuntime } from './cluster/cluster-runtime.js';
 
 export interface AppOptions {
   config: Config;
@@ -336,6 +337,8 @@ export function buildApp(opts: AppOptions): App {
     () => retention.run(),
   ];
 
+  // store.driver postgres: bind slots and TPS shared through leases (docs/cluster.md).
+  let cluster: ClusterRuntime | undefined;
   // Wall-clock grace: the injected clock may stand still in tests.
   let deadline = 0;
   const drainSteps = (): DrainStep[] => [
@@ -350,6 +353,7 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       },
     },
+    ...(cluster !== undefined ? [{ name: 'cluster leases', run: () => cluster!.stop() }] : []),
     {
       name: 'carrier unbinds',
       run: () => Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined))),
@@ -384,6 +388,8 @@ export function buildApp(opts: AppOptions): App {
     callerId,
     config,
     async start() {
+      // Before the connectors start: their pools must be in leased mode before any bind.
+      if (cfg.store.driver === 'postgres') cluster = await startCluster({ config: cfg, carriers: () => carriers.values(), logger, registry: metrics.registry });
       availability.start();
       for (const rt of carriers.values()) rt.connector.start();
       dispatcher.start(opts.dispatchTickMs ?? 25);
@@ -409,6 +415,7 @@ export function buildApp(opts: AppOptions): App {
       const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
       const r = reloadCarriers(carriers, next, (c) => opts.rateFactory(c, monotonic));
       pendingCarriers = r.pendingCarriers;
+      cluster?.reload();
       cfg = next;
       policy = nextPolicy;
       smppServer?.reload(next);
