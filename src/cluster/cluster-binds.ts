@@ -9,7 +9,7 @@
  *   destroyed) when the lease could not be renewed or was taken, since another node may
  *   open it once the lease expires; with an unbind (in-flight submits answered first) when
  *   the slot is handed back (rebalanced, removed, stopped), and the lease is released only
- *   once the bind is closed.
+ *   once the bind is closed (hard after half a renewal interval: the lease loop waits).
  * - The share (tps × held / binds × headroom, tps-share.ts) retunes the carrier's
  *   AdaptiveTokenBucket with retune(share, burst × share / tps): a bucket that ESME_RTHROTTLED
  *   slowed down stays below the new share and recovers towards it (AIMD keeps working below
@@ -154,11 +154,34 @@ export class ClusterBinds {
     this.#o.metrics?.slotLost(lease.account, reason);
     const forced = reason === 'renew_failed' || reason === 'taken';
     this.#log[forced ? 'warn' : 'info']({ carrier: lease.account, slot: lease.slot, epoch: lease.epoch, reason, share: round(a.share.rate) }, forced ? 'cluster: bind slot lost: closing its bind now' : 'cluster: bind slot handed back: unbinding');
-    const closing = a.connector.closeSlot(lease.slot, forced ? 'hard' : 'soft').catch((err: unknown) => {
+    if (forced) {
+      // Not waited on by the lease loop: the socket is destroyed before closeSlot returns.
+      void this.#close(a, lease, 'hard');
+      return undefined;
+    }
+    return this.#softClose(a, lease);
+  }
+
+  /**
+   * An unbind, bounded: the lease loop waits for it and renews nothing meanwhile, so a bind
+   * whose SMSC is slow to answer its in-flight submits or the unbind is closed hard after
+   * half a renewal interval (its in-flight submits go back as for a drop).
+   */
+  async #softClose(a: Account, lease: SlotLease): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, this.leases.renewEveryMs / 2, 'late')));
+    const outcome = await Promise.race([this.#close(a, lease, 'soft').then(() => 'closed' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.#log.warn({ carrier: lease.account, slot: lease.slot, waitedMs: Math.round(this.leases.renewEveryMs / 2) }, 'cluster: unbind too slow: closing the bind now');
+      await this.#close(a, lease, 'hard');
+    }
+  }
+
+  #close(a: Account, lease: SlotLease, how: 'hard' | 'soft'): Promise<void> {
+    return a.connector.closeSlot(lease.slot, how).catch((err: unknown) => {
       this.#log.warn({ carrier: lease.account, slot: lease.slot, err: (err as Error).message }, 'cluster: closing a bind failed');
     });
-    // A forced close must not be waited on by the lease loop: the socket is already gone.
-    return forced ? undefined : closing;
   }
 
   #retune(id: string, rate: number): void {

@@ -101,6 +101,27 @@ if (db) {
     t.ok(shares.max() <= 90 * HEADROOM + 1e-9, `shares never summed above 81 (max ${shares.max()})`);
   });
 
+  t.test('a hand-back does not wait on a slow SMSC: the bind is closed hard after half a renewal interval', async (t) => {
+    const sim = new SmscSimulator({ accounts: [{ systemId: 'acctE', password: 'secret' }], receipts: { segments: 'none' }, respDelayMs: 10000 });
+    await sim.start();
+    t.teardown(() => sim.stop());
+    const node = await startBindNode(base('e1', { simPort: sim.port, carrierId: 'cE', systemId: 'acctE', binds: 1, responseTimeoutS: 10 }));
+    t.teardown(() => node.stop());
+    await waitUntil(() => node.boundSlots().length === 1, 30000, 'the slot bound');
+    const outcome = node.pool.submit(segment());
+    await waitUntil(() => sim.accountStats('acctE').submits === 1, 10000, 'the submit at the SMSC (answered in 10 s)');
+    const started = Date.now();
+    await node.stop();
+    const took = Date.now() - started;
+    // Unbounded, the unbind would first wait up to 2 s for the in-flight submit.
+    t.ok(took < 1500, `stopped in ${took} ms (renewal interval ${Math.round(TTL / 3)} ms)`);
+    t.same(await outcome, { kind: 'disconnected', inFlight: true, countsAsAttempt: false }, 'the in-flight submit goes back as for a drop');
+    t.ok(node.lines.some((l) => l.includes('unbind too slow')), 'logged');
+    const held = await db.query(`SELECT 1 FROM cluster_bind_leases WHERE account = 'cE' AND node_id IS NOT NULL`);
+    t.equal(held.rowCount, 0, 'the lease was handed back');
+    await waitUntil(() => sim.accountStats('acctE').binds === 0, 10000, 'the simulator to see no bind');
+  });
+
   t.test('binds 2 on three nodes: the node without a slot binds nothing and sends nothing', async (t) => {
     const sim = await startSimFor(t, 'acctD');
     const spec = { simPort: sim.port, carrierId: 'cD', systemId: 'acctD', binds: 2 };
