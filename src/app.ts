@@ -47,6 +47,7 @@ import { createSmppServer } from './smpp-server/index.js';
 import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
 import { registerOpenApi } from './observability/openapi.js';
 import { refreshOpsGauges } from './observability/ops-gauges.js';
+import { startCluster, type ClusterRuntime } from './cluster/cluster-runtime.js';
 
 export interface AppOptions {
   config: Config;
@@ -347,6 +348,8 @@ export function buildApp(opts: AppOptions): App {
     () => retention.run(),
   ];
 
+  // store.driver postgres: bind slots and TPS shared through leases (docs/cluster.md).
+  let cluster: ClusterRuntime | undefined;
   // Wall-clock grace: the injected clock may stand still in tests.
   let deadline = 0;
   const drainSteps = (): DrainStep[] => [
@@ -361,6 +364,7 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       },
     },
+    ...(cluster !== undefined ? [{ name: 'cluster leases', run: () => cluster!.stop() }] : []),
     {
       name: 'carrier unbinds',
       run: () => Promise.all([...carriers.values()].map((rt) => rt.connector.stop(Math.max(0, deadline - Date.now())).catch(() => undefined))),
@@ -395,6 +399,8 @@ export function buildApp(opts: AppOptions): App {
     callerId,
     config,
     async start() {
+      // Before the connectors start: their pools must be in leased mode before any bind.
+      if (cfg.store.driver === 'postgres') cluster = await startCluster({ config: cfg, carriers: () => carriers.values(), logger, registry: metrics.registry });
       availability.start();
       for (const rt of carriers.values()) rt.connector.start();
       dispatcher.start(opts.dispatchTickMs ?? 25);
@@ -420,6 +426,7 @@ export function buildApp(opts: AppOptions): App {
       const nextPolicy = createPolicy(next, store, logger, metrics, Math.random, now);
       const r = reloadCarriers(carriers, next, (c) => opts.rateFactory(c, monotonic));
       pendingCarriers = r.pendingCarriers;
+      cluster?.reload();
       cfg = next;
       policy = nextPolicy;
       smppServer?.reload(next);

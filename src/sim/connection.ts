@@ -56,6 +56,10 @@ export interface SimContext {
   nextSubmitNumber(): number;
   nextMessageId(): string;
   onBound(conn: SimConnection): void;
+  /** A bound connection unbound or closed (once per successful bind). */
+  onUnbound(conn: SimConnection): void;
+  /** A submit_sm arrived on a bound transmitter/transceiver (counted before any fault mode). */
+  onSubmitted(conn: SimConnection): void;
   onAccepted(conn: SimConnection, sub: RecordedSubmit): void;
   onClosed(conn: SimConnection): void;
 }
@@ -131,6 +135,7 @@ export class SimConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#writer.close();
+    if (this.bindMode !== null) this.#ctx.onUnbound(this);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#ctx.onClosed(this);
@@ -185,6 +190,7 @@ export class SimConnection {
         return;
       case CommandId.unbind:
         this.sendRaw(encodeHeader(CommandId.unbind_resp, 0, seq));
+        if (this.bindMode !== null) this.#ctx.onUnbound(this);
         this.bindMode = null;
         this.#writer.flush();
         this.socket.end();
@@ -256,6 +262,7 @@ export class SimConnection {
       time: Date.now(),
     };
     ctx.recorder.submitted(rec);
+    ctx.onSubmitted(this);
     const m = ctx.mode;
     if (m.silent) return;
     if (m.dropAfterSubmits > 0 && this.submits >= m.dropAfterSubmits) {

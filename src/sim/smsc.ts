@@ -16,6 +16,7 @@ import { SimConnection, type SimContext } from './connection.js';
 import { buildMoParts, type MoInput } from './mo.js';
 import { formatId, isLastSegment, MESSAGE_STATE, pickOutcome, receiptText, type IdFormat, type ReceiptStat } from './receipts.js';
 import { SimRecorder, type RecordedSubmit } from './recorder.js';
+import { AccountCounters, type AccountStats } from './account-stats.js';
 
 export interface SimAccount {
   systemId: string;
@@ -116,6 +117,8 @@ const DEFAULTS: Omit<SmscSimOptions, 'logger' | 'random' | 'tls'> = {
 
 export class SmscSimulator {
   readonly recorder: SimRecorder;
+  /** Per system_id: binds open now and at most, submit_sm per second at most (account-stats.ts). */
+  readonly accounts = new AccountCounters();
   readonly #opts: SmscSimOptions;
   readonly #server: net.Server | tls.Server;
   readonly #conns = new Map<number, SimConnection>();
@@ -194,6 +197,13 @@ export class SmscSimulator {
   /** Open connections (index, bind mode, system_id). */
   connections(): { index: number; bindMode: string | null; systemId: string; submits: number }[] {
     return [...this.#conns.values()].map((c) => ({ index: c.index, bindMode: c.bindMode, systemId: c.systemId, submits: c.submits }));
+  }
+
+  /** Binds and submit rate of one system_id, or of every one seen. */
+  accountStats(): AccountStats[];
+  accountStats(systemId: string): AccountStats;
+  accountStats(systemId?: string): AccountStats | AccountStats[] {
+    return systemId === undefined ? this.accounts.all() : this.accounts.get(systemId);
   }
 
   /** Drop one connection (by index) or all, with no unbind. */
@@ -289,7 +299,12 @@ export class SmscSimulator {
       },
       nextSubmitNumber: () => ++this.#submitNumber,
       nextMessageId: () => formatId(this.#nextId++, opts.idFormat),
-      onBound: (c) => this.#flushHeld(c),
+      onBound: (c) => {
+        this.accounts.bound(c.systemId);
+        this.#flushHeld(c);
+      },
+      onUnbound: (c) => this.accounts.unbound(c.systemId),
+      onSubmitted: (c) => this.accounts.submitted(c.systemId),
       onAccepted: (c, sub) => this.#scheduleReceipt(c, sub),
       onClosed: (c) => this.#conns.delete(c.index),
     };

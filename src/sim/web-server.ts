@@ -11,6 +11,9 @@
  *   GET  /sim/mms/{id}/{part}  an MMS part's bytes (the page's images)
  *   POST /sim/mo {from,text,to?}  a reply from phone `from`: an MO (deliver_sm) over the
  *                              SMPP bind, to `to` or the number that last wrote to it
+ *   GET  /sim/accounts[?system_id=X]  per system_id: binds open now and at most, submits,
+ *                              the most submit_sm in any second (account-stats.ts)
+ *   POST /sim/accounts/reset   maxima and submit counts back to what is open now
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,6 +95,14 @@ export async function startSimWeb(sim: SmscSimulator, opts: SimWebOptions): Prom
       const messages = [...messagesTo(submits(), key), ...mms].sort((a, b) => a.received_at.localeCompare(b.received_at));
       return send(res, 200, { to: key, messages, replies: replies.from(key) });
     }
+    if (req.method === 'GET' && path === '/sim/accounts') {
+      const id = url.searchParams.get('system_id');
+      return send(res, 200, { accounts: id === null ? sim.accountStats() : [sim.accountStats(id)] });
+    }
+    if (req.method === 'POST' && path === '/sim/accounts/reset') {
+      sim.accounts.reset();
+      return send(res, 200, { accounts: sim.accountStats() });
+    }
     const part = /^\/sim\/mms\/([^/]+)\/([^/]+)$/.exec(path);
     if (part !== null) {
       if (req.method !== 'GET') {
@@ -128,9 +139,9 @@ export async function startSimWeb(sim: SmscSimulator, opts: SimWebOptions): Prom
       replies.add(reply);
       return send(res, 202, reply);
     }
-    const known = ['/', '/sim', '/sim/phones', '/sim/messages', '/sim/mo'].includes(path);
+    const known = ['/', '/sim', '/sim/phones', '/sim/messages', '/sim/mo', '/sim/accounts', '/sim/accounts/reset'].includes(path);
     if (known) {
-      res.setHeader('allow', path === '/sim/mo' ? 'POST' : 'GET');
+      res.setHeader('allow', path === '/sim/mo' || path === '/sim/accounts/reset' ? 'POST' : 'GET');
       return fail(res, 405, 'method_not_allowed', `${req.method ?? ''} is not allowed here`);
     }
     return fail(res, 404, 'not_found', 'no such page: try /sim/');

@@ -15,6 +15,13 @@
  * `max_consecutive_timeouts` timeouts in a row it is unbound and rebuilt: an SMSC that
  * answers enquire_link but not submit_sm is a dead bind.
  *
+ * Leased mode (issue 21, `leased: true`; off by default): no bind connects until its
+ * account slot is opened with openSlot(k) (a cluster lease on it), and closeSlot(k) closes
+ * it for good: `hard` destroys the socket at once (a lease that could not be renewed: no
+ * wait on the SMSC), `soft` lets in-flight submits answer, unbinds and resolves when closed.
+ * Submits in flight on a closed bind go to another bind or back to the caller exactly as
+ * for a bind that dropped.
+ *
  * Events: 'bind' (BindState, on every state change), 'deliver' (InboundDeliver: the
  * caller commits, then calls ack()).
  *
@@ -28,14 +35,16 @@ import type { CarrierConfig } from '../../config/schema.js';
 import type { BindState, Connector, ConnectorEvents, OutboundSegment, SubmitOutcome } from '../connector.js';
 import { maskPhone } from '../../observability/redact.js';
 import { Backoff } from '../../domain/backoff.js';
+import { DISCONNECTED, gaveUp, newJob, settleJob, type Job } from './bind-jobs.js';
+import { clearSlotTimers, layoutSlots, settleInFlight, type Slot, type SlotCloseMode } from './bind-slots.js';
 import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
-import type { Pdu, SubmitSmFields } from './codec.js';
+import type { Pdu } from './codec.js';
 import { isAuthFailure, Status, statusName } from './command-status.js';
 import { BindError } from './errors.js';
 import { DropCounts, Fifo } from './fifo.js';
 import type { SmppMetrics } from './metrics.js';
 import { checkSubmitFields, submitFieldsFor, toInboundDeliver } from './pdu-mapping.js';
-import { SmppSession, type BindMode, type SessionCloseInfo, type SessionSubmitOutcome } from './session.js';
+import { SmppSession, type SessionCloseInfo, type SessionSubmitOutcome } from './session.js';
 
 /** What the pool needs from a rate limiter (scheduler's AdaptiveTokenBucket fits). */
 export interface SubmitLimiter {
@@ -61,38 +70,9 @@ export interface BindPoolOptions {
   connectTimeoutMs?: number;
   /** Monotonic clock for response deadlines and validity arithmetic; tests may drive it. */
   clock?: MonotonicClock;
+  /** Leased mode (cluster bind slots): a bind connects only while its slot is open (openSlot). */
+  leased?: boolean;
 }
-
-interface Slot {
-  index: number;
-  mode: BindMode;
-  state: BindState['state'];
-  session: SmppSession | null;
-  backoff: Backoff;
-  timer: NodeJS.Timeout | null;
-  /** Fires when the bind has stayed up reconnect.stable_after_s: the backoff resets then. */
-  stableTimer: NodeJS.Timeout | null;
-}
-
-/** One segment from submit() to its outcome, across the binds it is tried on. */
-interface Job {
-  seg: OutboundSegment;
-  fields: SubmitSmFields;
-  resolve: (o: SubmitOutcome) => void;
-  settled: boolean;
-  /** Monotonic time submit() was called (the validity left shrinks from there). */
-  handedAt: number;
-  sends: number;
-  /** Sessions it timed out or got a wrong response on: it is never sent there again (null until one). */
-  avoid: Set<SmppSession> | null;
-  /** While waiting for another bind after a timeout: gives up (timeout) when it fires. */
-  hold: NodeJS.Timeout | null;
-  /** Why it is waiting to go out again: what the caller hears if it cannot. */
-  failed: 'timeout' | 'dropped' | null;
-}
-
-const DISCONNECTED: SubmitOutcome = Object.freeze({ kind: 'disconnected' });
-const TIMEOUT: SubmitOutcome = Object.freeze({ kind: 'timeout' });
 
 export class BindPool extends EventEmitter<ConnectorEvents> implements Connector {
   readonly id: string;
@@ -101,7 +81,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   readonly #metrics: SmppMetrics;
   readonly #random: () => number;
   readonly #opts: BindPoolOptions;
-  readonly #slots: Slot[] = [];
+  #slots: Slot[];
+  #leased: boolean;
   readonly #otp = new Fifo<Job>();
   readonly #bulk = new Fifo<Job>();
   /** Jobs that timed out on a bind and wait for another one: before any new submit. */
@@ -124,24 +105,76 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     this.#metrics = opts.metrics ?? {};
     this.#random = opts.random ?? Math.random;
     this.#clock = opts.clock ?? monotonicNow;
-    const n = carrier.binds;
-    if (carrier.bind === 'transceiver') {
-      for (let i = 0; i < n; i++) this.#slots.push(this.#newSlot(i, 'transceiver'));
-    } else {
-      for (let i = 0; i < n; i++) this.#slots.push(this.#newSlot(i, 'transmitter'));
-      for (let i = 0; i < n; i++) this.#slots.push(this.#newSlot(n + i, 'receiver'));
-    }
+    this.#leased = opts.leased === true;
+    this.#slots = this.#layout();
   }
 
-  #newSlot(index: number, mode: BindMode): Slot {
-    const backoff = new Backoff(() => ({ initialMs: this.carrier.reconnect.initial_ms, maxMs: this.carrier.reconnect.max_ms }), this.#random);
-    return { index, mode, state: 'closed', session: null, backoff, timer: null, stableTimer: null };
+  #layout(): Slot[] {
+    const policy = () => ({ initialMs: this.carrier.reconnect.initial_ms, maxMs: this.carrier.reconnect.max_ms });
+    return layoutSlots(this.carrier, this.#leased, () => new Backoff(policy, this.#random));
   }
 
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    for (const s of this.#slots) this.#connect(s);
+    for (const s of this.#slots) if (s.open) this.#connect(s);
+  }
+
+  /** Switches to leased mode (before start): no bind connects until openSlot. */
+  useLeases(): void {
+    if (this.#leased) return;
+    if (this.#started) throw new RangeError(`carrier ${this.id}: leased mode must be chosen before start()`);
+    this.#leased = true;
+    this.#slots = this.#layout();
+  }
+
+  get leased(): boolean {
+    return this.#leased;
+  }
+
+  /** Leased mode: account slot k may be bound now (its transceiver, or its transmitter and receiver). */
+  openSlot(k: number): void {
+    for (const s of this.#slotsOf(k)) {
+      if (s.open) continue;
+      s.open = true;
+      if (this.#started && !this.#stopping && s.session === null && s.timer === null) this.#connect(s);
+    }
+  }
+
+  /** Leased mode: close account slot k and keep it closed; resolves when its sessions are closed. */
+  async closeSlot(k: number, how: SlotCloseMode): Promise<void> {
+    const unbindMs = Math.min(2000, this.carrier.response_timeout_s * 1000);
+    await Promise.all(
+      this.#slotsOf(k).map(async (s) => {
+        s.open = false;
+        clearSlotTimers(s);
+        const sess = s.session;
+        if (sess === null) {
+          if (s.state !== 'closed') this.#setState(s, 'closed');
+          return;
+        }
+        const closed = sess.closed;
+        // Not 'bound' from here on: #pick sends nothing new to it.
+        if (s.state !== 'unbinding') this.#setState(s, 'unbinding');
+        if (how === 'hard' || sess.state !== 'bound') sess.close('closed_by_owner');
+        else {
+          await settleInFlight(sess, unbindMs);
+          await sess.unbind(unbindMs);
+        }
+        await closed;
+      }),
+    );
+  }
+
+  /** The open account slots (leased mode; all of them otherwise). */
+  openSlots(): number[] {
+    return [...new Set(this.#slots.filter((s) => s.open).map((s) => s.lease))].sort((a, b) => a - b);
+  }
+
+  #slotsOf(k: number): Slot[] {
+    if (!this.#leased) throw new RangeError(`carrier ${this.id}: openSlot/closeSlot need leased mode`);
+    if (!Number.isInteger(k) || k < 0 || k >= this.carrier.binds) throw new RangeError(`carrier ${this.id}: no bind slot ${k} (binds ${this.carrier.binds})`);
+    return this.#slots.filter((s) => s.lease === k);
   }
 
   capacity(): number {
@@ -181,7 +214,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       return Promise.resolve({ kind: 'rejected', commandStatus: bad, statusName: statusName(bad) });
     }
     return new Promise<SubmitOutcome>((resolve) => {
-      const job: Job = { seg, fields, resolve, settled: false, handedAt: this.#clock(), sends: 0, avoid: null, hold: null, failed: null };
+      const job = newJob(seg, fields, resolve, this.#clock());
       (seg.lane === 'otp' ? this.#otp : this.#bulk).push(job);
       this.#pump();
     });
@@ -193,9 +226,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#failQueued();
     for (const s of this.#slots) {
-      if (s.timer) clearTimeout(s.timer);
-      if (s.stableTimer) clearTimeout(s.stableTimer);
-      s.timer = s.stableTimer = null;
+      clearSlotTimers(s);
       if (!s.session) this.#setState(s, 'closed');
     }
     if (this.#inFlight > 0 && graceMs > 0) {
@@ -221,7 +252,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
   // ---- binds ----------------------------------------------------------------------------
 
   #connect(slot: Slot): void {
-    if (this.#stopping) return;
+    if (this.#stopping || !slot.open) return;
     const c = this.carrier;
     const session = new SmppSession({
       host: c.host,
@@ -276,7 +307,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     slot.stableTimer = null;
     if (info.wasBound) this.#metrics.bindState?.(this.id, slot.index, false);
     const auth = info.error instanceof BindError && isAuthFailure(info.error.commandStatus);
-    if (!info.wasBound && !this.#stopping) {
+    if (!info.wasBound && !this.#stopping && slot.open) {
       const name = info.error instanceof BindError ? info.error.statusName : info.reason;
       this.#metrics.bindFailure?.(this.id, name);
       if (auth) this.#metrics.authFailure?.(this.id);
@@ -284,7 +315,8 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     }
     slot.state = this.#stopping ? 'closed' : 'backoff';
     if (!this.isUp()) this.#failQueued();
-    if (this.#stopping) {
+    if (this.#stopping || !slot.open) {
+      // Stopping, or its slot was closed (leased mode): it stays closed.
       this.#setState(slot, 'closed');
       return;
     }
@@ -317,15 +349,10 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
 
   /** Nothing can be sent now: new submits go back to the caller; timed-out ones end as timeouts. */
   #failQueued(): void {
-    for (const j of [...this.#otp.drain(), ...this.#bulk.drain()]) this.#settle(j, DISCONNECTED);
+    for (const j of [...this.#otp.drain(), ...this.#bulk.drain()]) settleJob(j, DISCONNECTED);
     const retry = this.#retry;
     this.#retry = [];
-    for (const j of retry) this.#settle(j, this.#gaveUp(j));
-  }
-
-  /** The outcome of a job that could not go out again: a timeout, or a first drop (not charged). */
-  #gaveUp(job: Job): SubmitOutcome {
-    return job.failed === 'dropped' ? { kind: 'disconnected', inFlight: true, countsAsAttempt: false } : TIMEOUT;
+    for (const j of retry) settleJob(j, gaveUp(j));
   }
 
   // ---- submits ----------------------------------------------------------------------------
@@ -425,7 +452,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
         m.submitLatency?.(this.id, (performance.now() - started) / 1000);
         this.#feedback(o);
         this.#drops.clear(job.seg.segmentId);
-        this.#settle(job, o);
+        settleJob(job, o);
         break;
       case 'timeout':
       case 'protocol_error':
@@ -442,7 +469,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
         // be (a PDU that makes the SMSC cut the link), so the caller charges an attempt.
         const drops = this.#drops.add(job.seg.segmentId);
         if (drops < 2 && !this.#stopping && this.isUp()) this.#retryElsewhere(job, session, 'dropped');
-        else this.#settle(job, { kind: 'disconnected', inFlight: true, countsAsAttempt: drops >= 2 });
+        else settleJob(job, { kind: 'disconnected', inFlight: true, countsAsAttempt: drops >= 2 });
         break;
       }
     }
@@ -466,7 +493,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     (job.avoid ??= new Set()).add(failedOn);
     job.failed = why;
     if (this.#stopping || !this.isUp() || job.sends > this.#slots.length) {
-      this.#settle(job, this.#gaveUp(job));
+      settleJob(job, gaveUp(job));
       return;
     }
     this.#retry.push(job);
@@ -474,7 +501,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
       job.hold = null;
       const i = this.#retry.indexOf(job);
       if (i >= 0) this.#retry.splice(i, 1);
-      this.#settle(job, this.#gaveUp(job));
+      settleJob(job, gaveUp(job));
     }, this.carrier.response_timeout_s * 1000);
     this.#pump();
   }
@@ -487,15 +514,7 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     const i = this.#retry.indexOf(job);
     if (i >= 0) this.#retry.splice(i, 1);
     this.#drops.clear(job.seg.segmentId);
-    this.#settle(job, o);
-  }
-
-  #settle(job: Job, o: SubmitOutcome): void {
-    if (job.settled) return;
-    job.settled = true;
-    if (job.hold) clearTimeout(job.hold);
-    job.hold = null;
-    job.resolve(o);
+    settleJob(job, o);
   }
 
   /**

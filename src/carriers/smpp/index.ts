@@ -1,5 +1,6 @@
 /** SMPP client: the bind pool (a Connector), its session, codec and helpers. */
 export { BindPool, type BindPoolOptions, type SubmitLimiter } from './bind-pool.js';
+export type { SlotCloseMode } from './bind-slots.js';
 export { SmppSession, type SessionOptions, type SessionState, type BindMode, type CloseReason, type SessionCloseInfo } from './session.js';
 export type { SmppMetrics } from './metrics.js';
 export { Status, statusName, statusCode, isAuthFailure } from './command-status.js';
