@@ -48,6 +48,7 @@ import { buildMmsRuntime, type MmsRuntime } from './mm7/runtime.js';
 import { registerOpenApi } from './observability/openapi.js';
 import { refreshOpsGauges } from './observability/ops-gauges.js';
 import { startCluster, type ClusterRuntime } from './cluster/cluster-runtime.js';
+import { startClusterStoreWork, type ClusterStoreWork } from './cluster/cluster-store-work.js';
 
 export interface AppOptions {
   config: Config;
@@ -350,6 +351,7 @@ export function buildApp(opts: AppOptions): App {
 
   // store.driver postgres: bind slots and TPS shared through leases (docs/cluster.md).
   let cluster: ClusterRuntime | undefined;
+  let clusterWork: ClusterStoreWork | undefined;
   // Wall-clock grace: the injected clock may stand still in tests.
   let deadline = 0;
   const drainSteps = (): DrainStep[] => [
@@ -364,6 +366,7 @@ export function buildApp(opts: AppOptions): App {
         while (dispatcher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       },
     },
+    ...(clusterWork !== undefined ? [{ name: 'cluster store work', run: () => clusterWork!.stop() }] : []),
     ...(cluster !== undefined ? [{ name: 'cluster leases', run: () => cluster!.stop() }] : []),
     {
       name: 'carrier unbinds',
@@ -400,7 +403,18 @@ export function buildApp(opts: AppOptions): App {
     config,
     async start() {
       // Before the connectors start: their pools must be in leased mode before any bind.
-      if (cfg.store.driver === 'postgres') cluster = await startCluster({ config: cfg, carriers: () => carriers.values(), logger, registry: metrics.registry });
+      if (cfg.store.driver === 'postgres') {
+        cluster = await startCluster({ config: cfg, carriers: () => carriers.values(), logger, registry: metrics.registry });
+        clusterWork = startClusterStoreWork({
+          url: cfg.store.url!,
+          registry: cluster.registry,
+          messages: store.messages,
+          passNow: (lanes) => dispatcher.passNow(lanes),
+          reconcileReceipts: () => receipts.reconcile(),
+          logger,
+          reapEveryMs: Math.max(500, Math.floor(cfg.cluster.node_ttl_ms / 3)),
+        });
+      }
       availability.start();
       for (const rt of carriers.values()) rt.connector.start();
       dispatcher.start(opts.dispatchTickMs ?? 25);

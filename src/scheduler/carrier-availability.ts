@@ -15,7 +15,7 @@ import type { MonotonicClock } from '../domain/clock.js';
 /** What this module reads and writes on a carrier's runtime (CarrierRuntime fits). */
 export interface AvailabilityTarget {
   readonly config: { readonly id: string };
-  readonly connector: { isUp(): boolean; on(event: 'bind', listener: (b: BindState) => void): unknown };
+  readonly connector: { isUp(): boolean; on(event: 'bind', listener: (b: BindState) => void): unknown; idleByLease?(): boolean };
   paused: boolean;
   /** Monotonic time the carrier lost its last bound transmitter; undefined while up. */
   downSince: number | undefined;
@@ -73,6 +73,8 @@ export class CarrierAvailability {
     const rt = this.#find(id);
     if (rt === undefined || rt.paused) return true;
     if (rt.connector.isUp()) return false;
+    // Cluster: another node holds this account's binds; its queue is theirs to send, not to move.
+    if (rt.connector.idleByLease?.() === true) return false;
     return rt.downSince !== undefined && this.#d.now() - rt.downSince >= this.#d.failoverAfterMs();
   }
 

@@ -230,6 +230,11 @@ export interface MessageStore {
   requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number;
   /** Crash recovery: segments left in submitting go back to the queue. Returns how many. */
   recoverInFlight(): number;
+  /**
+   * A shared store only (PostgreSQL): segments claimed by nodes not in `liveNodes` (their
+   * registry rows expired: crashed or cut off) go back to the queue. Returns how many.
+   */
+  reapClaims?(liveNodes: readonly string[]): number;
   /** Deletes up to `limit` messages final before `before`, with their segments; returns how many. */
   purgeFinal(before: number, limit: number): number;
   /** Messages not yet on the wire (queued/scheduled/submitting), by lane. */

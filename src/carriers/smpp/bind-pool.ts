@@ -166,6 +166,14 @@ export class BindPool extends EventEmitter<ConnectorEvents> implements Connector
     );
   }
 
+  /**
+   * Leased mode with no slot held: other nodes hold this account's binds. Not a carrier
+   * outage: nothing here should fail its queue over to another carrier.
+   */
+  idleByLease(): boolean {
+    return this.#leased && !this.#slots.some((s) => s.open);
+  }
+
   /** The open account slots (leased mode; all of them otherwise). */
   openSlots(): number[] {
     return [...new Set(this.#slots.filter((s) => s.open).map((s) => s.lease))].sort((a, b) => a - b);
