@@ -46,7 +46,7 @@ contract(t, pgc, 'caller-ID registrations: insert, get, save, remove', (t, b) =>
 contract(t, pgc, 'caller-ID lookups: by number (exact element, client or all), list newest first with paging, due, counts', (t, b) => {
   const s = b.callerId;
   s.insert(reg('cid_001', { numbers: ['+8613800000001', '+8613800000002'], status: 'active' }));
-  s.insert(reg('cid_002', { client: 'c2', numbers: ['+8613800000001'], status: 'reviewing', nextCheckAt: T0 + 300 }));
+  s.insert(reg('cid_002', { client: 'c2', numbers: ['+8613800000001'], status: 'pending_review', nextCheckAt: T0 + 300 }));
   s.insert(reg('cid_003', { numbers: ['+86138000000011'], status: 'active', nextCheckAt: T0 + 100 }));
   s.insert(reg('cid_004', { numbers: ['+8613800000001'], status: 'revoked', nextCheckAt: T0 + 200 }));
   s.insert(reg('cid_005', { client: 'c2', numbers: [], status: 'submitting', nextCheckAt: T0 + 100 }));
@@ -64,5 +64,5 @@ contract(t, pgc, 'caller-ID lookups: by number (exact element, client or all), l
   t.same(ids(s.due(T0 + 200, 10)).sort(), ['cid_003', 'cid_004', 'cid_005']);
   t.same(s.due(T0 + 1000, 10).map((r) => r.nextCheckAt), [T0 + 100, T0 + 100, T0 + 200, T0 + 300], 'earliest first');
   t.same(s.due(T0 + 1000, 1).map((r) => r.nextCheckAt), [T0 + 100]);
-  t.same(s.countByStatus(), { active: 2, reviewing: 1, revoked: 1, submitting: 1 });
+  t.same(s.countByStatus(), { active: 2, pending_review: 1, revoked: 1, submitting: 1 });
 });
