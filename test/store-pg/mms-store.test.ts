@@ -6,7 +6,9 @@
  */
 import t from 'tap';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { contract } from '../helpers/store-backends.js';
+import { contract, freshPgDatabase } from '../helpers/store-backends.js';
+import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
+import { PgMmsStore } from '../../src/store/postgres/mms-store.js';
 import type { MmsRecord, NewMms, StoredMmsPart } from '../../src/store/mms-types.js';
 
 const pgc = await startTestPostgres(t);
@@ -175,3 +177,33 @@ contract(t, pgc, 'MMS purge: final before a time, with their parts, a step at a 
   t.equal(s.purgeFinal(T0 + 1000, 5), 1, 'an open MMS is never purged');
   t.equal(partCount(), 2);
 });
+
+if (pgc !== undefined) {
+  t.test('[postgres] two nodes: a restart recovers only its own claims; a dead node\'s claims are reaped by a live one', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    const other = new PgSyncClient({ url });
+    t.teardown(() => other.close());
+    const n1 = new PgMmsStore(client, { nodeId: 'n1' });
+    const n2 = new PgMmsStore(other, { nodeId: 'n2' });
+    for (let i = 1; i <= 6; i++) n1.insert(mms(`msg_${i}`, { sendAt: T0 + i, createdAt: T0 + i }));
+    t.same(n1.claimDue(T0 + 2, 10).map((r) => r.id), ['msg_1', 'msg_2']);
+    t.same(n2.claimDue(T0 + 4, 10).map((r) => r.id), ['msg_3', 'msg_4']);
+    // A claim made before the cluster columns were written (one daemon, or an older version).
+    client.run(`UPDATE mms_messages SET status = 'submitting', claimed_by = NULL WHERE id = 'msg_5'`);
+    const status = () => client.query<[string, string]>('SELECT id, status FROM mms_messages ORDER BY id', [], 'array').map(([id, st]) => `${id}:${st}`);
+
+    t.equal(n1.recoverInFlight(), 3, 'n1 restarts: its two claims and the unowned one');
+    t.same(status(), ['msg_1:queued', 'msg_2:queued', 'msg_3:submitting', 'msg_4:submitting', 'msg_5:queued', 'msg_6:queued'], 'n2\'s claims are left alone');
+    t.same(n1.claimDue(T0 + 2, 10).map((r) => r.id), ['msg_1', 'msg_2']);
+    t.equal(n2.reapClaims(['n1']), 0, 'n1 is alive: nothing reaped');
+    t.equal(n1.reapClaims(['n1', 'n2']), 0);
+    t.equal(n1.reapClaims([]), 2, 'n2 gone: its claims go back to the queue');
+    t.same(status(), ['msg_1:submitting', 'msg_2:submitting', 'msg_3:queued', 'msg_4:queued', 'msg_5:queued', 'msg_6:queued'], 'never the reaper\'s own');
+    n1.markSubmitted('msg_1', 'mm7-1', 1000, null, T0 + 10);
+    t.equal(n2.reapClaims([]), 1, 'only what is still submitting');
+    t.same(status().slice(0, 2), ['msg_1:submitted', 'msg_2:queued']);
+    const single = new PgMmsStore(client);
+    n2.claimDue(T0 + 10, 2);
+    t.equal(single.recoverInFlight(), 2, 'without a node id (one daemon): every claim, as SQLite');
+  });
+}
