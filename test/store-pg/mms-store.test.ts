@@ -127,8 +127,13 @@ contract(t, pgc, 'MMS lookups: by MM7 id (newest), read status, inbound once, fa
   const fb = s.findByFallbackMessage('msg_sms1');
   t.same(fb && [fb.id, fb.fallbackState, fb.fallbackMessageId, fb.fallbackError], ['msg_001', 'sent', 'msg_sms1', null]);
   t.equal(s.findByFallbackMessage('msg_none'), undefined);
-  s.setFallback('msg_001', 'refused', null, 'client_unknown');
-  t.same(s.get('msg_001') && [s.get('msg_001')!.fallbackState, s.get('msg_001')!.fallbackError], ['refused', 'client_unknown']);
+  s.finalize('msg_002', 'rejected', T0 + 300, { fallback: true });
+  t.equal(s.get('msg_002')?.fallbackState, null, 'no fallback SMS: nothing pending');
+  s.finalize('msg_003', 'rejected', T0 + 300, {});
+  b.sql(`UPDATE mms_messages SET fallback_sms = '{"text":"b"}', fallback_state = 'pending' WHERE id = 'msg_003'`);
+  s.setFallback('msg_003', 'refused', null, 'client_unknown');
+  t.same(s.get('msg_003') && [s.get('msg_003')!.fallbackState, s.get('msg_003')!.fallbackMessageId, s.get('msg_003')!.fallbackError], ['refused', null, 'client_unknown']);
+  t.same(s.pendingFallbacks(10), []);
 
   t.same(s.idsByReference('c1', 'ref-1').sort(), ['msg_001', 'msg_002']);
   t.same(s.idsByReference('c2', 'ref-1'), ['msg_003']);
@@ -205,5 +210,34 @@ if (pgc !== undefined) {
     const single = new PgMmsStore(client);
     n2.claimDue(T0 + 10, 2);
     t.equal(single.recoverInFlight(), 2, 'without a node id (one daemon): every claim, as SQLite');
+  });
+}
+
+if (pgc !== undefined) {
+  t.test('[postgres] a fallback SMS two nodes both found pending is settled once: the second node\'s transaction fails', async (t) => {
+    const { client } = await freshPgDatabase(t, pgc);
+    const s = new PgMmsStore(client);
+    s.insert(mms('msg_1', { fallbackSms: '{"text":"fb"}' }));
+    s.claimDue(T0, 1);
+    s.finalize('msg_1', 'undeliverable', T0 + 1, { fallback: true });
+    t.same(s.pendingFallbacks(10).map((r) => r.id), ['msg_1']);
+    // Node A sent it (its SMS and the link in one transaction); node B, which read it pending
+    // too, tries the same: its SMS insert is rolled back with the failed link.
+    client.transaction(() => {
+      client.run(`INSERT INTO send_log (number, category, at) VALUES ('A', 'fallback', 1)`);
+      s.setFallback('msg_1', 'sent', 'msg_sms_a', null);
+    });
+    const err = t.throws(() =>
+      client.transaction(() => {
+        client.run(`INSERT INTO send_log (number, category, at) VALUES ('B', 'fallback', 2)`);
+        s.setFallback('msg_1', 'sent', 'msg_sms_b', null);
+      }),
+    ) as { code?: string };
+    t.equal(err.code, 'store_conflict');
+    t.same(client.query('SELECT number FROM send_log ORDER BY at'), [{ number: 'A' }], 'B\'s writes rolled back');
+    t.equal(s.get('msg_1')?.fallbackMessageId, 'msg_sms_a');
+    t.throws(() => s.setFallback('msg_1', 'refused', null, 'client_unknown'), { code: 'store_conflict' }, 'nor refused after it was sent');
+    s.setFallback('msg_gone', 'sent', 'x', null);
+    t.pass('an MMS no longer stored: nothing to settle, no error (as SQLite)');
   });
 }

@@ -9,6 +9,7 @@ import { isFinal } from '../../domain/types.js';
 import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 import type { PgSyncClient } from './sync-client.js';
 import { sqlLimit } from './limit.js';
+import { StoreError } from './errors.js';
 
 interface Row {
   id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
@@ -113,8 +114,18 @@ export class PgMmsStore implements MmsStore {
   pendingFallbacks(limit: number): MmsRecord[] {
     return this.#c.query<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toRecord);
   }
+  /**
+   * Only a pending fallback is settled. Two daemons may both read it pending and send it: the
+   * second one's update waits for the first's commit, finds it settled and throws, so its own
+   * transaction (the fallback SMS's insert, mm7/fallback.ts) is rolled back: sent once.
+   * SQLite, with one writer, never meets a settled one here.
+   */
   setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void {
-    this.#c.run('UPDATE mms_messages SET fallback_state = $1, fallback_message_id = $2, fallback_error = $3 WHERE id = $4', [state, messageId, error, id]);
+    const n = this.#c.run(`UPDATE mms_messages SET fallback_state = $1, fallback_message_id = $2, fallback_error = $3
+      WHERE id = $4 AND fallback_state = 'pending'`, [state, messageId, error, id]);
+    if (n > 0) return;
+    const r = this.#c.one<{ fallback_state: string | null }>('SELECT fallback_state FROM mms_messages WHERE id = $1', [id]);
+    if (r !== undefined) throw new StoreError('store_conflict', `the fallback SMS of ${id} is no longer pending (${r.fallback_state ?? 'none'}): another node settled it`);
   }
   findByFallbackMessage(smsId: string): MmsRecord | undefined {
     const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_message_id = $1`, [smsId]);
