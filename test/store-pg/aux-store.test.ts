@@ -9,7 +9,10 @@ import t from 'tap';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { contract, insertSealedMessage, type StoreBackend } from '../helpers/store-backends.js';
+import { contract, freshPgDatabase, insertSealedMessage, type StoreBackend } from '../helpers/store-backends.js';
+import { PgAuxStore } from '../../src/store/postgres/aux-store.js';
+import { PgSmppOutbox } from '../../src/store/postgres/smpp-outbox.js';
+import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { newId } from '../../src/domain/ids.js';
 import type { MoQuery, MoRecord, OtpRecord } from '../../src/store/types.js';
 
@@ -334,3 +337,47 @@ contract(t, pgc, 'replies: arbitrary Unicode bodies and random filters (fast-che
   );
   t.equal(run >= 60, true, `${run} random cases`);
 });
+
+if (pgc !== undefined) {
+  t.test('[postgres] hot-path writes in a transaction go with its COMMIT (one round trip); outside one they are sent at once', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    const aux = new PgAuxStore(client);
+    const smpp = new PgSmppOutbox(client);
+    const other = new PgSyncClient({ url });
+    t.teardown(() => other.close());
+    const evt = { id: 'evt_1', client: 'c1', url: 'http://127.0.0.1:1/h', body: '{}', attempts: 0, createdAt: T0, nextAttemptAt: T0 };
+    let waits = client.waits;
+    client.transaction(() => {
+      aux.logSend('+8613800000001', 'otp', T0);
+      aux.putIdempotency('c1', 'k1', { bodyHash: 'h', status: 202, response: '{}', createdAt: T0 });
+      aux.addOutbox(evt);
+      aux.insertMo(moRow(1, '收到'));
+      aux.insertMoPart({ conv: 'x', ref: 1, total: 2, seq: 1, body: 'a', receivedAt: T0 });
+      aux.updateOtp('otp_none', { attempts: 1 });
+      smpp.add('esme1', 'mo', '{}', T0);
+      smpp.keepMessage('msg_1', [10], 1);
+    });
+    t.equal(client.waits - waits, 1, 'eight writes and the COMMIT: one round trip');
+    t.same(other.query('SELECT (SELECT count(*) FROM send_log) AS a, (SELECT count(*) FROM idempotency) AS b, (SELECT count(*) FROM outbox) AS c, (SELECT count(*) FROM mo_messages) AS d, (SELECT count(*) FROM mo_parts) AS e, (SELECT count(*) FROM smpp_outbox) AS f, (SELECT count(*) FROM smpp_messages) AS g'),
+      [{ a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1 }], 'all committed');
+
+    client.transaction(() => {
+      aux.logSend('+8613800000001', 'otp', T0 + 5);
+      t.same(aux.sendsSince('+8613800000001', 'otp', 0), [T0, T0 + 5], 'a read in the transaction sees the writes before it');
+    });
+
+    waits = client.waits;
+    aux.logSend('+8613800000002', 'otp', T0 + 9);
+    t.equal(client.waits - waits, 1, 'outside a transaction: sent at once');
+    t.same(other.query('SELECT at FROM send_log WHERE number = $1', ['+8613800000002']), [{ at: T0 + 9 }], 'and visible to another daemon without anything else sent');
+
+    // A deferred write that fails (the same event id twice) fails the COMMIT: nothing kept.
+    const err = t.throws(() => client.transaction(() => {
+      aux.logSend('+8613800000003', 'otp', T0);
+      aux.addOutbox(evt);
+    })) as { code?: string };
+    t.equal(err.code, 'store_conflict');
+    t.same(other.query('SELECT count(*) AS n FROM send_log WHERE number = $1', ['+8613800000003']), [{ n: 0 }]);
+    t.equal(aux.outboxPending(), 1, 'the client is usable after it');
+  });
+}

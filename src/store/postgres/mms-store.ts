@@ -8,6 +8,7 @@
 import { isFinal } from '../../domain/types.js';
 import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
 import { StoreError } from './errors.js';
 
@@ -83,11 +84,11 @@ export class PgMmsStore implements MmsStore {
     return rows.map(toRecord);
   }
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
-    this.#c.run(`UPDATE mms_messages SET status = 'submitted', mm7_message_id = $1, status_code = $2, status_text = $3, submitted_at = $4,
+    writeSoon(this.#c, `UPDATE mms_messages SET status = 'submitted', mm7_message_id = $1, status_code = $2, status_text = $3, submitted_at = $4,
       attempts = attempts + 1 WHERE id = $5 AND status = 'submitting'`, [mm7MessageId, code, text, now, id]);
   }
   requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void {
-    this.#c.run(`UPDATE mms_messages SET status = 'queued', due_at = $1, status_code = coalesce($2::bigint, status_code),
+    writeSoon(this.#c, `UPDATE mms_messages SET status = 'queued', due_at = $1, status_code = coalesce($2::bigint, status_code),
       status_text = coalesce($3::text, status_text), attempts = attempts + $4 WHERE id = $5 AND status = 'submitting'`,
     [dueAt, code, text, countAttempt ? 1 : 0, id]);
   }
@@ -104,10 +105,10 @@ export class PgMmsStore implements MmsStore {
     return r === undefined ? undefined : toRecord(r);
   }
   setReadStatus(id: string, status: string): void {
-    this.#c.run('UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
+    writeSoon(this.#c, 'UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
   }
   recordInbound(r: MmsInbound): void {
-    this.#c.run(`INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
+    writeSoon(this.#c, `INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
     [r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt]);
   }
