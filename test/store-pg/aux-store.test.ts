@@ -381,3 +381,14 @@ if (pgc !== undefined) {
     t.equal(aux.outboxPending(), 1, 'the client is usable after it');
   });
 }
+
+if (pgc !== undefined) {
+  t.test('[postgres] a reply padded with U+0000 (which PostgreSQL text cannot hold) is stored without it, not lost', async (t) => {
+    const { client } = await freshPgDatabase(t, pgc);
+    const aux = new PgAuxStore(client);
+    aux.insertMo({ ...moRow(1, ''), body: '退订\u0000\u0000' });
+    aux.insertMoPart({ conv: 'x', ref: 1, total: 2, seq: 1, body: '\u0000你好\u0000', receivedAt: T0 });
+    t.same(aux.listMo({ limit: 10 }).map((r) => r.body), ['退订']);
+    t.same(aux.moParts().map((p) => p.body), ['你好']);
+  });
+}

@@ -28,6 +28,13 @@ interface MoDbRow {
 }
 type NewMo = Parameters<AuxStore['insertMo']>[0];
 
+/**
+ * PostgreSQL text cannot hold U+0000, which a carrier's UCS-2 reply may carry as padding:
+ * the insert would fail (and with it the transaction it is in), the reply would be lost and
+ * redelivered to fail again. A reply's text keeps everything else.
+ */
+const withoutNul = (text: string): string => (text.includes('\u0000') ? text.replace(/\u0000/g, '') : text);
+
 export class PgAuxStore implements AuxStore {
   readonly #c: PgSyncClient;
 
@@ -188,7 +195,7 @@ export class PgAuxStore implements AuxStore {
 
   insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void {
     writeSoon(this.#c, 'INSERT INTO mo_parts (conv, ref, total, seq, body, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-      [row.conv, row.ref, row.total, row.seq, row.body, row.receivedAt]);
+      [row.conv, row.ref, row.total, row.seq, withoutNul(row.body), row.receivedAt]);
   }
   deleteMoParts(conv: string, ref: number, total: number): void {
     writeSoon(this.#c, 'DELETE FROM mo_parts WHERE conv = $1 AND ref = $2 AND total = $3', [conv, ref, total]);
@@ -204,7 +211,7 @@ export class PgAuxStore implements AuxStore {
   insertMo(row: NewMo): void {
     writeSoon(this.#c, `INSERT INTO mo_messages (id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [row.id, row.carrierId, row.from, row.to, row.body, row.intent, row.client, row.lastMessageId, row.partial ? 1 : 0, row.createdAt]);
+      [row.id, row.carrierId, row.from, row.to, withoutNul(row.body), row.intent, row.client, row.lastMessageId, row.partial ? 1 : 0, row.createdAt]);
   }
   listMo(q: MoQuery): MoRecord[] {
     const where: string[] = [];
