@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, CarrierConfig } from './config/schema.js';
 import { LANES, type Category } from './domain/types.js';
+import { clusterNodeId } from './cluster/config.js';
 import { openStore, type Store } from './store/index.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Connector } from './carriers/connector.js';
@@ -93,7 +94,17 @@ export function buildApp(opts: AppOptions): App {
   const monotonic = opts.monotonic ?? monotonicNow;
   const logger = opts.logger;
   const metrics = createMetrics(cfg.metrics.prefix);
-  const store = openStore({ path: cfg.store.path, commitIntervalMs: cfg.store.commit_interval_ms, synchronous: cfg.store.synchronous });
+  const nodeId = clusterNodeId(cfg.cluster);
+  const store = openStore({
+    driver: cfg.store.driver,
+    path: cfg.store.path,
+    url: cfg.store.url,
+    nodeId,
+    statementTimeoutMs: cfg.cluster.statement_timeout_ms,
+    idleInTransactionTimeoutMs: cfg.cluster.idle_in_transaction_timeout_ms,
+    commitIntervalMs: cfg.store.commit_interval_ms,
+    synchronous: cfg.store.synchronous,
+  });
   const recovered = store.messages.recoverInFlight();
   if (recovered > 0) logger.warn({ segments: recovered }, 'segments left submitting at last stop are queued again (at-least-once)');
   store.commit.onCommit = (n) => metrics.commitBatch.observe(n);

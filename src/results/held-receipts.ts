@@ -73,6 +73,11 @@ export class HeldReceipts {
     return id === undefined ? undefined : this.#byId.get(id);
   }
 
+  /** Store ids of every receipt held, oldest first. */
+  ids(): number[] {
+    return [...this.#byId.keys()];
+  }
+
   get(id: number): HeldReceipt | undefined {
     return this.#byId.get(id);
   }

@@ -131,6 +131,15 @@ export class ReceiptHandler {
     if (h !== undefined) this.#retry(h.id);
   }
 
+  /**
+   * Cluster (store.driver: postgres): the resp of a held receipt may be recorded by another
+   * node, whose accepted() never reaches this one; so every held receipt is looked up again
+   * in the shared store (the maintenance loop calls this every couple of seconds).
+   */
+  reconcile(): void {
+    for (const id of this.#held.ids()) this.#retry(id);
+  }
+
   /** Held receipts whose hold ran out: late (their segment ended) or unmatched, counted once each. */
   sweep(): void {
     const expired = this.#held.expire(this.#d.now() - this.#holdMs);

@@ -1,4 +1,4 @@
-/** Store factory: the only place that knows the backend is SQLite. */
+/** Store factory: the only place that knows which backend is behind the interface. */
 import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './sqlite/database.js';
 import { SqliteMessageStore, QUEUED_BY_LANE_SQL, depthByLane } from './sqlite/message-store.js';
@@ -13,6 +13,14 @@ import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
 import type { AuxStore, MessageStore, SmppOutboxStore } from './types.js';
 import type { Category } from '../domain/types.js';
+import { PgSyncClient } from './postgres/sync-client.js';
+import { migratePgStore } from './postgres/migrations.js';
+import { PgMessageStore } from './postgres/message-store.js';
+import { PgAuxStore } from './postgres/aux-store.js';
+import { PgCallerIdStore } from './postgres/callerid-store.js';
+import { PgSmppOutbox } from './postgres/smpp-outbox.js';
+import { PgMmsStore } from './postgres/mms-store.js';
+import { StoreError } from './postgres/errors.js';
 
 export interface Store {
   messages: MessageStore;
@@ -35,6 +43,8 @@ export interface Store {
    * is no such thread (an in-memory database): count synchronously then.
    */
   depthInBackground(): Promise<Record<Category, number>> | undefined;
+  /** postgres: the store's connection (statement counters; undefined with SQLite). */
+  pg?: PgSyncClient;
   /**
    * Closes the database now; the promise resolves once the checkpoint thread has closed its
    * connection too (the drain waits for it, so nothing touches the files after a stop).
@@ -42,7 +52,66 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function openStore(opts: { path: string; commitIntervalMs?: number; synchronous?: Synchronous; checkpointIntervalMs?: number }): Store {
+export interface StoreOptions {
+  /** sqlite (default) or postgres. */
+  driver?: 'sqlite' | 'postgres';
+  path: string;
+  /** postgres: the connection URL. */
+  url?: string | undefined;
+  /** postgres: this daemon's id on its claims (cluster.node_id). */
+  nodeId?: string;
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+  commitIntervalMs?: number;
+  synchronous?: Synchronous;
+  checkpointIntervalMs?: number;
+}
+
+export function openStore(opts: StoreOptions): Store {
+  if (opts.driver === 'postgres') return openPgStore(opts);
+  return openSqliteStore(opts);
+}
+
+function openPgStore(opts: StoreOptions): Store {
+  if (opts.url === undefined) throw new StoreError('store_failed', 'store.url is required with store.driver postgres');
+  const client = new PgSyncClient({
+    url: opts.url,
+    ...(opts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: opts.statementTimeoutMs }),
+    ...(opts.idleInTransactionTimeoutMs === undefined ? {} : { idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs }),
+    applicationName: `xinge-store ${opts.nodeId ?? ''}`.trim(),
+  });
+  try {
+    migratePgStore(client);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  const messages = new PgMessageStore(client, { nodeId: opts.nodeId ?? 'local' });
+  // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit): no fsync step here.
+  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0);
+  return {
+    messages,
+    aux: new PgAuxStore(client),
+    callerId: new PgCallerIdStore(client),
+    smppOutbox: new PgSmppOutbox(client),
+    mms: new PgMmsStore(client),
+    commit,
+    isOpen: () => !client.closed,
+    fsyncs: () => 0,
+    checkpoints: () => undefined,
+    depthInBackground: () => undefined,
+    pg: client,
+    close: () => {
+      if (!client.closed) {
+        commit.close();
+        client.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+function openSqliteStore(opts: StoreOptions): Store {
   const db: Database.Database = openDatabase(opts.path, { synchronous: opts.synchronous ?? 'full' });
   let checkpointer: Checkpointer | undefined;
   if (opts.path !== ':memory:') {

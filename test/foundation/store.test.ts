@@ -11,6 +11,7 @@ import { openStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { newId } from '../../src/domain/ids.js';
 import type { NewMessage } from '../../src/store/types.js';
+import { openConfiguredStore, otherConnection } from '../helpers/test-store.js';
 import { auth, baseConfigObject, makeConfig, newMessage, startTestApp, tempDir, waitFor } from '../helpers/fixtures.js';
 
 t.test('WAL mode, versioned migrations, reopening is idempotent', async (t) => {
@@ -97,10 +98,10 @@ t.test('202 only after the row is committed: a second connection sees it', async
   const ta = startTestApp(makeConfig(obj));
   t.teardown(() => ta.close());
   // Not started: nothing dispatches, the rows stay as intake wrote them.
-  const other = new Database(obj.store.path, { readonly: true, fileMustExist: true });
+  const other = otherConnection(obj.store);
   t.teardown(() => other.close());
-  const find = other.prepare('SELECT id, status, to_number FROM messages WHERE id = ?');
-  const segs = other.prepare('SELECT count(*) AS n FROM segments WHERE message_id = ?');
+  const find = { get: (id: string) => other.get('SELECT id, status, to_number FROM messages WHERE id = ?', id) };
+  const segs = { get: (id: string) => other.get('SELECT count(*) AS n FROM segments WHERE message_id = ?', id) };
   for (let i = 0; i < 5; i++) {
     const res = await ta.app.http.inject({ method: 'POST', url: '/v1/sms', headers: auth(), payload: { to: '13800138000', text: `m${i}`, category: 'collection' } });
     t.equal(res.statusCode, 202);
@@ -227,7 +228,7 @@ t.test('on start, segments left submitting are queued again and resent; schedule
   const dir = tempDir(t);
   const cfg = makeConfig(baseConfigObject(dir));
   const now = Date.now();
-  const s = openStore({ path: cfg.store.path });
+  const s = openConfiguredStore(cfg);
   s.messages.insertMessage(newMessage({ id: 'msg_wire' }));
   s.messages.insertMessage(newMessage({ id: 'msg_queued', to: '+8613800138001' }));
   s.messages.insertMessage(newMessage({ id: 'msg_later', sendAt: now + 3600_000, expiresAt: now + 7200_000 }));
@@ -263,7 +264,7 @@ t.test('retention: final messages older than retention_days are purged; newer an
   const cfg = makeConfig(obj);
   const day = 86400000;
   const now = Date.now();
-  const s = openStore({ path: cfg.store.path });
+  const s = openConfiguredStore(cfg);
   // Ids are time-ordered from their creation time, as intake makes them (the purge walks them).
   const make = (createdAt: number, over: Partial<NewMessage> = {}) => {
     const m = newMessage({ id: newId('msg', createdAt), createdAt, sendAt: createdAt, expiresAt: createdAt + day, ...over });

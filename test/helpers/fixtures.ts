@@ -12,6 +12,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { buildApp, type App } from '../../src/app.js';
 import { AdaptiveTokenBucket } from '../../src/scheduler/rate-limiter.js';
 import type { NewMessage } from '../../src/store/types.js';
+import { testStoreSection } from './test-store.js';
 
 export const TOKEN = 'test-token-loans-1';
 export const ADMIN_TOKEN = 'test-token-admin-1';
@@ -33,7 +34,7 @@ export function baseConfigObject(dir: string, carriers: Array<Record<string, unk
     // HTTP on the main thread: most tests answer through inject; test/intake/intake-threads.test.ts covers http.threads.
     http: { host: '127.0.0.1', port: 0, threads: 0 },
     shutdown_grace_s: 2,
-    store: { path: join(dir, 'xinge.db') },
+    store: testStoreSection(dir),
     log: { level: 'silent' },
     clients: [
       { name: 'loans', token: TOKEN, scopes: ['sms', 'otp'], categories: ['otp', 'notification', 'collection', 'marketing'], free_text: true, webhook_url: 'http://127.0.0.1:9/hook', webhook_secret: WEBHOOK_SECRET, allow_private_callbacks: true },

@@ -5,28 +5,27 @@
  * never sent after the TTL, the otp lane outside quiet hours, and the OTP metrics.
  */
 import t from 'tap';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { otherConnection } from '../helpers/test-store.js';
 import { ADMIN_TOKEN, baseConfigObject, NOTIFY_TOKEN, tempDir, waitFor, type FakeConnector, type TestApp } from '../helpers/fixtures.js';
 import { Clock, launch, metric, policyConfig, post, QUIET_ON, segText, sh, type Teardown } from './fixtures/policy-app.js';
 
 const TO = '13800138000';
 const E164 = '+8613800138000';
 
-function start(t: Teardown, patch: Record<string, unknown> = {}, at = '2026-12-01T10:00'): { ta: TestApp; fc: FakeConnector; clock: Clock; dbPath: string } {
+function start(t: Teardown, patch: Record<string, unknown> = {}, at = '2026-12-01T10:00'): { ta: TestApp; fc: FakeConnector; clock: Clock; dbPath: { path: string; driver?: string; url?: string } } {
   const dir = tempDir(t);
   const clock = new Clock(sh(at));
   const ta = launch(t, policyConfig(dir, patch), { now: clock.now });
   const fc = ta.connectors.get('c1')!;
   fc.respond = (seg) => ({ kind: 'accepted', carrierMessageId: String(500000 + seg.segmentId) });
-  return { ta, fc, clock, dbPath: join(dir, 'xinge.db') };
+  return { ta, fc, clock, dbPath: { path: ta.app.config().store.path, driver: ta.app.config().store.driver, url: ta.app.config().store.url } };
 }
 
 /** The message row's body columns, read with a separate connection. */
-function bodyColumns(dbPath: string, messageId: string): { body: string | null; body_enc: Buffer | null; status: string } {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+function bodyColumns(dbPath: { path: string; driver?: string; url?: string }, messageId: string): { body: string | null; body_enc: Buffer | null; status: string } {
+  const db = otherConnection(dbPath);
   try {
-    return db.prepare('SELECT body, body_enc, status FROM messages WHERE id = ?').get(messageId) as { body: string | null; body_enc: Buffer | null; status: string };
+    return db.get('SELECT body, body_enc, status FROM messages WHERE id = ?', messageId) as { body: string | null; body_enc: Buffer | null; status: string };
   } finally {
     db.close();
   }

@@ -6,6 +6,7 @@
  * scan is shown able to see a stored text.
  */
 import t from 'tap';
+import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, waitFor, type FakeConnector } from '../helpers/fixtures.js';
@@ -39,6 +40,8 @@ function forms(code: string): Array<[string, Buffer]> {
 }
 
 function dbFiles(dbPath: string): Array<[string, Buffer]> {
+  // On PostgreSQL what is at rest is every row of every table, read back as text.
+  if (pgUrl !== undefined) return [['main', Buffer.from(pgDump(pgUrl))], ['-wal', Buffer.alloc(0)], ['-shm', Buffer.alloc(0)]];
   return [dbPath, `${dbPath}-wal`, `${dbPath}-shm`].filter((p) => existsSync(p)).map((p) => [p.slice(dbPath.length) || 'main', readFileSync(p)]);
 }
 
@@ -46,6 +49,17 @@ function findIn(files: Array<[string, Buffer]>, code: string): string[] {
   const hits: string[] = [];
   for (const [name, bytes] of files) for (const [form, pat] of forms(code)) if (bytes.includes(pat)) hits.push(`${name}:${form}`);
   return hits;
+}
+
+let pgUrl: string | undefined;
+function pgDump(url: string): string {
+  const c = new PgSyncClient({ url });
+  try {
+    const tables = c.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'`);
+    return tables.map(({ t }) => c.query<{ r: string }>(`SELECT x::text AS r FROM "${t}" x`).map((r) => r.r).join('\n')).join('\n');
+  } finally {
+    c.close();
+  }
 }
 
 async function codeOf(fc: FakeConnector, messageId: string): Promise<string> {
@@ -57,6 +71,7 @@ t.test('OTP codes are in none of the SQLite files, in any form, open or closed',
   const dir = tempDir(t);
   const dbPath = join(dir, 'xinge.db');
   const ta = launch(t, policyConfig(dir));
+  pgUrl = ta.app.config().store.driver === 'postgres' ? ta.app.config().store.url : undefined;
   const fc = ta.connectors.get('c1')!;
   fc.respond = (seg) => ({ kind: 'accepted', carrierMessageId: String(300000 + seg.segmentId) });
   await ta.app.start();

@@ -7,7 +7,7 @@
  * openssl vector pins hashCode with the secret the app uses here.
  */
 import t from 'tap';
-import Database from 'better-sqlite3';
+import { otherConnection } from '../helpers/test-store.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -56,7 +56,6 @@ t.test('POST /v1/otp over real SMPP: code read from the SMSC, verified once', as
   t.teardown(() => sim.stop());
 
   const dir = tempDir(t);
-  const dbPath = join(dir, 'xinge.db');
   const cfg = policyConfig(dir, {}, [
     {
       id: 'sim',
@@ -97,8 +96,9 @@ t.test('POST /v1/otp over real SMPP: code read from the SMSC, verified once', as
   const code = m![1]!;
 
   // The stored hash is HMAC-SHA256(secret, `${id}:${code}`), as openssl computes it.
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  const row = db.prepare('SELECT code_hash, message_id FROM otps WHERE id = ?').get(id) as { code_hash: string; message_id: string };
+  const db = otherConnection(app.config().store);
+  t.teardown(() => db.close());
+  const row = db.get('SELECT code_hash, message_id FROM otps WHERE id = ?', id) as { code_hash: string; message_id: string };
   if (hasOpenssl()) t.equal(row.code_hash, opensslHmac(OTP_SECRET, `${id}:${code}`), 'stored hash = openssl HMAC');
   else t.comment('openssl not installed: the run-time openssl comparison is skipped (the pinned vector still holds)');
   t.equal(row.code_hash, hashCode(OTP_SECRET, id, code));
@@ -113,9 +113,8 @@ t.test('POST /v1/otp over real SMPP: code read from the SMSC, verified once', as
 
   // The receipt comes back over the bind: delivered, and the body is gone.
   await waitFor(() => app.store.messages.getMessage(row.message_id)?.status === 'delivered', 5000, 'delivered');
-  const after = db.prepare('SELECT body, body_enc FROM messages WHERE id = ?').get(row.message_id) as { body: string | null; body_enc: Buffer | null };
+  const after = db.get('SELECT body, body_enc FROM messages WHERE id = ?', row.message_id) as { body: string | null; body_enc: Buffer | null };
   t.same(after, { body: null, body_enc: null });
-  db.close();
 
   const metrics = await app.metrics.registry.metrics();
   t.match(metrics, /xinge_otp_total\{event="sent",result="accepted"\} 1/);

@@ -4,8 +4,7 @@
  * so a restart loses neither.
  */
 import t from 'tap';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { otherConnection } from '../helpers/test-store.js';
 import { baseConfigObject, makeConfig, newMessage, startTestApp, tempDir, waitFor, type FakeConnector } from '../helpers/fixtures.js';
 
 /** One part of a UCS-2 reply with an 8-bit concat UDH, as an SMSC sends it. */
@@ -31,7 +30,9 @@ t.test('a segment left submitting (its outcome write failed) is queued again by 
   // What a claim whose outcome was never written leaves: submitting, and nobody awaiting it.
   m.transaction(() => {
     m.insertMessage(msg);
-    m.markClaimed([m.getSegments(msg.id)[0]!.id], [msg.id], clock);
+    // Peek and mark as the dispatcher does (with PostgreSQL the peek itself is the claim).
+    const [seg] = m.peekDue('c1', 'notification', clock, 1, new Set());
+    m.markClaimed([seg!.id], [msg.id], clock);
   });
   const fc = ta.connectors.get('c1')!;
   ta.app.runMaintenance();
@@ -75,7 +76,8 @@ t.test('the first part of a two-part reply is stored before its deliver_sm_resp:
   await b.app.start();
   t.equal(await moPart(b.connectors.get('c1')!, 42, 2, 2, '款了'), 0, 'part 2 answered');
   await b.close();
-  const db = new Database(join(dir, 'xinge.db'), { readonly: true });
+  const db = otherConnection(cfg.store);
   t.teardown(() => db.close());
-  t.same(db.prepare('SELECT body, partial FROM mo_messages').all(), [{ body: '我已经还款了', partial: 0 }], 'one whole reply');
+  t.same(db.get('SELECT body, partial FROM mo_messages'), { body: '我已经还款了', partial: 0 }, 'one whole reply');
+  t.same(db.get('SELECT count(*) AS n FROM mo_messages'), { n: 1 }, 'only one');
 });

@@ -16,6 +16,7 @@ import { idUpperBound } from '../../domain/ids.js';
 import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
 import type { CancelResult, ClaimedSegment, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { OTP_WAKE_CHANNEL } from '../../cluster/otp-wake.js';
 
 const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
 const AWAITING_RECEIPT = `('submitted', 'accepted', 'enroute')`;
@@ -79,6 +80,9 @@ export class PgMessageStore implements MessageStore {
       ],
     );
     this.#insertSegments(m.id, m.segments, lane, m.sendAt, m.carrierId);
+    // Every node's dispatcher wakes for a verification code (delivered at COMMIT, never on a
+    // rollback): the node holding the carrier's binds may not be the one that accepted it.
+    if (m.category === 'otp' && !scheduled) this.#c.defer(`SELECT pg_notify($1, $2)`, [OTP_WAKE_CHANNEL, m.carrierId]);
   }
 
   #insertSegments(messageId: string, total: number, lane: number, dueAt: number, carrierId: string): void {

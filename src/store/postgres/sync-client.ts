@@ -162,6 +162,8 @@ export class PgSyncClient {
   defer(sql: string, params: readonly unknown[] = []): void {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
     this.#deferred.push({ sql, params, array: false });
+    // A large batch (a 1,000-message intake) goes in parts: the wait bound stays meaningful.
+    if (this.#deferred.length >= 256) this.#roundTrip([]);
   }
 
   /**
@@ -269,7 +271,7 @@ export class PgSyncClient {
     port.postMessage(batch);
     this.statements += batch.length;
     this.waits++;
-    const r = Atomics.wait(signal, 0, 0, this.#waitMs);
+    const r = Atomics.wait(signal, 0, 0, this.#waitMs + batch.length * 5);
     const msg = receiveMessageOnPort(port);
     if (r === 'timed-out' || msg === undefined) {
       this.#dropWorker();

@@ -1,0 +1,48 @@
+/**
+ * Which store the test apps run on. By default SQLite in the test's temp dir. With
+ * XINGE_TEST_PG_URL (a PostgreSQL admin URL; set by test/helpers/run-on-postgres.ts), each
+ * test app gets a fresh PostgreSQL database of its own instead: the same tests then prove
+ * the PostgreSQL store (issue 21.1).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { clusterNodeId } from '../../src/cluster/config.js';
+import type { Config } from '../../src/config/schema.js';
+
+let admin: PgSyncClient | undefined;
+let count = 0;
+
+export function testStoreSection(dir: string): Record<string, unknown> {
+  const adminUrl = process.env.XINGE_TEST_PG_URL;
+  if (adminUrl === undefined || adminUrl === '') return { path: join(dir, 'xinge.db') };
+  admin ??= new PgSyncClient({ url: adminUrl, applicationName: 'xinge-test-admin' });
+  const name = `t_${process.pid}_${++count}`;
+  admin.run(`CREATE DATABASE ${name}`);
+  return { driver: 'postgres', path: join(dir, 'xinge.db'), url: adminUrl.replace(/\/[^/?]*(\?.*)?$/, `/${name}`) };
+}
+
+/** True when the test apps run on PostgreSQL. */
+export const onPostgres = (): boolean => (process.env.XINGE_TEST_PG_URL ?? '') !== '';
+
+/** The store a config names, opened outside the app (as a restarted daemon would open it). */
+export function openConfiguredStore(cfg: Config): Store {
+  return openStore({ driver: cfg.store.driver, path: cfg.store.path, url: cfg.store.url, nodeId: clusterNodeId(cfg.cluster) });
+}
+
+/** Another connection to the store's database, read-only use: `?` placeholders on both backends. */
+export function otherConnection(store: { driver?: string; path: string; url?: string }): { get(sql: string, ...params: unknown[]): unknown; close(): void } {
+  if (store.driver === 'postgres') {
+    const c = new PgSyncClient({ url: store.url!, applicationName: 'xinge-test-reader' });
+    return {
+      get: (sql, ...params) => {
+        let i = 0;
+        return c.one(sql.replace(/\?/g, () => `$${++i}`), params);
+      },
+      close: () => c.close(),
+    };
+  }
+  const db = new Database(store.path, { readonly: true, fileMustExist: true });
+  return { get: (sql, ...params) => db.prepare(sql).get(...params), close: () => db.close() };
+}
