@@ -7,6 +7,7 @@
  */
 import type { AuxStore, IdempotencyRecord, MoQuery, MoRecord, OtpRecord, OutboxRow } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { writeSoon } from './write-soon.js';
 import { idUpperBound } from '../../domain/ids.js';
 import { stepLimit } from './limit.js';
 
@@ -27,6 +28,13 @@ interface MoDbRow {
 }
 type NewMo = Parameters<AuxStore['insertMo']>[0];
 
+/**
+ * PostgreSQL text cannot hold U+0000, which a carrier's UCS-2 reply may carry as padding:
+ * the insert would fail (and with it the transaction it is in), the reply would be lost and
+ * redelivered to fail again. A reply's text keeps everything else.
+ */
+const withoutNul = (text: string): string => (text.includes('\u0000') ? text.replace(/\u0000/g, '') : text);
+
 export class PgAuxStore implements AuxStore {
   readonly #c: PgSyncClient;
 
@@ -41,7 +49,7 @@ export class PgAuxStore implements AuxStore {
   }
   putIdempotency(client: string, key: string, rec: IdempotencyRecord): void {
     // The first answer stays (another daemon may have stored it a moment before).
-    this.#c.run(`INSERT INTO idempotency (client, key, body_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+    writeSoon(this.#c, `INSERT INTO idempotency (client, key, body_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT DO NOTHING`, [client, key, rec.bodyHash, rec.status, rec.response, rec.createdAt]);
   }
   purgeIdempotency(before: number, limit: number): number {
@@ -67,7 +75,7 @@ export class PgAuxStore implements AuxStore {
   }
 
   logSend(number: string, category: string, at: number): void {
-    this.#c.run('INSERT INTO send_log (number, category, at) VALUES ($1, $2, $3)', [number, category, at]);
+    writeSoon(this.#c, 'INSERT INTO send_log (number, category, at) VALUES ($1, $2, $3)', [number, category, at]);
   }
   sendsSince(number: string, category: string, since: number): number[] {
     return this.#c
@@ -102,7 +110,7 @@ export class PgAuxStore implements AuxStore {
       .map((r) => r[0]);
   }
   updateOtp(id: string, f: Partial<Pick<OtpRecord, 'attempts' | 'status' | 'messageId'>>): void {
-    this.#c.run(`UPDATE otps SET attempts = COALESCE($2::bigint, attempts), status = COALESCE($3::text, status),
+    writeSoon(this.#c, `UPDATE otps SET attempts = COALESCE($2::bigint, attempts), status = COALESCE($3::text, status),
       message_id = COALESCE($4::text, message_id) WHERE id = $1`, [id, f.attempts ?? null, f.status ?? null, f.messageId ?? null]);
   }
   supersedeOtps(to: string, purpose: string): string[] {
@@ -135,11 +143,11 @@ export class PgAuxStore implements AuxStore {
       [idUpperBound(before, 'mo'), stepLimit(limit)]);
   }
   purgeOtpBody(messageId: string): void {
-    this.#c.run('UPDATE messages SET body_enc = NULL WHERE id = $1', [messageId]);
+    writeSoon(this.#c, 'UPDATE messages SET body_enc = NULL WHERE id = $1', [messageId]);
   }
 
   addOutbox(row: OutboxRow): void {
-    this.#c.run('INSERT INTO outbox (id, client, url, body, attempts, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    writeSoon(this.#c, 'INSERT INTO outbox (id, client, url, body, attempts, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [row.id, row.client, row.url, row.body, row.attempts, row.createdAt, row.nextAttemptAt]);
   }
   claimOutbox(now: number, limit: number, leaseMs: number): OutboxRow[] {
@@ -160,13 +168,13 @@ export class PgAuxStore implements AuxStore {
     }));
   }
   outboxDelivered(id: string, now: number): void {
-    this.#c.run(`UPDATE outbox SET state = 'delivered', done_at = $1 WHERE id = $2`, [now, id]);
+    writeSoon(this.#c, `UPDATE outbox SET state = 'delivered', done_at = $1 WHERE id = $2`, [now, id]);
   }
   outboxRetry(id: string, nextAttemptAt: number, attempts: number, lastError: string): void {
-    this.#c.run('UPDATE outbox SET next_attempt_at = $1, attempts = $2, last_error = $3 WHERE id = $4', [nextAttemptAt, attempts, lastError, id]);
+    writeSoon(this.#c, 'UPDATE outbox SET next_attempt_at = $1, attempts = $2, last_error = $3 WHERE id = $4', [nextAttemptAt, attempts, lastError, id]);
   }
   outboxDead(id: string, now: number, lastError: string): void {
-    this.#c.run(`UPDATE outbox SET state = 'dead', done_at = $1, last_error = $2 WHERE id = $3`, [now, lastError, id]);
+    writeSoon(this.#c, `UPDATE outbox SET state = 'dead', done_at = $1, last_error = $2 WHERE id = $3`, [now, lastError, id]);
   }
   outboxPending(): number {
     return this.#c.one<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`)?.n ?? 0;
@@ -177,7 +185,7 @@ export class PgAuxStore implements AuxStore {
       [row.carrierId, row.keys.join(','), row.body, row.receivedAt])!.id;
   }
   deleteHeldReceipt(id: number): void {
-    this.#c.run('DELETE FROM held_receipts WHERE id = $1', [id]);
+    writeSoon(this.#c, 'DELETE FROM held_receipts WHERE id = $1', [id]);
   }
   heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }> {
     return this.#c
@@ -186,11 +194,11 @@ export class PgAuxStore implements AuxStore {
   }
 
   insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void {
-    this.#c.run('INSERT INTO mo_parts (conv, ref, total, seq, body, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-      [row.conv, row.ref, row.total, row.seq, row.body, row.receivedAt]);
+    writeSoon(this.#c, 'INSERT INTO mo_parts (conv, ref, total, seq, body, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [row.conv, row.ref, row.total, row.seq, withoutNul(row.body), row.receivedAt]);
   }
   deleteMoParts(conv: string, ref: number, total: number): void {
-    this.#c.run('DELETE FROM mo_parts WHERE conv = $1 AND ref = $2 AND total = $3', [conv, ref, total]);
+    writeSoon(this.#c, 'DELETE FROM mo_parts WHERE conv = $1 AND ref = $2 AND total = $3', [conv, ref, total]);
   }
   moParts(): Array<{ conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }> {
     // SQLite breaks ties in arrival order; here the key does (no rowid).
@@ -201,9 +209,9 @@ export class PgAuxStore implements AuxStore {
   }
 
   insertMo(row: NewMo): void {
-    this.#c.run(`INSERT INTO mo_messages (id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at)
+    writeSoon(this.#c, `INSERT INTO mo_messages (id, carrier_id, from_number, to_addr, body, intent, client, last_message_id, partial, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [row.id, row.carrierId, row.from, row.to, row.body, row.intent, row.client, row.lastMessageId, row.partial ? 1 : 0, row.createdAt]);
+      [row.id, row.carrierId, row.from, row.to, withoutNul(row.body), row.intent, row.client, row.lastMessageId, row.partial ? 1 : 0, row.createdAt]);
   }
   listMo(q: MoQuery): MoRecord[] {
     const where: string[] = [];

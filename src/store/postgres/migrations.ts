@@ -277,6 +277,13 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
     name: 'send_log oldest entries by time',
     sql: `CREATE INDEX send_log_at ON send_log(at);`,
   },
+  {
+    // Cluster: as for segments, the node whose claim made an MMS `submitting`, so a restart
+    // recovers only its own claims and a dead node's go back through reapClaims.
+    name: 'mms_messages.claimed_by',
+    sql: `ALTER TABLE mms_messages ADD COLUMN claimed_by text;
+      CREATE INDEX mms_submitting ON mms_messages(claimed_by) WHERE status = 'submitting';`,
+  },
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */

@@ -1,12 +1,16 @@
 /**
  * PostgreSQL implementation of MmsStore; the SQLite one is store/sqlite/mms-store.ts.
  * claimDue hands each due MMS to one daemon (FOR UPDATE SKIP LOCKED); cancel and claim
- * exclude each other through the row lock and the status they both check.
+ * exclude each other through the row lock and the status they both check. With a node id
+ * (a cluster), a claim records its node: recovery after a restart takes back only this
+ * node's claims, and reapClaims a dead node's.
  */
 import { isFinal } from '../../domain/types.js';
 import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
+import { StoreError } from './errors.js';
 
 interface Row {
   id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
@@ -27,12 +31,23 @@ const toRecord = (r: Row): MmsRecord => ({
 });
 
 const OPEN = `status IN ('queued','scheduled','submitting','submitted')`;
+/** Columns of MmsRecord (not claimed_by). */
+const COLUMNS = `id, client, category, status, to_number, subject, mmsc_id, size_bytes, reference, callback_url, template_id, linked_id,
+  fallback_sms, fallback_state, fallback_message_id, fallback_error, mm7_message_id, status_code, status_text, mm_status, read_status,
+  attempts, due_at, send_at, expires_at, created_at, submitted_at, final_at`;
+
+export interface PgMmsStoreOptions {
+  /** This daemon's id (cluster.node_id), written on its claims. Without it, recovery takes every claim (one daemon). */
+  nodeId?: string | undefined;
+}
 
 export class PgMmsStore implements MmsStore {
   readonly #c: PgSyncClient;
+  readonly #node: string | null;
 
-  constructor(client: PgSyncClient) {
+  constructor(client: PgSyncClient, opts: PgMmsStoreOptions = {}) {
     this.#c = client;
+    this.#node = opts.nodeId ?? null;
   }
 
   insert(m: NewMms): void {
@@ -49,7 +64,7 @@ export class PgMmsStore implements MmsStore {
       p.map((x) => x.seq), p.map((x) => x.contentType), p.map((x) => x.filename), p.map((x) => x.text), p.map((x) => x.data)]);
   }
   get(id: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>('SELECT * FROM mms_messages WHERE id = $1', [id]);
+    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE id = $1`, [id]);
     return r === undefined ? undefined : toRecord(r);
   }
   parts(id: string): StoredMmsPart[] {
@@ -61,18 +76,19 @@ export class PgMmsStore implements MmsStore {
   claimDue(now: number, limit: number): MmsRecord[] {
     // Rows another daemon is claiming are skipped, not waited for; one it has just claimed
     // fails the status recheck. Earliest due first, as the claim chose them.
-    const rows = this.#c.query<Row>(`UPDATE mms_messages SET status = 'submitting' WHERE id IN (
+    const rows = this.#c.query<Row>(`UPDATE mms_messages SET status = 'submitting', claimed_by = $3 WHERE id IN (
         SELECT id FROM mms_messages WHERE status IN ('queued','scheduled') AND due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-      RETURNING *`, [now, sqlLimit(limit)]);
+        AND status IN ('queued','scheduled')
+      RETURNING ${COLUMNS}`, [now, sqlLimit(limit), this.#node]);
     rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return rows.map(toRecord);
   }
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
-    this.#c.run(`UPDATE mms_messages SET status = 'submitted', mm7_message_id = $1, status_code = $2, status_text = $3, submitted_at = $4,
+    writeSoon(this.#c, `UPDATE mms_messages SET status = 'submitted', mm7_message_id = $1, status_code = $2, status_text = $3, submitted_at = $4,
       attempts = attempts + 1 WHERE id = $5 AND status = 'submitting'`, [mm7MessageId, code, text, now, id]);
   }
   requeue(id: string, dueAt: number, code: number | null, text: string | null, countAttempt: boolean): void {
-    this.#c.run(`UPDATE mms_messages SET status = 'queued', due_at = $1, status_code = coalesce($2::bigint, status_code),
+    writeSoon(this.#c, `UPDATE mms_messages SET status = 'queued', due_at = $1, status_code = coalesce($2::bigint, status_code),
       status_text = coalesce($3::text, status_text), attempts = attempts + $4 WHERE id = $5 AND status = 'submitting'`,
     [dueAt, code, text, countAttempt ? 1 : 0, id]);
   }
@@ -80,35 +96,45 @@ export class PgMmsStore implements MmsStore {
     const r = this.#c.one<Row>(`UPDATE mms_messages SET status = $1, final_at = $2, status_code = coalesce($3::bigint, status_code),
         status_text = coalesce($4::text, status_text), mm_status = coalesce($5::text, mm_status), attempts = attempts + $6,
         fallback_state = CASE WHEN $7::boolean AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
-      WHERE id = $8 AND ${OPEN} RETURNING *`,
+      WHERE id = $8 AND ${OPEN} RETURNING ${COLUMNS}`,
     [status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback === true, id]);
     return r === undefined ? undefined : toRecord(r);
   }
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>('SELECT * FROM mms_messages WHERE mm7_message_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1', [mm7MessageId]);
+    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE mm7_message_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, [mm7MessageId]);
     return r === undefined ? undefined : toRecord(r);
   }
   setReadStatus(id: string, status: string): void {
-    this.#c.run('UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
+    writeSoon(this.#c, 'UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
   }
   recordInbound(r: MmsInbound): void {
-    this.#c.run(`INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
+    writeSoon(this.#c, `INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
     [r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt]);
   }
   pendingFallbacks(limit: number): MmsRecord[] {
-    return this.#c.query<Row>(`SELECT * FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toRecord);
+    return this.#c.query<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toRecord);
   }
+  /**
+   * Only a pending fallback is settled. Two daemons may both read it pending and send it: the
+   * second one's update waits for the first's commit, finds it settled and throws, so its own
+   * transaction (the fallback SMS's insert, mm7/fallback.ts) is rolled back: sent once.
+   * SQLite, with one writer, never meets a settled one here.
+   */
   setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void {
-    this.#c.run('UPDATE mms_messages SET fallback_state = $1, fallback_message_id = $2, fallback_error = $3 WHERE id = $4', [state, messageId, error, id]);
+    const n = this.#c.run(`UPDATE mms_messages SET fallback_state = $1, fallback_message_id = $2, fallback_error = $3
+      WHERE id = $4 AND fallback_state = 'pending'`, [state, messageId, error, id]);
+    if (n > 0) return;
+    const r = this.#c.one<{ fallback_state: string | null }>('SELECT fallback_state FROM mms_messages WHERE id = $1', [id]);
+    if (r !== undefined) throw new StoreError('store_conflict', `the fallback SMS of ${id} is no longer pending (${r.fallback_state ?? 'none'}): another node settled it`);
   }
   findByFallbackMessage(smsId: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>('SELECT * FROM mms_messages WHERE fallback_message_id = $1', [smsId]);
+    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_message_id = $1`, [smsId]);
     return r === undefined ? undefined : toRecord(r);
   }
   awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
     return this.#c
-      .query<Row>(`SELECT * FROM mms_messages WHERE status = 'submitted' AND submitted_at < $1 AND mmsc_id = $2 ORDER BY submitted_at, id LIMIT $3`,
+      .query<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE status = 'submitted' AND submitted_at < $1 AND mmsc_id = $2 ORDER BY submitted_at, id LIMIT $3`,
         [before, mmscId, sqlLimit(limit)])
       .map(toRecord);
   }
@@ -141,8 +167,20 @@ export class PgMmsStore implements MmsStore {
   idsByReference(client: string, reference: string): string[] {
     return this.#c.query<[string]>('SELECT id FROM mms_messages WHERE client = $1 AND reference = $2', [client, reference], 'array').map((r) => r[0]);
   }
+  /** Claims left `submitting` by a crash: this node's and unowned ones (all of them without a node id). */
   recoverInFlight(): number {
-    return this.#c.run(`UPDATE mms_messages SET status = 'queued' WHERE status = 'submitting'`);
+    return this.#c.run(`UPDATE mms_messages SET status = 'queued', claimed_by = NULL WHERE status = 'submitting'
+      AND ($1::text IS NULL OR claimed_by = $1 OR claimed_by IS NULL)`, [this.#node]);
+  }
+
+  /**
+   * Cluster: MMS claimed by nodes not in `liveNodes` (nor this one) and still `submitting` go
+   * back to the queue; sent again (at-least-once, as after a crash). Returns how many.
+   */
+  reapClaims(liveNodes: readonly string[]): number {
+    const live = this.#node === null ? [...liveNodes] : [...liveNodes, this.#node];
+    return this.#c.run(`UPDATE mms_messages SET status = 'queued', claimed_by = NULL WHERE status = 'submitting'
+      AND claimed_by IS NOT NULL AND NOT (claimed_by = ANY($1::text[]))`, [live]);
   }
   purgeFinal(before: number, limit: number): number {
     const r = this.#c.one<{ n: number }>(`WITH d AS (DELETE FROM mms_messages WHERE id IN (

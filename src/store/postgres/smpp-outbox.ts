@@ -5,6 +5,7 @@
  */
 import type { SmppOutboxRow, SmppOutboxStore } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
 
 interface Row {
@@ -27,7 +28,7 @@ export class PgSmppOutbox implements SmppOutboxStore {
   }
 
   add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void {
-    this.#c.run('INSERT INTO smpp_outbox (system_id, kind, body, created_at) VALUES ($1, $2, $3, $4)', [systemId, kind, body, now]);
+    writeSoon(this.#c, 'INSERT INTO smpp_outbox (system_id, kind, body, created_at) VALUES ($1, $2, $3, $4)', [systemId, kind, body, now]);
   }
   pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[] {
     return this.#c
@@ -36,16 +37,16 @@ export class PgSmppOutbox implements SmppOutboxStore {
       .map((r) => ({ id: r.id, systemId: r.system_id, kind: r.kind, body: r.body, createdAt: r.created_at, attempts: r.attempts }));
   }
   attempted(id: number): void {
-    this.#c.run('UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = $1', [id]);
+    writeSoon(this.#c, 'UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = $1', [id]);
   }
   remove(id: number): void {
-    this.#c.run('DELETE FROM smpp_outbox WHERE id = $1', [id]);
+    writeSoon(this.#c, 'DELETE FROM smpp_outbox WHERE id = $1', [id]);
   }
   counts(): Map<string, number> {
     return new Map(this.#c.query<[string, number]>('SELECT system_id, count(*) FROM smpp_outbox GROUP BY system_id', [], 'array'));
   }
   keepMessage(messageId: string, cuts: readonly number[] | undefined, receipts: number): void {
-    this.#c.run(`INSERT INTO smpp_messages (message_id, cuts, receipts) VALUES ($1, $2, $3)
+    writeSoon(this.#c, `INSERT INTO smpp_messages (message_id, cuts, receipts) VALUES ($1, $2, $3)
       ON CONFLICT (message_id) DO UPDATE SET cuts = EXCLUDED.cuts, receipts = EXCLUDED.receipts`,
       [messageId, cuts === undefined ? null : JSON.stringify(cuts), receipts]);
   }
@@ -75,7 +76,7 @@ export class PgSmppOutbox implements SmppOutboxStore {
     });
   }
   dropParts(key: string): void {
-    this.#c.run('DELETE FROM smpp_parts WHERE part_key = $1', [key]);
+    writeSoon(this.#c, 'DELETE FROM smpp_parts WHERE part_key = $1', [key]);
   }
   staleParts(before: number): Array<{ key: string; messageId: string }> {
     return this.#c

@@ -1,0 +1,70 @@
+/**
+ * Issue 21.1/21.5: the webhook outbox and the MMS queue on PostgreSQL are claimed by several
+ * daemons at once (three processes, each with its own connection): every row goes to exactly
+ * one of them, and together they take all that is due.
+ */
+import t, { type Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestPostgres } from '../helpers/postgres.js';
+import { freshPgDatabase } from '../helpers/store-backends.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pgc = await startTestPostgres(t);
+const ROWS = 1500;
+const NOW = 10_000;
+const LEASE = 60_000;
+
+/** The lines a child prints, one promise per line, in order. */
+function lines(child: ChildProcess): () => Promise<string> {
+  const queue: string[] = [];
+  const waiting: Array<(l: string) => void> = [];
+  const rl = createInterface({ input: child.stdout! });
+  rl.on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
+  child.once('exit', (code, signal) => {
+    for (const w of waiting.splice(0)) w(`exit ${code ?? signal}`);
+  });
+  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiting.push(r)));
+}
+
+/** Three claimer processes started together; the ids each claimed. */
+async function race(t: Test, what: 'outbox' | 'mms', url: string): Promise<string[][]> {
+  const children = [0, 1, 2].map(() => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'claimer.ts'), what, url, String(NOW), '5', String(LEASE)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    t.teardown(() => void child.kill('SIGKILL'));
+    return { child, next: lines(child) };
+  });
+  for (const c of children) t.equal(await c.next(), 'ready');
+  // All connected: start them together.
+  for (const c of children) c.child.stdin!.write('go\n');
+  const got = await Promise.all(children.map(async (c) => JSON.parse(await c.next()) as string[]));
+  t.comment(`${what}: rows per daemon: ${got.map((g) => g.length).join(', ')}`);
+  return got;
+}
+
+if (pgc !== undefined) {
+  t.test('three daemons claiming the outbox at once: each event to exactly one, all events taken', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    client.run(`INSERT INTO outbox (id, client, url, body, created_at, next_attempt_at)
+      SELECT 'evt_' || lpad(i::text, 6, '0'), 'c1', 'http://127.0.0.1:1/hook', '{}', 1000, 1000 + (i % 7) FROM generate_series(1, ${ROWS}) i`);
+    const all = (await race(t, 'outbox', url)).flat();
+    t.equal(new Set(all).size, all.length, 'no event claimed twice');
+    t.equal(all.length, ROWS, 'every due event claimed');
+    t.same(client.query('SELECT count(*)::int AS n FROM outbox WHERE next_attempt_at = $1', [NOW + LEASE]), [{ n: ROWS }], 'each under a lease');
+  });
+
+  t.test('three daemons claiming due MMS at once: each MMS to exactly one, all taken', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    client.run(`INSERT INTO mms_messages (id, client, category, status, to_number, mmsc_id, size_bytes, due_at, send_at, expires_at, created_at)
+      SELECT 'msg_' || lpad(i::text, 6, '0'), 'c1', 'notification', CASE WHEN i % 2 = 0 THEN 'queued' ELSE 'scheduled' END, '+8613800000001',
+        'mmsc1', 100, 1000 + (i % 7), 1000, 999999999, 1000 FROM generate_series(1, ${ROWS}) i`);
+    const all = (await race(t, 'mms', url)).flat();
+    t.equal(new Set(all).size, all.length, 'no MMS claimed twice');
+    t.equal(all.length, ROWS, 'every due MMS claimed');
+    t.same(client.query(`SELECT count(*)::int AS n FROM mms_messages WHERE status = 'submitting'`), [{ n: ROWS }]);
+  });
+}
