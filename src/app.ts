@@ -409,6 +409,7 @@ export function buildApp(opts: AppOptions): App {
           url: cfg.store.url!,
           registry: cluster.registry,
           messages: store.messages,
+          ...(store.mms.reapClaims === undefined ? {} : { reapMms: (live: readonly string[]) => store.mms.reapClaims!(live) }),
           passNow: (lanes) => dispatcher.passNow(lanes),
           reconcileReceipts: () => receipts.reconcile(),
           logger,

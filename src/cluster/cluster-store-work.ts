@@ -19,6 +19,8 @@ export interface ClusterStoreWorkDeps {
   url: string;
   registry: NodeRegistry;
   messages: MessageStore;
+  /** MMS claims of dead nodes too (PgMmsStore.reapClaims). */
+  reapMms?: (liveNodes: readonly string[]) => number;
   /** Run a dispatch pass now for these lanes. */
   passNow: (lanes: Category[]) => void;
   /** Look again at every held receipt (ReceiptHandler.reconcile). */
@@ -45,6 +47,8 @@ export function startClusterStoreWork(d: ClusterStoreWorkDeps): ClusterStoreWork
     try {
       const live = await d.registry.liveNodes();
       const n = d.messages.reapClaims(live);
+      const mms = d.reapMms?.(live) ?? 0;
+      if (mms > 0) d.logger.warn({ mms, live: live.length }, 'MMS claimed by a node that is gone are queued again (at-least-once)');
       if (n > 0) {
         d.logger.warn({ segments: n, live: live.length }, 'segments claimed by a node that is gone are queued again (at-least-once)');
         d.passNow(ALL_LANES);

@@ -94,7 +94,7 @@ function openPgStore(opts: StoreOptions): Store {
     aux: new PgAuxStore(client),
     callerId: new PgCallerIdStore(client),
     smppOutbox: new PgSmppOutbox(client),
-    mms: new PgMmsStore(client),
+    mms: new PgMmsStore(client, { nodeId: opts.nodeId ?? 'local' }),
     commit,
     isOpen: () => !client.closed,
     fsyncs: () => 0,

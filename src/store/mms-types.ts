@@ -96,6 +96,8 @@ export interface MmsStore {
   idsByReference(client: string, reference: string): string[];
   /** Crash recovery: `submitting` back to `queued`. */
   recoverInFlight(): number;
+  /** A shared store only (PostgreSQL): MMS claimed by nodes not in `liveNodes` go back to the queue. */
+  reapClaims?(liveNodes: readonly string[]): number;
   /** Deletes up to `limit` MMS final before `before`, with their parts. */
   purgeFinal(before: number, limit: number): number;
 }
