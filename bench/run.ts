@@ -3,7 +3,9 @@
  * each in their own process; prints a table and writes JSON to bench/results/.
  *
  *   --quick                 under three minutes
- *   --only=a,b              codec,smpp,peer,batch,single,kannel,floor,otp,rss
+ *   --only=a,b              codec,smpp,peer,batch,single,kannel,floor,otp,rss,cluster
+ *   --cluster-nodes=1,2,3   the cluster scenario (issue 21.7): N daemons on one PostgreSQL
+ *                           (needs PostgreSQL's server binaries, see README Tests)
  *   --rounds=N              single POST and Kannel run N times, alternating (xinge, Kannel,
  *                           xinge, …) on the same peer and load; default 1 quick, 3 full
  *   --intake-threads=0,1,2  batch and single POST once per value of the daemon's
@@ -30,6 +32,8 @@ import { startMeter } from './lib/cpu.js';
 import { findWrk } from './lib/http-load.js';
 import { buildLeanSmsc } from './lib/lean-peer.js';
 import { ROOT } from './lib/procs.js';
+import { benchCluster } from './cluster.js';
+import { findPostgresBin } from '../test/helpers/postgres.js';
 
 type Result = Record<string, number | string>;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -41,7 +45,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 
 // The daemon runs from dist/ (what `npm start` runs): build it from the current sources.
 execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-if (process.env.XINGE_BENCH_PEER !== 'sim' && ['peer', 'batch', 'single', 'kannel'].some(wanted)) buildLeanSmsc();
+if (process.env.XINGE_BENCH_PEER !== 'sim' && ['peer', 'batch', 'single', 'kannel', 'cluster'].some(wanted)) buildLeanSmsc();
 const generator = findWrk() !== undefined ? 'wrk' : 'autocannon (in the bench process)';
 
 const results: Record<string, Result> = {};
@@ -123,6 +127,10 @@ for (let r = 1; r <= rounds; r++) {
 if (wanted('floor')) await step('floor', async () => ({ ...benchStoreFloor(quick), ...(await benchHttpFloor(quick)), ...(await benchHandoff(quick)) }));
 if (wanted('otp')) await step('otp', () => benchOtpUnderLoad(quick));
 if (wanted('rss')) await step('rss', () => benchQueuedRss(quick));
+if (wanted('cluster')) {
+  if (findPostgresBin() === undefined) console.log('cluster: skipped, PostgreSQL is not installed (apt-get install postgresql)');
+  else await step('cluster', () => benchCluster(quick, (arg('cluster-nodes') ?? '1,2,3').split(',').map(Number)));
+}
 
 const roundsOf = (prefix: string, k: string) =>
   Array.from({ length: rounds }, (_, i) => num(results[`${prefix}${i === 0 ? '' : `_r${i + 1}`}`], k)).filter((v): v is number => v !== undefined);

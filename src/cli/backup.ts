@@ -36,7 +36,12 @@ export async function runBackupCli(cmd: 'backup' | 'restore', args: string[], er
     return 2;
   }
   try {
-    const storePath = loadConfigFile(a.config).store.path;
+    const store = loadConfigFile(a.config).store;
+    if (store.driver === 'postgres') {
+      err.write(`xinge ${cmd}: store.driver is postgres: back up and restore the database with PostgreSQL's tools (pg_dump, pg_basebackup, point-in-time recovery); this command copies the SQLite store\n`);
+      return 2;
+    }
+    const storePath = store.path;
     if (cmd === 'backup') {
       let lastPct = -1;
       const res = await backupStore(storePath, a.file!, {

@@ -90,3 +90,16 @@ t.test('hot backup under load holds every message accepted before it started; re
   d2.child.kill('SIGTERM');
   await d2.exited;
 });
+
+t.test('backup and restore refuse a PostgreSQL store with a pointer to PostgreSQL\'s tools', async (t) => {
+  const dir = tempDir(t);
+  const cfg = daemonConfig(dir, 1, 2) as Record<string, any>;
+  cfg.store = { driver: 'postgres', url: 'postgres://u:pw@127.0.0.1:1/x', path: join(dir, 'x.db') };
+  const cfgPath = writeYaml(dir, 'pg.yaml', cfg);
+  for (const cmd of ['backup', 'restore']) {
+    const r = await runCli([cmd, join(dir, 'copy.db'), '--config', cfgPath], {}, 60000);
+    t.equal(r.code, 2, `${cmd} refuses`);
+    t.match(r.stderr, /store\.driver is postgres: .*pg_dump/);
+    t.notMatch(r.stderr, /pw@/, 'no password');
+  }
+});

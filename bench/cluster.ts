@@ -1,0 +1,127 @@
+/**
+ * Cluster throughput (issue 21.7): N daemons (store.driver postgres) on one PostgreSQL
+ * (a throwaway cluster with PostgreSQL's durable defaults: fsync and synchronous_commit
+ * on), the lean C SMSC with a receipt per message, batches of 1,000 spread over the
+ * daemons. Reported per N: messages delivered per second end to end, each daemon's and
+ * PostgreSQL's CPU per message (all postgres processes), the machine's busy share.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { request, Agent } from 'undici';
+import type { Test } from 'tap';
+import { startTestPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { startMeter } from './lib/cpu.js';
+import { startThroughputPeer } from './lib/lean-peer.js';
+import { BENCH_TOKEN, metric, scrape, startDaemon } from './lib/procs.js';
+
+const agent = new Agent({ connections: 8, pipelining: 1 });
+const headers = { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' };
+const TEXT = '尊敬的客户，您的借款将于明日到期，请按时还款。';
+
+/** CPU seconds of every postgres process (this bench's cluster is the only one running). */
+function postgresCpuSeconds(): number {
+  const tick = 100;
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres') continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+async function startPostgres(): Promise<{ pg: TestPostgres; stop(): Promise<void> }> {
+  const teardowns: Array<() => unknown> = [];
+  let why = '';
+  const fakeT = { teardown: (fn: () => unknown) => teardowns.push(fn), fail: (m: string) => (why = m), skip: (m: string) => (why = m) } as unknown as Test;
+  const pg = await startTestPostgres(fakeT, 'postgres_admin', { durable: true });
+  if (pg === undefined) throw new Error(why);
+  return { pg, stop: async () => { for (const fn of teardowns.reverse()) await fn(); } };
+}
+
+export async function benchCluster(quick: boolean, nodes: readonly number[]): Promise<Record<string, number | string>> {
+  const total = quick ? 10000 : 40000;
+  const out: Record<string, number | string> = { cluster_messages: total, postgres: 'fsync on, synchronous_commit on' };
+  const { pg, stop: stopPg } = await startPostgres();
+  try {
+    for (const n of nodes) {
+      const db = `bench_${n}`;
+      await pg.query(`CREATE DATABASE ${db} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+      const url = pg.url.replace(/\/[^/]+$/, `/${db}`);
+      const peer = await startThroughputPeer(true);
+      const daemons: Array<Awaited<ReturnType<typeof startDaemon>>> = [];
+      try {
+        for (let i = 0; i < n; i++) {
+          daemons.push(
+            await startDaemon({
+              simPort: peer.port,
+              window: 200,
+              binds: 3,
+              extra: { store: { driver: 'postgres', url, path: '/nonexistent/unused.db', commit_interval_ms: 2 }, cluster: { node_id: `bench-${n}-${i}`, node_ttl_ms: 5000, bind_lease_ttl_ms: 5000 } },
+            }),
+          );
+        }
+        // Every node holds its slots before the clock starts.
+        await new Promise((r) => setTimeout(r, 2500));
+        const bodies: string[] = [];
+        for (let start = 0; start < total; start += 1000) {
+          bodies.push(JSON.stringify({ messages: Array.from({ length: 1000 }, (_, i) => ({ to: `138${String(start + i).padStart(8, '0')}`, text: TEXT, category: 'notification' })) }));
+        }
+        const procs: Record<string, number | undefined> = { peer: peer.pid };
+        daemons.forEach((d, i) => (procs[`daemon${i + 1}`] = d.child.pid));
+        const meter = startMeter(procs, Object.keys(procs).filter((k) => k.startsWith('daemon')));
+        const pg0 = postgresCpuSeconds();
+        const t0 = performance.now();
+        let next = 0;
+        let accepted = 0;
+        await Promise.all(
+          Array.from({ length: 4 }, async (_, w) => {
+            while (next < bodies.length) {
+              const i = next++;
+              const d = daemons[(i + w) % daemons.length]!;
+              const r = await request(`${d.url}/v1/sms/batch`, { method: 'POST', headers, body: bodies[i]!, dispatcher: agent });
+              const json = (await r.body.json()) as { accepted: number };
+              if (r.statusCode !== 202) throw new Error(`batch answered ${r.statusCode}: ${JSON.stringify(json).slice(0, 200)}`);
+              accepted += json.accepted;
+            }
+          }),
+        );
+        const tAccepted = performance.now();
+        const deadline = Date.now() + (quick ? 120000 : 400000);
+        let final = 0;
+        while (Date.now() < deadline) {
+          final = 0;
+          for (const d of daemons) final += metric(await scrape(d.url), 'xinge_messages_final_total');
+          if (final >= accepted) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const t1 = performance.now();
+        const pgCpu = postgresCpuSeconds() - pg0;
+        const figures = meter.stop(final);
+        out[`n${n}_accept_per_s`] = Math.round(accepted / ((tAccepted - t0) / 1000));
+        out[`n${n}_e2e_per_s`] = Math.round(final / ((t1 - t0) / 1000));
+        out[`n${n}_lost`] = accepted - final;
+        let daemonCpu = 0;
+        for (let i = 1; i <= n; i++) daemonCpu += Number(figures[`daemon${i}_cpu_us_per_msg`] ?? 0);
+        out[`n${n}_daemons_cpu_us_per_msg`] = +daemonCpu.toFixed(1);
+        out[`n${n}_daemon_main_busy`] = Array.from({ length: n }, (_, i) => figures[`daemon${i + 1}_main_thread_busy`] ?? '?').join(' / ');
+        out[`n${n}_postgres_cpu_us_per_msg`] = +((pgCpu / Math.max(1, final)) * 1e6).toFixed(1);
+        out[`n${n}_peer_cpu_us_per_msg`] = figures.peer_cpu_us_per_msg ?? '?';
+        out[`n${n}_machine_busy_pct`] = figures.machine_busy_pct ?? '?';
+        out[`n${n}_machine_steal_pct`] = figures.machine_steal_pct ?? '?';
+      } finally {
+        for (const d of daemons) await d.stop();
+        await peer.stop();
+      }
+    }
+  } finally {
+    await stopPg();
+  }
+  return out;
+}
