@@ -11,7 +11,8 @@
  *   the slot is handed back (rebalanced, removed, stopped), and the lease is released only
  *   once the bind is closed (hard after half a renewal interval: the lease loop waits).
  * - The share (tps × held / binds × headroom, tps-share.ts) retunes the carrier's
- *   AdaptiveTokenBucket with retune(share, burst × share / tps): a bucket that ESME_RTHROTTLED
+ *   AdaptiveTokenBucket with retune(share, min(burst × share / tps, share × (1 − headroom) / headroom)):
+ *   the bursts of all nodes fit in what the headroom leaves of tps. A bucket that ESME_RTHROTTLED
  *   slowed down stays below the new share and recovers towards it (AIMD keeps working below
  *   the share); one at full rate moves to the share. With no slot the pool has no bind, so
  *   the node sends nothing on that account (the bucket keeps its last rate, unused).
@@ -190,7 +191,12 @@ export class ClusterBinds {
     if (!a || !(rate > 0)) return; // no slot: no bind either, so nothing is sent
     const c = a.carrier.config;
     const burst = c.burst ?? Math.max(1, Math.ceil(c.tps));
-    a.carrier.rate.retune?.(rate, Math.max(1, (burst * rate) / c.tps));
+    // A bucket lets rate + burst through in any one second. The nodes' rates sum to at most
+    // tps × headroom, so their bursts together may use only the rest of tps: the carrier
+    // never sees more than tps in a second, even when every node starts from a full bucket.
+    const h = this.#o.headroom;
+    const burstRoom = (rate * (1 - h)) / h;
+    a.carrier.rate.retune?.(rate, Math.max(1, Math.min((burst * rate) / c.tps, burstRoom)));
   }
 
   #error(err: ClusterError): void {
