@@ -40,7 +40,9 @@ async function startPostgres(): Promise<{ pg: TestPostgres; stop(): Promise<void
   const teardowns: Array<() => unknown> = [];
   let why = '';
   const fakeT = { teardown: (fn: () => unknown) => teardowns.push(fn), fail: (m: string) => (why = m), skip: (m: string) => (why = m) } as unknown as Test;
-  const pg = await startTestPostgres(fakeT, 'postgres_admin', { durable: true });
+  // XINGE_BENCH_PG_STATS=1: pg_stat_statements loaded, its top statements printed per N.
+  const stats = process.env.XINGE_BENCH_PG_STATS === '1' ? ['shared_preload_libraries=pg_stat_statements'] : [];
+  const pg = await startTestPostgres(fakeT, 'postgres_admin', { durable: true, settings: stats });
   if (pg === undefined) throw new Error(why);
   return { pg, stop: async () => { for (const fn of teardowns.reverse()) await fn(); } };
 }
@@ -53,6 +55,10 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
     for (const n of nodes) {
       const db = `bench_${n}`;
       await pg.query(`CREATE DATABASE ${db} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+      if (process.env.XINGE_BENCH_PG_STATS === '1') {
+        await pg.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+        await pg.query('SELECT pg_stat_statements_reset()');
+      }
       const url = pg.url.replace(/\/[^/]+$/, `/${db}`);
       const peer = await startThroughputPeer(true);
       const daemons: Array<Awaited<ReturnType<typeof startDaemon>>> = [];
@@ -102,6 +108,15 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
           await new Promise((r) => setTimeout(r, 200));
         }
         const t1 = performance.now();
+        if (process.env.XINGE_BENCH_PG_STATS === '1') {
+          const c = await pg.query(`SELECT 1`).then(() => undefined);
+          void c;
+          const top = await pg.query<{ calls: string; ms: string; q: string }>(
+            `SELECT calls, round(total_exec_time)::text AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY calls DESC LIMIT 25`,
+          ).catch((e: Error) => ({ rows: [{ calls: '?', ms: '?', q: e.message }] }));
+          console.log(`pg_stat_statements, ${n} daemon(s), ${final} messages:`);
+          for (const r of top.rows) console.log(`  ${String(r.calls).padStart(8)} calls ${String(r.ms).padStart(7)} ms  ${r.q}`);
+        }
         const pgCpu = postgresCpuSeconds() - pg0;
         const figures = meter.stop(final);
         out[`n${n}_accept_per_s`] = Math.round(accepted / ((tAccepted - t0) / 1000));

@@ -51,7 +51,7 @@ export function findPostgresBin(): string | undefined {
  * Starts a cluster for this test file, or returns undefined after failing (CI) or skipping
  * (elsewhere) when PostgreSQL is not installed. The cluster is stopped in t.teardown.
  */
-export async function startTestPostgres(t: Test, database = 'xinge_test', opts: { durable?: boolean } = {}): Promise<TestPostgres | undefined> {
+export async function startTestPostgres(t: Test, database = 'xinge_test', opts: { durable?: boolean; settings?: string[] } = {}): Promise<TestPostgres | undefined> {
   const bin = findPostgresBin();
   if (!bin) {
     const where = process.env.XINGE_PG_BIN ? `$XINGE_PG_BIN=${process.env.XINGE_PG_BIN} has no initdb` : 'no /usr/lib/postgresql/*/bin/initdb';
@@ -97,7 +97,10 @@ export async function startTestPostgres(t: Test, database = 'xinge_test', opts: 
     // $1 bin, $2 data, $3 port, $4 socket dir, $5 log, $6 dir to remove. The postmaster runs
     // in the background (stdin /dev/null); `cat` holds our pipe and returns on its EOF.
     // durable (benchmarks): PostgreSQL's defaults for fsync and commits, as in production.
-    const speed = opts.durable === true ? '-c shared_buffers=128MB' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB';
+    const speed = [
+      opts.durable === true ? '-c shared_buffers=128MB' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB',
+      ...(opts.settings ?? []).map((kv) => `-c ${kv}`),
+    ].join(' ');
     const postmaster = [
       `"$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 ${speed}`,
       '-c max_connections=60 -c log_min_messages=warning',

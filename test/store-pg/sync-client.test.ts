@@ -29,20 +29,30 @@ if (pgc !== undefined) {
     const c = new PgSyncClient({ url: pgc.url });
     t.teardown(() => c.close());
     c.run('CREATE TABLE d (id int PRIMARY KEY)');
-    const before = c.waits;
-    c.defer('INSERT INTO d VALUES (1)');
-    c.defer('INSERT INTO d VALUES (2)');
-    t.same(c.query('SELECT id FROM d ORDER BY id', [], 'array'), [[1], [2]]);
-    t.equal(c.waits - before, 1, 'three statements, one round trip');
-    c.run('BEGIN');
-    c.defer('INSERT INTO d VALUES (3)');
-    c.defer('INSERT INTO d VALUES (1)'); // duplicate key
-    const err = t.throws(() => c.query('SELECT 1')) as StoreError;
-    t.equal(err.code, 'store_conflict');
-    t.equal(err.sqlState, '23505');
-    t.match(err.message, /deferred/);
-    t.throws(() => c.run('INSERT INTO d VALUES (4)'), /aborted/, 'the transaction is aborted');
-    c.run('ROLLBACK');
+    let before = c.waits;
+    c.transaction(() => {
+      c.defer('INSERT INTO d VALUES (1)');
+      c.defer('INSERT INTO d VALUES (2)');
+      t.same(c.query('SELECT id FROM d ORDER BY id', [], 'array'), [[1], [2]]);
+      t.equal(c.waits - before, 1, 'in a transaction: BEGIN, two inserts and a select in one round trip');
+    });
+    before = c.waits;
+    c.defer('INSERT INTO d VALUES (5)');
+    t.equal(c.waits - before, 1, 'outside a transaction a deferred statement is sent at once');
+    c.run('DELETE FROM d WHERE id = 5');
+    t.throws(() =>
+      c.transaction(() => {
+        c.defer('INSERT INTO d VALUES (3)');
+        c.defer('INSERT INTO d VALUES (1)'); // duplicate key
+        const err = t.throws(() => c.query('SELECT 1')) as StoreError;
+        t.equal(err.code, 'store_conflict');
+        t.equal(err.sqlState, '23505');
+        t.match(err.message, /deferred/);
+        t.throws(() => c.run('INSERT INTO d VALUES (4)'), /aborted/, 'the transaction is aborted');
+        throw err;
+      }),
+    );
+    t.equal(c.inTransaction, false);
     t.same(c.query('SELECT id FROM d ORDER BY id', [], 'array'), [[1], [2]], 'nothing of the failed transaction kept');
   });
 

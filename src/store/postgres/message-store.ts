@@ -123,6 +123,16 @@ export class PgMessageStore implements MessageStore {
 
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined {
     const c = this.#c;
+    if (total === 1 && !finalOnSubmit) {
+      // The common case (one part, receipts awaited): nothing to return whatever happens, so
+      // one deferred statement, no round trip of its own.
+      c.defer(
+        `WITH s AS (UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting' RETURNING message_id)
+         UPDATE messages SET status = 'submitted', submitted_at = $2 WHERE id = (SELECT message_id FROM s) AND final_at IS NULL`,
+        [carrierMsgId, now, segmentId],
+      );
+      return undefined;
+    }
     if (c.run(`UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting'`, [carrierMsgId, now, segmentId]) === 0) return undefined;
     if (total > 1) {
       const r = c.one<{ pending: number }>(`UPDATE messages SET pending = pending - 1 WHERE id = $1 RETURNING pending`, [messageId]);

@@ -158,8 +158,16 @@ export class PgSyncClient {
     return this.#send({ sql, params, array: false }).count;
   }
 
-  /** Sent with the next waiting statement; its error is thrown there. */
+  /**
+   * Inside a transaction: sent with the next waiting statement (COMMIT at the latest), its
+   * error thrown there. Outside one: sent now (nothing would carry it later).
+   */
   defer(sql: string, params: readonly unknown[] = []): void {
+    this.#push(sql, params);
+    if (this.#depth === 0) this.flush();
+  }
+
+  #push(sql: string, params: readonly unknown[]): void {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
     this.#deferred.push({ sql, params, array: false });
     // A large batch (a 1,000-message intake) goes in parts: the wait bound stays meaningful.
@@ -178,7 +186,7 @@ export class PgSyncClient {
     const sp = `xinge_sp${this.#depth}`;
     const mark = this.#deferred.length;
     const waitsBefore = this.waits;
-    this.defer(nested ? `SAVEPOINT ${sp}` : 'BEGIN');
+    this.#push(nested ? `SAVEPOINT ${sp}` : 'BEGIN', []);
     this.#depth++;
     let result: T;
     try {
