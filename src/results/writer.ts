@@ -63,6 +63,13 @@ export class ResultsWriter {
    * had already ended: the receipt is late or a duplicate and changed nothing.
    */
   segmentReceipt(seg: SegmentRef, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): boolean {
+    const m = this.#d.messages;
+    if (seg.total === 1 && isFinal(status) && m.settleOnePartReceipt !== undefined) {
+      const ok = status === 'delivered';
+      const r = m.settleOnePartReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null, ok ? null : info.err ?? null, ok ? null : info.stat ?? null);
+      if (r.done !== undefined) this.#ended(r.done, now);
+      return r.applied;
+    }
     if (!this.#d.messages.setSegmentReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null)) return false;
     if (isFinal(status)) this.#settle(seg, status, now, info.err, info.stat);
     return true;

@@ -116,6 +116,9 @@ export interface FinalizedMessage {
   otpId: string | null;
 }
 
+/** A segment state that ends it (and, for a one-part message, the message). */
+export type FinalSegmentStatus = Exclude<SegmentStatus, 'queued' | 'submitting' | 'submitted' | 'accepted' | 'enroute'>;
+
 export interface MessageTransition {
   messageId: string;
   from: MessageStatus;
@@ -191,6 +194,14 @@ export interface MessageStore {
    * meanwhile is canceled instead (never sent again). True when it was queued again.
    */
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean;
+  /**
+   * Optional (a store where a statement costs a round trip): a final receipt of a one-part
+   * message in one step, as setSegmentReceipt then finalizeMessage would do. `applied`: false
+   * when the segment no longer awaited a receipt; `done`: the message, when this ended it.
+   */
+  settleOnePartReceipt?(
+    segmentId: number, status: FinalSegmentStatus, now: number, stat: string | null, err: string | null, errorCode: string | null, errorText: string | null,
+  ): { applied: boolean; done: FinalizedMessage | undefined };
   /** False when the segment is already final (a final segment never changes). */
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */

@@ -295,3 +295,37 @@ if (openPg !== undefined) {
     t.equal(m.status, 'queued');
   });
 }
+
+if (openPg !== undefined) {
+  const open = openPg;
+  t.test('postgres: a final receipt of a one-part message settles segment and message in one statement, once', async (t) => {
+    const s = await open(t);
+    const now = Date.now();
+    s.transaction(() => {
+      s.insertMessage(newMessage({ id: 'msg_d1', sendAt: now - 1, createdAt: now - 1, reference: 'r-d1' }));
+      s.insertMessage(newMessage({ id: 'msg_u1', sendAt: now - 1, createdAt: now - 1 }));
+    });
+    const [d1, u1] = s.peekDue('c1', 'notification', now, 5, new Set());
+    s.transaction(() => {
+      s.markSubmitted(d1!.id, 'msg_d1', 1, 'D1', now, false);
+      s.markSubmitted(u1!.id, 'msg_u1', 1, 'U1', now, false);
+    });
+    t.equal(s.getMessage('msg_d1')!.status, 'submitted', 'the deferred submitted write landed with the commit');
+    const r = s.settleOnePartReceipt(d1!.id, 'delivered', now + 5, 'DELIVRD', '000', null, null);
+    t.equal(r.applied, true);
+    t.match(r.done, { id: 'msg_d1', status: 'delivered', reference: 'r-d1', errorCode: null });
+    t.match(s.getSegments('msg_d1')[0], { status: 'delivered', receiptStat: 'DELIVRD', receiptErr: '000', finalAt: now + 5 });
+    t.same(s.settleOnePartReceipt(d1!.id, 'undeliverable', now + 6, 'UNDELIV', '001', '001', 'UNDELIV'), { applied: false, done: undefined }, 'a second receipt changes nothing');
+    t.equal(s.getMessage('msg_d1')!.status, 'delivered');
+    const u = s.settleOnePartReceipt(u1!.id, 'undeliverable', now + 7, 'UNDELIV', '013', '013', 'UNDELIV');
+    t.match(u.done, { status: 'undeliverable', errorCode: '013' });
+    t.equal(s.getMessage('msg_u1')!.errorText, 'UNDELIV');
+    // A message already ended (canceled meanwhile): the segment takes the receipt, the message stays.
+    s.transaction(() => s.insertMessage(newMessage({ id: 'msg_e1', sendAt: now - 1, createdAt: now - 1 })));
+    const [e1] = s.peekDue('c1', 'notification', now, 5, new Set());
+    s.transaction(() => s.markSubmitted(e1!.id, 'msg_e1', 1, 'E1', now, false));
+    s.finalizeMessage('msg_e1', 'expired', now + 1);
+    t.same(s.settleOnePartReceipt(e1!.id, 'delivered', now + 8, 'DELIVRD', null, null, null), { applied: true, done: undefined });
+    t.equal(s.getMessage('msg_e1')!.status, 'expired');
+  });
+}

@@ -14,7 +14,7 @@
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import { idUpperBound } from '../../domain/ids.js';
 import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
-import type { CancelResult, ClaimedSegment, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
+import type { CancelResult, ClaimedSegment, FinalSegmentStatus, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
 import { OTP_WAKE_CHANNEL } from '../../cluster/otp-wake.js';
 
@@ -158,6 +158,25 @@ export class PgMessageStore implements MessageStore {
         [status, stat, err, final ? now : null, segmentId],
       ) > 0
     );
+  }
+
+  settleOnePartReceipt(
+    segmentId: number, status: FinalSegmentStatus, now: number, stat: string | null, err: string | null, errorCode: string | null, errorText: string | null,
+  ): { applied: boolean; done: FinalizedMessage | undefined } {
+    const r = this.#c.one<[number, ...FinalizedRow]>(
+      `WITH s AS (
+         UPDATE segments SET status = $1, receipt_stat = COALESCE($2, receipt_stat), receipt_err = COALESCE($3, receipt_err), final_at = $4
+         WHERE id = $5 AND status IN ${AWAITING_RECEIPT} RETURNING message_id
+       ), m AS (
+         UPDATE messages SET status = $1, final_at = $4, error_code = COALESCE($6, error_code), error_text = COALESCE($7, error_text), body_enc = NULL
+         WHERE id = (SELECT message_id FROM s) AND final_at IS NULL RETURNING ${FINALIZED_COLS}
+       )
+       SELECT (SELECT count(*) FROM s)::int, m.* FROM (SELECT 1) one LEFT JOIN m ON true`,
+      [status, stat, err, now, segmentId, errorCode, errorText], 'array',
+    );
+    if (r === undefined || r[0] === 0) return { applied: false, done: undefined };
+    const row = r.slice(1) as FinalizedRow;
+    return { applied: true, done: row[0] === null ? undefined : toFinalized(row, status as MessageStatus, row[10]) };
   }
 
   requeue(segmentId: number, dueAt: number, opts: { countAttempt: boolean; errorCode?: string; carrierId?: string; tried?: string[] }): boolean {
