@@ -41,7 +41,7 @@ async function startPostgres(): Promise<{ pg: TestPostgres; stop(): Promise<void
   let why = '';
   const fakeT = { teardown: (fn: () => unknown) => teardowns.push(fn), fail: (m: string) => (why = m), skip: (m: string) => (why = m) } as unknown as Test;
   // XINGE_BENCH_PG_STATS=1: pg_stat_statements loaded, its top statements printed per N.
-  const stats = process.env.XINGE_BENCH_PG_STATS === '1' ? ['shared_preload_libraries=pg_stat_statements'] : [];
+  const stats = process.env.XINGE_BENCH_PG_STATS === '1' ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on'] : [];
   const pg = await startTestPostgres(fakeT, 'postgres_admin', { durable: true, settings: stats });
   if (pg === undefined) throw new Error(why);
   return { pg, stop: async () => { for (const fn of teardowns.reverse()) await fn(); } };
@@ -112,7 +112,7 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
           const c = await pg.query(`SELECT 1`).then(() => undefined);
           void c;
           const top = await pg.query<{ calls: string; ms: string; q: string }>(
-            `SELECT calls, round(total_exec_time)::text AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY calls DESC LIMIT 25`,
+            `SELECT calls, round(total_exec_time)::text || ' exec ' || round(total_plan_time)::text || ' plan' AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY calls DESC LIMIT 25`,
           ).catch((e: Error) => ({ rows: [{ calls: '?', ms: '?', q: e.message }] }));
           console.log(`pg_stat_statements, ${n} daemon(s), ${final} messages:`);
           for (const r of top.rows) console.log(`  ${String(r.calls).padStart(8)} calls ${String(r.ms).padStart(7)} ms  ${r.q}`);

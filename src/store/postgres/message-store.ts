@@ -38,6 +38,27 @@ const CLAIM_SQL = `
     m.body, m.body_enc, m.encoding, m.segmentation, m.concat_ref, m.expires_at, m.client, m.created_at
   FROM seg JOIN messages m ON m.id = seg.message_id ORDER BY seg.due_at, seg.id`;
 
+
+/** Run once or more per message: prepared (planning them cost PostgreSQL more than running them). */
+const INSERT_MESSAGE_SQL = `INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
+        segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
+        variant, stage, otp_id, created_at, queued_at, scheduled_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`;
+const INSERT_SEGMENTS_SQL = `INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
+       SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`;
+const SUBMITTED_ONE_PART_SQL = `WITH s AS (UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting' RETURNING message_id)
+         UPDATE messages SET status = 'submitted', submitted_at = $2 WHERE id = (SELECT message_id FROM s) AND final_at IS NULL`;
+const SETTLE_ONE_PART_SQL = `WITH s AS (
+         UPDATE segments SET status = $1, receipt_stat = COALESCE($2, receipt_stat), receipt_err = COALESCE($3, receipt_err), final_at = $4
+         WHERE id = $5 AND status IN ${AWAITING_RECEIPT} RETURNING message_id
+       ), m AS (
+         UPDATE messages SET status = $1, final_at = $4, error_code = COALESCE($6, error_code), error_text = COALESCE($7, error_text), body_enc = NULL
+         WHERE id = (SELECT message_id FROM s) AND final_at IS NULL RETURNING ${FINALIZED_COLS}
+       )
+       SELECT (SELECT count(*) FROM s)::int, m.* FROM (SELECT 1) one LEFT JOIN m ON true`;
+const FIND_BY_CARRIER_MSG_SQL = `SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = $1 AND carrier_msg_id = $2
+       AND status IN ${AWAITING_RECEIPT} ORDER BY submitted_at DESC, id DESC LIMIT 1`;
+
 type DueRow = [
   id: number, message_id: string, seq: number, total: number, carrier_id: string, attempts: number, tried: string | null,
   to_number: string, from_addr: string | null, body: string | null, body_enc: Buffer | null,
@@ -58,6 +79,7 @@ export class PgMessageStore implements MessageStore {
   constructor(client: PgSyncClient, opts: PgMessageStoreOptions) {
     this.#c = client;
     this.#node = opts.nodeId;
+    for (const sql of [INSERT_MESSAGE_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL]) client.prepared(sql);
   }
 
   transaction<T>(fn: () => T): T {
@@ -68,10 +90,7 @@ export class PgMessageStore implements MessageStore {
     const scheduled = m.sendAt > m.createdAt;
     const lane = laneIndex(m.category);
     this.#c.defer(
-      `INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
-        segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
-        variant, stage, otp_id, created_at, queued_at, scheduled_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+      INSERT_MESSAGE_SQL,
       [
         m.id, m.client, m.category, lane, scheduled ? 'scheduled' : 'queued', m.to, m.from ?? null, m.text ?? null,
         m.bodyEnc ?? null, m.encoding, m.segmentation, m.segments, m.segments, m.carrierId, m.concatRef, m.sendAt,
@@ -87,8 +106,7 @@ export class PgMessageStore implements MessageStore {
 
   #insertSegments(messageId: string, total: number, lane: number, dueAt: number, carrierId: string): void {
     this.#c.defer(
-      `INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
-       SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`,
+      INSERT_SEGMENTS_SQL,
       [messageId, total, lane, dueAt, carrierId],
     );
   }
@@ -127,8 +145,7 @@ export class PgMessageStore implements MessageStore {
       // The common case (one part, receipts awaited): nothing to return whatever happens, so
       // one deferred statement, no round trip of its own.
       c.defer(
-        `WITH s AS (UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting' RETURNING message_id)
-         UPDATE messages SET status = 'submitted', submitted_at = $2 WHERE id = (SELECT message_id FROM s) AND final_at IS NULL`,
+        SUBMITTED_ONE_PART_SQL,
         [carrierMsgId, now, segmentId],
       );
       return undefined;
@@ -164,14 +181,7 @@ export class PgMessageStore implements MessageStore {
     segmentId: number, status: FinalSegmentStatus, now: number, stat: string | null, err: string | null, errorCode: string | null, errorText: string | null,
   ): { applied: boolean; done: FinalizedMessage | undefined } {
     const r = this.#c.one<[number, ...FinalizedRow]>(
-      `WITH s AS (
-         UPDATE segments SET status = $1, receipt_stat = COALESCE($2, receipt_stat), receipt_err = COALESCE($3, receipt_err), final_at = $4
-         WHERE id = $5 AND status IN ${AWAITING_RECEIPT} RETURNING message_id
-       ), m AS (
-         UPDATE messages SET status = $1, final_at = $4, error_code = COALESCE($6, error_code), error_text = COALESCE($7, error_text), body_enc = NULL
-         WHERE id = (SELECT message_id FROM s) AND final_at IS NULL RETURNING ${FINALIZED_COLS}
-       )
-       SELECT (SELECT count(*) FROM s)::int, m.* FROM (SELECT 1) one LEFT JOIN m ON true`,
+      SETTLE_ONE_PART_SQL,
       [status, stat, err, now, segmentId, errorCode, errorText], 'array',
     );
     if (r === undefined || r[0] === 0) return { applied: false, done: undefined };
@@ -221,8 +231,7 @@ export class PgMessageStore implements MessageStore {
 
   findSegmentByCarrierMsgId(carrierId: string, carrierMsgId: string): ReceiptTarget | undefined {
     const r = this.#c.one<[number, string, number, SegmentStatus, string, number | null]>(
-      `SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = $1 AND carrier_msg_id = $2
-       AND status IN ${AWAITING_RECEIPT} ORDER BY submitted_at DESC, id DESC LIMIT 1`,
+      FIND_BY_CARRIER_MSG_SQL,
       [carrierId, carrierMsgId], 'array',
     );
     return r === undefined ? undefined : { id: r[0], messageId: r[1], total: r[2], status: r[3], carrierId: r[4], submittedAt: r[5] };

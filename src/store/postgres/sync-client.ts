@@ -39,6 +39,8 @@ interface Op {
   sql: string;
   params: readonly unknown[];
   array: boolean;
+  /** A prepared statement's name (prepared once per connection), or none. */
+  name?: string | undefined;
 }
 interface Answer {
   results: Array<{ rows: unknown[]; count: number; command?: string }>;
@@ -99,7 +101,7 @@ port.on('message', async (msg) => {
         const e = new Error('connection lost in a transaction: it was rolled back'); e.code = '08006'; throw e;
       }
       const c = await connection();
-      const res = await c.query({ text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
+      const res = await c.query({ name: op.name, text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
       // Several statements in one text (a migration) answer a list: the last one counts.
       const r = Array.isArray(res) ? res[res.length - 1] : res;
       if (verb === 'BEGIN') inTx = true;
@@ -126,6 +128,7 @@ export class PgSyncClient {
   #port: MessagePort | undefined;
   #signal: Int32Array | undefined;
   #deferred: Op[] = [];
+  readonly #prepared = new Map<string, string>();
   #closed = false;
   #depth = 0;
   /** Statements sent and waits done (metrics; round trips are what bound a node). */
@@ -143,9 +146,20 @@ export class PgSyncClient {
     this.#waitMs = this.#o.statementTimeoutMs + this.#o.connectTimeoutMs + 2000;
   }
 
+  /**
+   * Marks `sql` to run as a prepared statement (parsed and planned once per connection): for
+   * the statements run once or more per message, whose planning costs PostgreSQL more than
+   * their execution. Not for statements whose best plan depends on their parameters (a
+   * LIMIT $n, a range): a generic plan may be much worse there. Returns `sql`.
+   */
+  prepared(sql: string): string {
+    if (!this.#prepared.has(sql)) this.#prepared.set(sql, `xinge_${this.#prepared.size}`);
+    return sql;
+  }
+
   /** Rows of `sql` (objects, or arrays of column values with mode 'array'). */
   query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): R[] {
-    return this.#send({ sql, params, array: mode === 'array' }).rows as R[];
+    return this.#send({ sql, params, array: mode === 'array', name: this.#prepared.get(sql) }).rows as R[];
   }
 
   /** The first row, or undefined. */
@@ -155,7 +169,7 @@ export class PgSyncClient {
 
   /** Rows affected. */
   run(sql: string, params: readonly unknown[] = []): number {
-    return this.#send({ sql, params, array: false }).count;
+    return this.#send({ sql, params, array: false, name: this.#prepared.get(sql) }).count;
   }
 
   /**
@@ -169,7 +183,7 @@ export class PgSyncClient {
 
   #push(sql: string, params: readonly unknown[]): void {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    this.#deferred.push({ sql, params, array: false });
+    this.#deferred.push({ sql, params, array: false, name: this.#prepared.get(sql) });
     // A large batch (a 1,000-message intake) goes in parts: the wait bound stays meaningful.
     if (this.#deferred.length >= 256) this.#roundTrip([]);
   }
