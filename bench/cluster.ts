@@ -125,6 +125,7 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
         let daemonCpu = 0;
         for (let i = 1; i <= n; i++) daemonCpu += Number(figures[`daemon${i}_cpu_us_per_msg`] ?? 0);
         out[`n${n}_daemons_cpu_us_per_msg`] = +daemonCpu.toFixed(1);
+        out[`n${n}_daemon1_threads_busy`] = figures.daemon1_threads_busy ?? '?';
         out[`n${n}_daemon_main_busy`] = Array.from({ length: n }, (_, i) => figures[`daemon${i + 1}_main_thread_busy`] ?? '?').join(' / ');
         out[`n${n}_postgres_cpu_us_per_msg`] = +((pgCpu / Math.max(1, final)) * 1e6).toFixed(1);
         out[`n${n}_peer_cpu_us_per_msg`] = figures.peer_cpu_us_per_msg ?? '?';
