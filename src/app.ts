@@ -418,7 +418,9 @@ export function buildApp(opts: AppOptions): App {
       }
       availability.start();
       for (const rt of carriers.values()) rt.connector.start();
-      dispatcher.start(opts.dispatchTickMs ?? 25);
+      // PostgreSQL: an idle tick is a claim statement per lane and carrier on the shared queue, from
+      // every node; a new OTP wakes every node by NOTIFY and local intake wakes its own dispatcher.
+      dispatcher.start(opts.dispatchTickMs ?? (cfg.store.driver === 'postgres' ? 100 : 25));
       outbox.start();
       callerId?.start();
       jobs.start();
