@@ -121,7 +121,7 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
   const url = `http://127.0.0.1:${port}`;
   const rl = createInterface({ input: child.stdout! });
   rl.on('line', (l) => {
-    if (/"level":(50|60)/.test(l)) process.stderr.write(`daemon: ${l}\n`);
+    if ((process.env.XINGE_BENCH_LOG_WARN === "1" ? /"level":(40|50|60)/ : /"level":(50|60)/).test(l)) process.stderr.write(`daemon: ${l}\n`);
   });
   const deadline = Date.now() + 30000;
   for (;;) {

@@ -128,3 +128,31 @@ if (pgc !== undefined) {
     t.same(c.query('SELECT id FROM tx ORDER BY id', [], 'array'), [[1], [3]], 'neither failed transaction left a row, and the connection is usable');
   });
 }
+
+if (pgc !== undefined) {
+  t.test('deferRow: consecutive rows become one statement; a rolled-back savepoint drops exactly its rows', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE br (id int PRIMARY KEY, v text)');
+    const build = (rows: unknown[][]) => ({ sql: 'INSERT INTO br SELECT * FROM unnest($1::int[], $2::text[])', params: [rows.map((r) => r[0]), rows.map((r) => r[1])] });
+    const before = c.statements;
+    c.transaction(() => {
+      for (let i = 1; i <= 3; i++) c.deferRow('br', [i, `中文${i}`], build);
+      t.throws(() =>
+        c.transaction(() => {
+          c.deferRow('br', [10, 'x'], build);
+          c.deferRow('br', [11, 'y'], build);
+          throw new Error('the unit fails');
+        }),
+      );
+      c.transaction(() => c.deferRow('br', [20, 'z'], build));
+      c.deferRow('br', [4, 'after'], build);
+    });
+    t.same(c.query('SELECT id, v FROM br ORDER BY id', [], 'array'), [[1, '中文1'], [2, '中文2'], [3, '中文3'], [4, 'after'], [20, 'z']]);
+    // BEGIN, rows 1-3, SAVEPOINT, row 20, RELEASE, row 4, COMMIT (the failed savepoint was
+    // never sent), then the SELECT.
+    t.equal(c.statements - before, 8, 'three rows in one statement');
+    c.deferRow('br', [30, 'now'], build);
+    t.same(c.one('SELECT v FROM br WHERE id = 30', [], 'array'), ['now'], 'outside a transaction a row is written at once');
+  });
+}

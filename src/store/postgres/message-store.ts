@@ -39,11 +39,30 @@ const CLAIM_SQL = `
   FROM seg JOIN messages m ON m.id = seg.message_id ORDER BY seg.due_at, seg.id`;
 
 
+/** Column types of the messages insert, in INSERT_MESSAGE_SQL's order. */
+const MESSAGE_COLUMN_TYPES = [
+  'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'bytea', 'text', 'text', 'bigint', 'bigint', 'text', 'bigint',
+  'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint',
+] as const;
+/** Many messages and their segments in one statement: one array parameter per column. */
+const INSERT_MESSAGES_BATCH_SQL = `WITH m AS (
+  INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
+    segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
+    variant, stage, otp_id, created_at, queued_at, scheduled_at)
+  SELECT * FROM unnest(${MESSAGE_COLUMN_TYPES.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')})
+)
+INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
+SELECT u.id, g, u.total, u.lane, 'queued', u.due, u.carrier
+FROM unnest($1::text[], $12::bigint[], $4::bigint[], $16::bigint[], $14::text[]) WITH ORDINALITY AS u(id, total, lane, due, carrier, ord),
+  generate_series(1, u.total::int) g
+ORDER BY u.ord, g`;
+
+function buildInsertMessages(rows: unknown[][]): { sql: string; params: unknown[] } {
+  const params = MESSAGE_COLUMN_TYPES.map((_, col) => rows.map((r) => r[col]));
+  return { sql: INSERT_MESSAGES_BATCH_SQL, params };
+}
+
 /** Run once or more per message: prepared (planning them cost PostgreSQL more than running them). */
-const INSERT_MESSAGE_SQL = `INSERT INTO messages (id, client, category, lane, status, to_number, from_addr, body, body_enc, encoding,
-        segmentation, segments, pending, carrier_id, concat_ref, send_at, expires_at, reference, callback_url, template_id,
-        variant, stage, otp_id, created_at, queued_at, scheduled_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`;
 const INSERT_SEGMENTS_SQL = `INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
        SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`;
 const SUBMITTED_ONE_PART_SQL = `WITH s AS (UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting' RETURNING message_id)
@@ -79,7 +98,7 @@ export class PgMessageStore implements MessageStore {
   constructor(client: PgSyncClient, opts: PgMessageStoreOptions) {
     this.#c = client;
     this.#node = opts.nodeId;
-    for (const sql of [INSERT_MESSAGE_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL]) client.prepared(sql);
+    for (const sql of [INSERT_MESSAGES_BATCH_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL]) client.prepared(sql);
   }
 
   transaction<T>(fn: () => T): T {
@@ -89,16 +108,17 @@ export class PgMessageStore implements MessageStore {
   insertMessage(m: NewMessage): void {
     const scheduled = m.sendAt > m.createdAt;
     const lane = laneIndex(m.category);
-    this.#c.defer(
-      INSERT_MESSAGE_SQL,
+    // Batched: the messages of one intake request (and of a group commit) go as one statement.
+    this.#c.deferRow(
+      'insert-messages',
       [
         m.id, m.client, m.category, lane, scheduled ? 'scheduled' : 'queued', m.to, m.from ?? null, m.text ?? null,
         m.bodyEnc ?? null, m.encoding, m.segmentation, m.segments, m.segments, m.carrierId, m.concatRef, m.sendAt,
         m.expiresAt, m.reference ?? null, m.callbackUrl ?? null, m.templateId ?? null, m.variant ?? null, m.stage ?? null,
         m.otpId ?? null, m.createdAt, scheduled ? null : m.createdAt, scheduled ? m.createdAt : null,
       ],
+      buildInsertMessages,
     );
-    this.#insertSegments(m.id, m.segments, lane, m.sendAt, m.carrierId);
     // Every node's dispatcher wakes for a verification code (delivered at COMMIT, never on a
     // rollback): the node holding the carrier's binds may not be the one that accepted it.
     if (m.category === 'otp' && !scheduled) this.#c.defer(`SELECT pg_notify($1, $2)`, [OTP_WAKE_CHANNEL, m.carrierId]);

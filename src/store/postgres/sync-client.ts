@@ -41,7 +41,12 @@ interface Op {
   array: boolean;
   /** A prepared statement's name (prepared once per connection), or none. */
   name?: string | undefined;
+  /** A batch of rows (deferRow): sql and params are built from them when it is sent. */
+  batch?: { key: string; rows: unknown[][]; build: (rows: unknown[][]) => { sql: string; params: unknown[] } };
 }
+
+/** Rows per batched statement at most. */
+const BATCH_ROWS = 1000;
 interface Answer {
   results: Array<{ rows: unknown[]; count: number; command?: string }>;
   error?: { message: string; code?: string; index: number };
@@ -181,6 +186,23 @@ export class PgSyncClient {
     if (this.#depth === 0) this.flush();
   }
 
+  /**
+   * Like defer, for a row of a batchable write: consecutive rows of one `key` become one
+   * statement built by `build` when it is sent (a 1,000-message batch: one INSERT, not 2,000).
+   * Rows after a savepoint never join a statement from before it, so a rolled-back savepoint
+   * drops exactly its own rows.
+   */
+  deferRow(key: string, row: unknown[], build: (rows: unknown[][]) => { sql: string; params: unknown[] }): void {
+    if (this.#closed) throw new StoreError('store_closed', 'store closed');
+    const last = this.#deferred[this.#deferred.length - 1];
+    if (last?.batch !== undefined && last.batch.key === key && last.batch.rows.length < BATCH_ROWS && this.#depth > 0) {
+      last.batch.rows.push(row);
+      return;
+    }
+    this.#deferred.push({ sql: '', params: [], array: false, batch: { key, rows: [row], build } });
+    if (this.#depth === 0 || this.#deferred.length >= 256) this.#roundTrip([]);
+  }
+
   #push(sql: string, params: readonly unknown[]): void {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
     this.#deferred.push({ sql, params, array: false, name: this.#prepared.get(sql) });
@@ -285,7 +307,11 @@ export class PgSyncClient {
 
   #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number; command?: string }> {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    const batch = this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops;
+    const batch = (this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops).map((op) => {
+      if (op.batch === undefined) return op;
+      const { sql, params } = op.batch.build(op.batch.rows);
+      return { sql, params, array: false, name: this.#prepared.get(sql) };
+    });
     const deferredCount = this.#deferred.length;
     this.#deferred = [];
     const { port, signal } = this.#ensureWorker();
