@@ -3,8 +3,9 @@
  * mapping to the store interface's records.
  */
 import type { Category, MessageStatus, SegmentStatus } from '../domain/types.js';
-import type { FinalizedMessage, MessageRecord } from './types.js';
-import type { SegmentRecord } from './types.js';
+import type { FinalizedMessage, MessageRecord, OtpRecord, SegmentRecord, SmppOutboxRow } from './types.js';
+import type { MmsRecord, MmsStatus } from './mms-types.js';
+import type { Registration } from '../callerid/store.js';
 
 export interface MessageRow {
   id: string; client: string; category: Category; status: MessageStatus; to_number: string; from_addr: string | null;
@@ -50,3 +51,55 @@ export const toFinalized = (r: FinalizedRow, status: MessageStatus, errorCode: s
   id: r[0], client: r[1], category: r[2], status, carrierId: r[4], to: r[5], callbackUrl: r[6], reference: r[7],
   templateId: r[8], variant: r[9], errorCode, otpId: r[11],
 });
+
+export interface MmsRow {
+  id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
+  mmsc_id: string; size_bytes: number; reference: string | null; callback_url: string | null; template_id: string | null;
+  linked_id: string | null; fallback_sms: string | null; fallback_state: MmsRecord['fallbackState']; fallback_message_id: string | null;
+  fallback_error: string | null; mm7_message_id: string | null; status_code: number | null; status_text: string | null;
+  mm_status: string | null; read_status: string | null; attempts: number; due_at: number; send_at: number; expires_at: number;
+  created_at: number; submitted_at: number | null; final_at: number | null;
+}
+
+export const toMmsRecord = (r: MmsRow): MmsRecord => ({
+  id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, subject: r.subject, mmscId: r.mmsc_id,
+  sizeBytes: r.size_bytes, reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, linkedId: r.linked_id,
+  fallbackSms: r.fallback_sms, fallbackState: r.fallback_state, fallbackMessageId: r.fallback_message_id, fallbackError: r.fallback_error,
+  mm7MessageId: r.mm7_message_id, statusCode: r.status_code, statusText: r.status_text, mmStatus: r.mm_status, readStatus: r.read_status,
+  attempts: r.attempts, dueAt: r.due_at, sendAt: r.send_at, expiresAt: r.expires_at, createdAt: r.created_at,
+  submittedAt: r.submitted_at, finalAt: r.final_at,
+});
+
+export interface RegistrationRow {
+  id: string; client: string; card_id: string | null; status: Registration['status']; reason: string | null; numbers: string;
+  display_name: string; industry: string; license_no: string; contact: string; logo: Buffer; effective_at: number | null;
+  expires_at: number | null; pending_op: Registration['pendingOp']; pending_request_id: string | null; pending_body: string | null;
+  failures: number; last_error: string | null; next_check_at: number | null; expiry_warned_for: number | null;
+  created_at: number; updated_at: number;
+}
+
+export const toRegistration = (r: RegistrationRow): Registration => ({
+  id: r.id, client: r.client, cardId: r.card_id, status: r.status, reason: r.reason, numbers: JSON.parse(r.numbers) as string[],
+  displayName: r.display_name, industry: r.industry, licenseNo: r.license_no, contact: r.contact, logo: r.logo,
+  effectiveAt: r.effective_at, expiresAt: r.expires_at, pendingOp: r.pending_op, pendingRequestId: r.pending_request_id,
+  pendingBody: r.pending_body, failures: r.failures, lastError: r.last_error, nextCheckAt: r.next_check_at,
+  expiryWarnedFor: r.expiry_warned_for, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export interface OtpRow {
+  id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
+  created_at: number; expires_at: number; attempts: number; status: OtpRecord['status'];
+}
+export const toOtp = (r: OtpRow): OtpRecord => ({
+  id: r.id, client: r.client, to: r.to_number, purpose: r.purpose, codeHash: r.code_hash, messageId: r.message_id,
+  createdAt: r.created_at, expiresAt: r.expires_at, attempts: r.attempts, status: r.status,
+});
+
+export interface SmppOutboxDbRow {
+  id: number;
+  system_id: string;
+  kind: SmppOutboxRow['kind'];
+  body: string;
+  created_at: number;
+  attempts: number;
+}

@@ -6,19 +6,12 @@
  * read-then-write pairs are single statements (UPDATE … RETURNING, data-modifying CTEs).
  */
 import type { AuxStore, IdempotencyRecord, MoQuery, MoRecord, OtpRecord, OutboxRow } from '../types.js';
+import { toOtp, type OtpRow } from '../rows.js';
 import type { PgSyncClient } from './sync-client.js';
 import { writeSoon } from './write-soon.js';
 import { idUpperBound } from '../../domain/ids.js';
 import { stepLimit } from './limit.js';
 
-interface OtpRow {
-  id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
-  created_at: number; expires_at: number; attempts: number; status: OtpRecord['status'];
-}
-const toOtp = (r: OtpRow): OtpRecord => ({
-  id: r.id, client: r.client, to: r.to_number, purpose: r.purpose, codeHash: r.code_hash, messageId: r.message_id,
-  createdAt: r.created_at, expiresAt: r.expires_at, attempts: r.attempts, status: r.status,
-});
 const OTP_COLUMNS = 'id, client, to_number, purpose, code_hash, message_id, created_at, expires_at, attempts, status';
 
 interface OutboxDbRow { id: string; client: string; url: string; body: string; attempts: number; created_at: number; next_attempt_at: number }

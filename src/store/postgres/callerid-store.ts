@@ -1,23 +1,9 @@
 /** PostgreSQL implementation of CallerIdStore (src/callerid/store.ts); the SQLite one is store/sqlite/callerid-store.ts. */
 import type { CallerIdStore, Registration } from '../../callerid/store.js';
+import { toRegistration, type RegistrationRow } from '../rows.js';
 import type { PgSyncClient } from './sync-client.js';
 import { sqlLimit } from './limit.js';
 
-interface Row {
-  id: string; client: string; card_id: string | null; status: Registration['status']; reason: string | null; numbers: string;
-  display_name: string; industry: string; license_no: string; contact: string; logo: Buffer; effective_at: number | null;
-  expires_at: number | null; pending_op: Registration['pendingOp']; pending_request_id: string | null; pending_body: string | null;
-  failures: number; last_error: string | null; next_check_at: number | null; expiry_warned_for: number | null;
-  created_at: number; updated_at: number;
-}
-
-const fromRow = (r: Row): Registration => ({
-  id: r.id, client: r.client, cardId: r.card_id, status: r.status, reason: r.reason, numbers: JSON.parse(r.numbers) as string[],
-  displayName: r.display_name, industry: r.industry, licenseNo: r.license_no, contact: r.contact, logo: r.logo,
-  effectiveAt: r.effective_at, expiresAt: r.expires_at, pendingOp: r.pending_op, pendingRequestId: r.pending_request_id,
-  pendingBody: r.pending_body, failures: r.failures, lastError: r.last_error, nextCheckAt: r.next_check_at,
-  expiryWarnedFor: r.expiry_warned_for, createdAt: r.created_at, updatedAt: r.updated_at,
-});
 
 /** The values in COLUMNS order. */
 const values = (r: Registration): unknown[] => [
@@ -46,8 +32,8 @@ export class PgCallerIdStore implements CallerIdStore {
     this.#c.run(INSERT, values(r));
   }
   get(id: string): Registration | undefined {
-    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE id = $1`, [id]);
-    return r === undefined ? undefined : fromRow(r);
+    const r = this.#c.one<RegistrationRow>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE id = $1`, [id]);
+    return r === undefined ? undefined : toRegistration(r);
   }
   save(r: Registration): void {
     this.#c.run(SAVE, values(r));
@@ -58,21 +44,21 @@ export class PgCallerIdStore implements CallerIdStore {
   byNumber(number: string, client: string | undefined, limit: number): Registration[] {
     // `numbers` is a JSON array of strings: jsonb's ? is "has this string element".
     return this.#c
-      .query<Row>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE ($2::text IS NULL OR client = $2)
+      .query<RegistrationRow>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE ($2::text IS NULL OR client = $2)
         AND numbers::jsonb ? $1 ORDER BY id DESC LIMIT $3`, [number, client ?? null, sqlLimit(limit)])
-      .map(fromRow);
+      .map(toRegistration);
   }
   list(client: string | undefined, limit: number, before = '\uffff'): Registration[] {
     return this.#c
-      .query<Row>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE ($1::text IS NULL OR client = $1) AND id < $2
+      .query<RegistrationRow>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE ($1::text IS NULL OR client = $1) AND id < $2
         ORDER BY id DESC LIMIT $3`, [client ?? null, before, sqlLimit(limit)])
-      .map(fromRow);
+      .map(toRegistration);
   }
   due(now: number, limit: number): Registration[] {
     return this.#c
-      .query<Row>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE next_check_at IS NOT NULL AND next_check_at <= $1
+      .query<RegistrationRow>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE next_check_at IS NOT NULL AND next_check_at <= $1
         ORDER BY next_check_at, id LIMIT $2`, [now, sqlLimit(limit)])
-      .map(fromRow);
+      .map(toRegistration);
   }
   countByStatus(): Record<string, number> {
     const out: Record<string, number> = {};

@@ -6,29 +6,13 @@
  * node's claims, and reapClaims a dead node's.
  */
 import { isFinal } from '../../domain/types.js';
+import { toMmsRecord, type MmsRow } from '../rows.js';
 import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 import type { PgSyncClient } from './sync-client.js';
 import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
 import { StoreError } from './errors.js';
 
-interface Row {
-  id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
-  mmsc_id: string; size_bytes: number; reference: string | null; callback_url: string | null; template_id: string | null;
-  linked_id: string | null; fallback_sms: string | null; fallback_state: MmsRecord['fallbackState']; fallback_message_id: string | null;
-  fallback_error: string | null; mm7_message_id: string | null; status_code: number | null; status_text: string | null;
-  mm_status: string | null; read_status: string | null; attempts: number; due_at: number; send_at: number; expires_at: number;
-  created_at: number; submitted_at: number | null; final_at: number | null;
-}
-
-const toRecord = (r: Row): MmsRecord => ({
-  id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, subject: r.subject, mmscId: r.mmsc_id,
-  sizeBytes: r.size_bytes, reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, linkedId: r.linked_id,
-  fallbackSms: r.fallback_sms, fallbackState: r.fallback_state, fallbackMessageId: r.fallback_message_id, fallbackError: r.fallback_error,
-  mm7MessageId: r.mm7_message_id, statusCode: r.status_code, statusText: r.status_text, mmStatus: r.mm_status, readStatus: r.read_status,
-  attempts: r.attempts, dueAt: r.due_at, sendAt: r.send_at, expiresAt: r.expires_at, createdAt: r.created_at,
-  submittedAt: r.submitted_at, finalAt: r.final_at,
-});
 
 const OPEN = `status IN ('queued','scheduled','submitting','submitted')`;
 /** Columns of MmsRecord (not claimed_by). */
@@ -64,8 +48,8 @@ export class PgMmsStore implements MmsStore {
       p.map((x) => x.seq), p.map((x) => x.contentType), p.map((x) => x.filename), p.map((x) => x.text), p.map((x) => x.data)]);
   }
   get(id: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE id = $1`, [id]);
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#c.one<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE id = $1`, [id]);
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   parts(id: string): StoredMmsPart[] {
     return this.#c
@@ -76,12 +60,12 @@ export class PgMmsStore implements MmsStore {
   claimDue(now: number, limit: number): MmsRecord[] {
     // Rows another daemon is claiming are skipped, not waited for; one it has just claimed
     // fails the status recheck. Earliest due first, as the claim chose them.
-    const rows = this.#c.query<Row>(`UPDATE mms_messages SET status = 'submitting', claimed_by = $3 WHERE id IN (
+    const rows = this.#c.query<MmsRow>(`UPDATE mms_messages SET status = 'submitting', claimed_by = $3 WHERE id IN (
         SELECT id FROM mms_messages WHERE status IN ('queued','scheduled') AND due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
         AND status IN ('queued','scheduled')
       RETURNING ${COLUMNS}`, [now, sqlLimit(limit), this.#node]);
     rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return rows.map(toRecord);
+    return rows.map(toMmsRecord);
   }
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
     writeSoon(this.#c, `UPDATE mms_messages SET status = 'submitted', mm7_message_id = $1, status_code = $2, status_text = $3, submitted_at = $4,
@@ -93,16 +77,16 @@ export class PgMmsStore implements MmsStore {
     [dueAt, code, text, countAttempt ? 1 : 0, id]);
   }
   finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean; countAttempt?: boolean }): MmsRecord | undefined {
-    const r = this.#c.one<Row>(`UPDATE mms_messages SET status = $1, final_at = $2, status_code = coalesce($3::bigint, status_code),
+    const r = this.#c.one<MmsRow>(`UPDATE mms_messages SET status = $1, final_at = $2, status_code = coalesce($3::bigint, status_code),
         status_text = coalesce($4::text, status_text), mm_status = coalesce($5::text, mm_status), attempts = attempts + $6,
         fallback_state = CASE WHEN $7::boolean AND fallback_sms IS NOT NULL THEN 'pending' ELSE fallback_state END
       WHERE id = $8 AND ${OPEN} RETURNING ${COLUMNS}`,
     [status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback === true, id]);
-    return r === undefined ? undefined : toRecord(r);
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE mm7_message_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, [mm7MessageId]);
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#c.one<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE mm7_message_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, [mm7MessageId]);
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   setReadStatus(id: string, status: string): void {
     writeSoon(this.#c, 'UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
@@ -113,7 +97,7 @@ export class PgMmsStore implements MmsStore {
     [r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt]);
   }
   pendingFallbacks(limit: number): MmsRecord[] {
-    return this.#c.query<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toRecord);
+    return this.#c.query<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toMmsRecord);
   }
   /**
    * Only a pending fallback is settled. Two daemons may both read it pending and send it: the
@@ -129,14 +113,14 @@ export class PgMmsStore implements MmsStore {
     if (r !== undefined) throw new StoreError('store_conflict', `the fallback SMS of ${id} is no longer pending (${r.fallback_state ?? 'none'}): another node settled it`);
   }
   findByFallbackMessage(smsId: string): MmsRecord | undefined {
-    const r = this.#c.one<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_message_id = $1`, [smsId]);
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#c.one<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_message_id = $1`, [smsId]);
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
     return this.#c
-      .query<Row>(`SELECT ${COLUMNS} FROM mms_messages WHERE status = 'submitted' AND submitted_at < $1 AND mmsc_id = $2 ORDER BY submitted_at, id LIMIT $3`,
+      .query<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE status = 'submitted' AND submitted_at < $1 AND mmsc_id = $2 ORDER BY submitted_at, id LIMIT $3`,
         [before, mmscId, sqlLimit(limit)])
-      .map(toRecord);
+      .map(toMmsRecord);
   }
   cancel(ids: readonly string[], owner: string | undefined, now: number): MmsCancelResult {
     const out: MmsCancelResult = { canceled: [], onWire: [], final: [], notFound: [] };

@@ -4,18 +4,11 @@
  * advisory lock on the part key, so they agree on the whole's message id.
  */
 import type { SmppOutboxRow, SmppOutboxStore } from '../types.js';
+import type { SmppOutboxDbRow } from '../rows.js';
 import type { PgSyncClient } from './sync-client.js';
 import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
 
-interface Row {
-  id: number;
-  system_id: string;
-  kind: SmppOutboxRow['kind'];
-  body: string;
-  created_at: number;
-  attempts: number;
-}
 
 /** Second key of the advisory lock of a multipart's parts (the first is a hash of its key). */
 const PARTS_LOCK_SPACE = 0x736d7070; // 'smpp'
@@ -32,7 +25,7 @@ export class PgSmppOutbox implements SmppOutboxStore {
   }
   pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[] {
     return this.#c
-      .query<Row>('SELECT id, system_id, kind, body, created_at, attempts FROM smpp_outbox WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      .query<SmppOutboxDbRow>('SELECT id, system_id, kind, body, created_at, attempts FROM smpp_outbox WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3',
         [systemId, afterId, sqlLimit(limit)])
       .map((r) => ({ id: r.id, systemId: r.system_id, kind: r.kind, body: r.body, createdAt: r.created_at, attempts: r.attempts }));
   }

@@ -1,17 +1,10 @@
 /** SQLite implementation of AuxStore: idempotency keys, opt-outs, caps log, OTP state, webhook outbox, replies. */
 import type Database from 'better-sqlite3';
 import type { AuxStore, IdempotencyRecord, MoQuery, MoRecord, OtpRecord, OutboxRow } from '../types.js';
+import { toOtp, type OtpRow } from '../rows.js';
 import { limitedStatement } from './limited.js';
 import { idUpperBound } from '../../domain/ids.js';
 
-interface OtpRow {
-  id: string; client: string; to_number: string; purpose: string; code_hash: string; message_id: string | null;
-  created_at: number; expires_at: number; attempts: number; status: OtpRecord['status'];
-}
-const toOtp = (r: OtpRow): OtpRecord => ({
-  id: r.id, client: r.client, to: r.to_number, purpose: r.purpose, codeHash: r.code_hash, messageId: r.message_id,
-  createdAt: r.created_at, expiresAt: r.expires_at, attempts: r.attempts, status: r.status,
-});
 interface OutboxDbRow { id: string; client: string; url: string; body: string; attempts: number; created_at: number; next_attempt_at: number }
 
 export class SqliteAuxStore implements AuxStore {

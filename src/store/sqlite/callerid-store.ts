@@ -1,22 +1,8 @@
 /** SQLite implementation of CallerIdStore (src/callerid/store.ts). */
 import type Database from 'better-sqlite3';
 import type { CallerIdStore, Registration } from '../../callerid/store.js';
+import { toRegistration, type RegistrationRow } from '../rows.js';
 
-interface Row {
-  id: string; client: string; card_id: string | null; status: Registration['status']; reason: string | null; numbers: string;
-  display_name: string; industry: string; license_no: string; contact: string; logo: Buffer; effective_at: number | null;
-  expires_at: number | null; pending_op: Registration['pendingOp']; pending_request_id: string | null; pending_body: string | null;
-  failures: number; last_error: string | null; next_check_at: number | null; expiry_warned_for: number | null;
-  created_at: number; updated_at: number;
-}
-
-const fromRow = (r: Row): Registration => ({
-  id: r.id, client: r.client, cardId: r.card_id, status: r.status, reason: r.reason, numbers: JSON.parse(r.numbers) as string[],
-  displayName: r.display_name, industry: r.industry, licenseNo: r.license_no, contact: r.contact, logo: r.logo,
-  effectiveAt: r.effective_at, expiresAt: r.expires_at, pendingOp: r.pending_op, pendingRequestId: r.pending_request_id,
-  pendingBody: r.pending_body, failures: r.failures, lastError: r.last_error, nextCheckAt: r.next_check_at,
-  expiryWarnedFor: r.expiry_warned_for, createdAt: r.created_at, updatedAt: r.updated_at,
-});
 
 const params = (r: Registration) => ({
   id: r.id, client: r.client, card_id: r.cardId, status: r.status, reason: r.reason, numbers: JSON.stringify(r.numbers),
@@ -51,8 +37,8 @@ export class SqliteCallerIdStore implements CallerIdStore {
     this.#s.insert.run(params(r));
   }
   get(id: string): Registration | undefined {
-    const r = this.#s.get.get(id) as Row | undefined;
-    return r === undefined ? undefined : fromRow(r);
+    const r = this.#s.get.get(id) as RegistrationRow | undefined;
+    return r === undefined ? undefined : toRegistration(r);
   }
   save(r: Registration): void {
     this.#s.save.run(params(r));
@@ -61,13 +47,13 @@ export class SqliteCallerIdStore implements CallerIdStore {
     this.#s.remove.run(id);
   }
   byNumber(number: string, client: string | undefined, limit: number): Registration[] {
-    return (this.#s.byNumber.all({ number, client: client ?? null, limit }) as Row[]).map(fromRow);
+    return (this.#s.byNumber.all({ number, client: client ?? null, limit }) as RegistrationRow[]).map(toRegistration);
   }
   list(client: string | undefined, limit: number, before = '\uffff'): Registration[] {
-    return (this.#s.list.all({ client: client ?? null, limit, before }) as Row[]).map(fromRow);
+    return (this.#s.list.all({ client: client ?? null, limit, before }) as RegistrationRow[]).map(toRegistration);
   }
   due(now: number, limit: number): Registration[] {
-    return (this.#s.due.all(now, limit) as Row[]).map(fromRow);
+    return (this.#s.due.all(now, limit) as RegistrationRow[]).map(toRegistration);
   }
   countByStatus(): Record<string, number> {
     const out: Record<string, number> = {};

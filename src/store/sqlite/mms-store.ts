@@ -1,25 +1,9 @@
 /** SQLite implementation of MmsStore (tables from the MMS migration). */
 import { isFinal } from '../../domain/types.js';
 import type Database from 'better-sqlite3';
+import { toMmsRecord, type MmsRow } from '../rows.js';
 import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 
-interface Row {
-  id: string; client: string; category: MmsRecord['category']; status: MmsStatus; to_number: string; subject: string | null;
-  mmsc_id: string; size_bytes: number; reference: string | null; callback_url: string | null; template_id: string | null;
-  linked_id: string | null; fallback_sms: string | null; fallback_state: MmsRecord['fallbackState']; fallback_message_id: string | null;
-  fallback_error: string | null; mm7_message_id: string | null; status_code: number | null; status_text: string | null;
-  mm_status: string | null; read_status: string | null; attempts: number; due_at: number; send_at: number; expires_at: number;
-  created_at: number; submitted_at: number | null; final_at: number | null;
-}
-
-const toRecord = (r: Row): MmsRecord => ({
-  id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, subject: r.subject, mmscId: r.mmsc_id,
-  sizeBytes: r.size_bytes, reference: r.reference, callbackUrl: r.callback_url, templateId: r.template_id, linkedId: r.linked_id,
-  fallbackSms: r.fallback_sms, fallbackState: r.fallback_state, fallbackMessageId: r.fallback_message_id, fallbackError: r.fallback_error,
-  mm7MessageId: r.mm7_message_id, statusCode: r.status_code, statusText: r.status_text, mmStatus: r.mm_status, readStatus: r.read_status,
-  attempts: r.attempts, dueAt: r.due_at, sendAt: r.send_at, expiresAt: r.expires_at, createdAt: r.created_at,
-  submittedAt: r.submitted_at, finalAt: r.final_at,
-});
 
 const OPEN = `status IN ('queued','scheduled','submitting','submitted')`;
 
@@ -70,8 +54,8 @@ export class SqliteMmsStore implements MmsStore {
     for (const p of m.parts) this.#s.insertPart.run(m.id, p.seq, p.contentType, p.filename, p.text, p.data);
   }
   get(id: string): MmsRecord | undefined {
-    const r = this.#s.get.get(id) as Row | undefined;
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#s.get.get(id) as MmsRow | undefined;
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   parts(id: string): StoredMmsPart[] {
     return (this.#s.parts.all(id) as Array<{ seq: number; content_type: string; filename: string | null; text: string | null; data: Buffer | null }>).map(
@@ -79,7 +63,7 @@ export class SqliteMmsStore implements MmsStore {
     );
   }
   claimDue(now: number, limit: number): MmsRecord[] {
-    return (this.#s.claim.all(now, limit) as Row[]).map(toRecord);
+    return (this.#s.claim.all(now, limit) as MmsRow[]).map(toMmsRecord);
   }
   markSubmitted(id: string, mm7MessageId: string | null, code: number, text: string | null, now: number): void {
     this.#s.submitted.run(mm7MessageId, code, text, now, id);
@@ -88,12 +72,12 @@ export class SqliteMmsStore implements MmsStore {
     this.#s.requeue.run(dueAt, code, text, countAttempt ? 1 : 0, id);
   }
   finalize(id: string, status: MmsStatus, now: number, info: { code?: number | null; text?: string | null; mmStatus?: string | null; fallback?: boolean; countAttempt?: boolean }): MmsRecord | undefined {
-    const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback ? 1 : 0, id) as Row | undefined;
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#s.finalize.get(status, now, info.code ?? null, info.text ?? null, info.mmStatus ?? null, info.countAttempt ? 1 : 0, info.fallback ? 1 : 0, id) as MmsRow | undefined;
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined {
-    const r = this.#s.byMm7.get(mm7MessageId) as Row | undefined;
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#s.byMm7.get(mm7MessageId) as MmsRow | undefined;
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   setReadStatus(id: string, status: string): void {
     this.#s.read.run(status, id);
@@ -102,17 +86,17 @@ export class SqliteMmsStore implements MmsStore {
     this.#s.inbound.run(r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt);
   }
   pendingFallbacks(limit: number): MmsRecord[] {
-    return (this.#s.pendingFallbacks.all(limit) as Row[]).map(toRecord);
+    return (this.#s.pendingFallbacks.all(limit) as MmsRow[]).map(toMmsRecord);
   }
   setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void {
     this.#s.setFallback.run(state, messageId, error, id);
   }
   findByFallbackMessage(smsId: string): MmsRecord | undefined {
-    const r = this.#s.byFallback.get(smsId) as Row | undefined;
-    return r === undefined ? undefined : toRecord(r);
+    const r = this.#s.byFallback.get(smsId) as MmsRow | undefined;
+    return r === undefined ? undefined : toMmsRecord(r);
   }
   awaitingReport(mmscId: string, before: number, limit: number): MmsRecord[] {
-    return (this.#s.awaiting.all(before, mmscId, limit) as Row[]).map(toRecord);
+    return (this.#s.awaiting.all(before, mmscId, limit) as MmsRow[]).map(toMmsRecord);
   }
   cancel(ids: readonly string[], owner: string | undefined, now: number): MmsCancelResult {
     const out: MmsCancelResult = { canceled: [], onWire: [], final: [], notFound: [] };

@@ -1,15 +1,8 @@
 /** SQLite implementation of SmppOutboxStore (migration: smpp_outbox). */
 import type Database from 'better-sqlite3';
 import type { SmppOutboxRow, SmppOutboxStore } from '../types.js';
+import type { SmppOutboxDbRow } from '../rows.js';
 
-interface Row {
-  id: number;
-  system_id: string;
-  kind: SmppOutboxRow['kind'];
-  body: string;
-  created_at: number;
-  attempts: number;
-}
 
 export class SqliteSmppOutbox implements SmppOutboxStore {
   readonly #s;
@@ -34,7 +27,7 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
     this.#s.add.run(systemId, kind, body, now);
   }
   pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[] {
-    return (this.#s.pending.all(systemId, afterId, limit) as Row[]).map((r) => ({
+    return (this.#s.pending.all(systemId, afterId, limit) as SmppOutboxDbRow[]).map((r) => ({
       id: r.id,
       systemId: r.system_id,
       kind: r.kind,
