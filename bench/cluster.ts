@@ -48,7 +48,7 @@ async function startPostgres(): Promise<{ pg: TestPostgres; stop(): Promise<void
 }
 
 export async function benchCluster(quick: boolean, nodes: readonly number[]): Promise<Record<string, number | string>> {
-  const total = quick ? 10000 : 40000;
+  const total = process.env.XINGE_BENCH_CLUSTER_MESSAGES !== undefined ? Number(process.env.XINGE_BENCH_CLUSTER_MESSAGES) : quick ? 10000 : 40000;
   const out: Record<string, number | string> = { cluster_messages: total, postgres: 'fsync on, synchronous_commit on' };
   const { pg, stop: stopPg } = await startPostgres();
   try {
@@ -147,10 +147,14 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
         out[`n${n}_machine_busy_pct`] = figures.machine_busy_pct ?? '?';
         // Each daemon's histogram holds the OTPs it sent (accepted on any daemon); the worst node's p99.
         const otpP99 = [];
+        const otpP50 = [];
         for (const d of daemons) {
           const text = await scrape(d.url);
-          if (metric(text, 'xinge_accept_to_submit_seconds_count', { lane: 'otp' }) > 0) otpP99.push(histogramQuantile(text, 'xinge_accept_to_submit_seconds', { lane: 'otp' }, 0.99) * 1000);
+          if (metric(text, 'xinge_accept_to_submit_seconds_count', { lane: 'otp' }) === 0) continue;
+          otpP99.push(histogramQuantile(text, 'xinge_accept_to_submit_seconds', { lane: 'otp' }, 0.99) * 1000);
+          otpP50.push(histogramQuantile(text, 'xinge_accept_to_submit_seconds', { lane: 'otp' }, 0.5) * 1000);
         }
+        out[`n${n}_otp_accept_to_submit_p50_ms`] = otpP50.length === 0 ? '?' : +Math.max(...otpP50).toFixed(1);
         out[`n${n}_otp_sent`] = otps;
         out[`n${n}_otp_accept_to_submit_p99_ms`] = otpP99.length === 0 ? '?' : +Math.max(...otpP99).toFixed(1);
         out[`n${n}_machine_steal_pct`] = figures.machine_steal_pct ?? '?';
