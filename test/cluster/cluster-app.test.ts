@@ -8,13 +8,11 @@
  * the PostgreSQL message store lands.)
  */
 import t from 'tap';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { auth, baseConfigObject, makeConfig, tempDir } from '../helpers/fixtures.js';
+import { auth, baseConfigObject, capturingLogger, makeConfig, tempDir } from '../helpers/fixtures.js';
 import { buildApp, type App } from '../../src/app.js';
 import { realConnectors } from '../../src/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { SmscSimulator } from '../../src/sim/smsc.js';
 import { waitUntil } from './fixtures/bind-nodes.js';
 
@@ -29,7 +27,7 @@ if (db) {
     t.teardown(() => sim.stop());
     // Trust authentication ignores the password, so it can stand in for a real one.
     const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${db.port}/${db.database}`;
-    const lines: string[] = [];
+    const loggers: string[][] = [];
     const apps = new Map<string, App>();
     const build = (nodeId: string): App => {
       const dir = tempDir(t);
@@ -39,15 +37,8 @@ if (db) {
       obj.store = { path: join(dir, 'xinge.db'), driver: 'postgres', url };
       obj.cluster = { node_id: nodeId, node_ttl_ms: TTL, bind_lease_ttl_ms: TTL, statement_timeout_ms: 1000 };
       // No configured secrets: the cluster code itself must keep the password out of the logs.
-      const logger = createLogger(
-        'info',
-        new Writable({
-          write(chunk, _e, cb) {
-            lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
-            cb();
-          },
-        }),
-      );
+      const { logger, lines: own } = capturingLogger('info');
+      loggers.push(own);
       const app = buildApp({ config: makeConfig(obj), logger, ...realConnectors(), dispatchTickMs: 10 });
       apps.set(nodeId, app);
       return app;
@@ -102,8 +93,8 @@ if (db) {
     drained.add(idle);
     const held = await db.query(`SELECT 1 FROM cluster_bind_leases WHERE account = 'c1' AND node_id IS NOT NULL`);
     t.equal(held.rowCount, 0, 'every lease handed back after both drains');
-    t.ok(lines.some((l) => l.includes('cluster: node registered') && l.includes(`127.0.0.1:${db.port}/${db.database}`)), 'the database is named in the log');
-    t.notOk(lines.some((l) => l.includes(PASSWORD)), 'no log line holds the password');
+    t.ok(loggers.flat().some((l) => l.includes('cluster: node registered') && l.includes(`127.0.0.1:${db.port}/${db.database}`)), 'the database is named in the log');
+    t.notOk(loggers.flat().some((l) => l.includes(PASSWORD)), 'no log line holds the password');
     drained = new Set(apps.values());
   });
 
@@ -112,8 +103,7 @@ if (db) {
     const obj = baseConfigObject(dir, [{ id: 'c1', host: '127.0.0.1', port: 1 }]);
     // Port 1 on loopback: refused at once.
     obj.store = { path: join(dir, 'xinge.db'), driver: 'postgres', url: `postgres://postgres:${PASSWORD}@127.0.0.1:1/xinge` };
-    const lines: string[] = [];
-    const logger = createLogger('info', new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }));
+    const { logger, lines } = capturingLogger('info');
     // The store opens first (building the app): it cannot, so there is no app and no bind.
     let err: (Error & { code?: string }) | undefined;
     try {

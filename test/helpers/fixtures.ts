@@ -121,6 +121,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** A pino logger at `level` whose JSON lines the test reads in `lines`. */
+export function capturingLogger(level = 'info'): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+  const lines: string[] = [];
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      cb();
+    },
+  });
+  return { logger: createLogger(level, dest), lines };
+}
+
 /** The app with fake connectors and a logger whose lines the test can read. */
 export function startTestApp(cfg: Config, opts: { level?: string; now?: () => number; receiptHoldMs?: number; onFatal?: (err: Error) => void } = {}): TestApp {
   const lines: string[] = [];

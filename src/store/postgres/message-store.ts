@@ -13,6 +13,7 @@
  */
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import { idUpperBound } from '../../domain/ids.js';
+import { requeueStale } from '../requeue-stale.js';
 import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
 import type { CancelResult, ClaimedSegment, FinalSegmentStatus, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
@@ -324,12 +325,7 @@ export class PgMessageStore implements MessageStore {
     const ids = this.#c
       .query<[number]>(`SELECT id FROM segments WHERE status = 'submitting' AND claimed_by = $1 AND (claimed_at IS NULL OR claimed_at < $2) LIMIT $3`, [this.#node, before, limit], 'array')
       .map((r) => r[0]);
-    let n = 0;
-    for (const id of ids) {
-      if (inFlight(id)) continue;
-      if (this.requeue(id, now, { countAttempt: false, errorCode: 'stale_submitting' })) n++;
-    }
-    return n;
+    return requeueStale(this, ids, now, inFlight);
   }
 
   /** This node's claims left from before a restart with the same node id (or unowned ones). */

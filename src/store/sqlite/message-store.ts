@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } from '../../domain/types.js';
 import { idUpperBound } from '../../domain/ids.js';
 import { limitedStatement } from './limited.js';
+import { requeueStale } from '../requeue-stale.js';
 import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
 import type {
   FinalizedMessage,
@@ -369,12 +370,7 @@ export class SqliteMessageStore implements MessageStore {
 
   requeueStaleSubmitting(before: number, now: number, inFlight: (segmentId: number) => boolean, limit: number): number {
     const ids = this.#s.staleSubmitting(limit).pluck().all(before) as number[];
-    let n = 0;
-    for (const id of ids) {
-      if (inFlight(id)) continue;
-      if (this.requeue(id, now, { countAttempt: false, errorCode: 'stale_submitting' })) n++;
-    }
-    return n;
+    return requeueStale(this, ids, now, inFlight);
   }
 
   recoverInFlight(): number {
