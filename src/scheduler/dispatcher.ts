@@ -192,32 +192,13 @@ export class Dispatcher {
       const full = new Set<Category>();
       const asked = new Set<Category>();
       for (const { rt, granted } of plan) {
-        const segs = this.#take(rt, granted, now, lanes, full, asked);
-        rt.pending -= granted;
-        if (segs.length === 0) continue;
-        rt.rate.tryTake(segs.length);
-        const claiming = (rt.claiming ??= new Set<number>());
-        const ids = segs.map((s) => s.id);
-        for (const id of ids) claiming.add(id);
-        for (const s of segs) this.#claimingMsgs.set(s.messageId, (this.#claimingMsgs.get(s.messageId) ?? 0) + 1);
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          for (const id of ids) claiming.delete(id);
-          for (const s of segs) {
-            const n = (this.#claimingMsgs.get(s.messageId) ?? 1) - 1;
-            if (n <= 0) this.#claimingMsgs.delete(s.messageId);
-            else this.#claimingMsgs.set(s.messageId, n);
-          }
-        };
-        // Once committed, the `submitting` mark keeps the next peeks off these rows: the ids
-        // leave the skip set then, not after the fsync (peeks would read past them meanwhile).
-        this.#d.store.commit
-          .run(() => this.#d.store.messages.markClaimed(ids, segs.map((s) => s.messageId), now), false, release)
-          .catch((err: unknown) => this.#d.logger.error({ err }, 'claim write failed'))
-          .finally(release);
-        this.#send(rt, segs);
+        // A verification code goes on the wire before the bulk claim of this carrier is read.
+        const otp = lanes.has('otp') ? this.#peek(rt, 'otp', granted, now, full, asked) : [];
+        if (otp.length > 0) this.#dispatch(rt, otp, now);
+        rt.pending -= otp.length;
+        const bulk = this.#takeBulk(rt, granted - otp.length, now, lanes, full, asked);
+        rt.pending -= granted - otp.length;
+        if (bulk.length > 0) this.#dispatch(rt, bulk, now);
       }
       // Only when every usable carrier was asked can a lane be called drained.
       const allAsked = [...this.#d.carriers.values()].every((rt) => rt.paused || !rt.connector.isUp() || plan.some((p) => p.rt === rt));
@@ -232,6 +213,33 @@ export class Dispatcher {
         this.wake();
       }
     }
+  }
+
+  /** Mark claimed segments as being claimed (skipped by the next peeks), then send them. */
+  #dispatch(rt: CarrierRuntime, segs: ClaimedSegment[], now: number): void {
+    rt.rate.tryTake(segs.length);
+    const claiming = (rt.claiming ??= new Set<number>());
+    const ids = segs.map((s) => s.id);
+    for (const id of ids) claiming.add(id);
+    for (const s of segs) this.#claimingMsgs.set(s.messageId, (this.#claimingMsgs.get(s.messageId) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) claiming.delete(id);
+      for (const s of segs) {
+        const n = (this.#claimingMsgs.get(s.messageId) ?? 1) - 1;
+        if (n <= 0) this.#claimingMsgs.delete(s.messageId);
+        else this.#claimingMsgs.set(s.messageId, n);
+      }
+    };
+    // Once committed, the `submitting` mark keeps the next peeks off these rows: the ids
+    // leave the skip set then, not after the fsync (peeks would read past them meanwhile).
+    this.#d.store.commit
+      .run(() => this.#d.store.messages.markClaimed(ids, segs.map((s) => s.messageId), now), false, release)
+      .catch((err: unknown) => this.#d.logger.error({ err }, 'claim write failed'))
+      .finally(release);
+    this.#send(rt, segs);
   }
 
   /** Capacity per usable carrier, reserved now so concurrent passes do not overbook. */
@@ -254,29 +262,32 @@ export class Dispatcher {
     return out;
   }
 
-  /** Due segments for one carrier: OTP first, then the weighted lanes, leftovers by priority. */
-  #take(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>, asked: Set<Category>): ClaimedSegment[] {
+  /** Due segments of one lane for one carrier (claimed, on PostgreSQL). */
+  #peek(rt: CarrierRuntime, lane: Category, n: number, now: number, full: Set<Category>, asked: Set<Category>, except?: ReadonlySet<number>): ClaimedSegment[] {
+    asked.add(lane);
+    const got = this.#d.store.messages.peekDue(rt.config.id, lane, now, n, except ?? rt.claiming ?? new Set<number>());
+    if (got.length >= n) full.add(lane);
+    return got;
+  }
+
+  /** Due bulk segments for one carrier (`granted` left after its OTPs): the weighted lanes, leftovers by priority. */
+  #takeBulk(rt: CarrierRuntime, granted: number, now: number, lanes: ReadonlySet<Category>, full: Set<Category>, asked: Set<Category>): ClaimedSegment[] {
     const cfg = this.#d.config();
     const open = new Set<Category>();
     for (const l of WEIGHTED_LANES) if (lanes.has(l) && this.#d.laneOpen(l, now)) open.add(l);
     const id = rt.config.id;
     const skip = rt.claiming ?? new Set<number>();
-    const m = this.#d.store.messages;
     const peeked = new Set<Category>();
     const peek = (lane: Category, n: number, except: ReadonlySet<number>) => {
       peeked.add(lane);
-      asked.add(lane);
-      const got = m.peekDue(id, lane, now, n, except);
-      if (got.length >= n) full.add(lane);
-      return got;
+      return this.#peek(rt, lane, n, now, full, asked, except);
     };
-    const segs = lanes.has('otp') ? peek('otp', granted, skip) : [];
+    const segs: ClaimedSegment[] = [];
     // Bulk never takes the last few slots of the window: a verification code arriving behind
     // a full window would otherwise wait for a whole window's resps (tens of ms under load).
     const total = rt.config.window * rt.config.binds;
     const reserve = total >= 10 ? Math.max(1, Math.floor(total / 50)) : 0;
-    const otpCount = segs.length;
-    let left = Math.min(granted, Math.max(0, rt.connector.capacity() - rt.pending + granted - reserve)) - otpCount;
+    let left = Math.min(granted, Math.max(0, rt.connector.capacity() - rt.pending + granted - reserve));
     if (left > 0) {
       let sched = this.#lanes.get(id);
       if (sched === undefined) this.#lanes.set(id, (sched = new LaneScheduler()));
@@ -286,7 +297,7 @@ export class Dispatcher {
         segs.push(...got);
         sched.charge(lane, got.length, weights, got.length >= share);
       }
-      left -= segs.length - otpCount;
+      left -= segs.length;
       // What a lane could not use goes to the others, in priority order (and is charged to them).
       for (const lane of WEIGHTED_LANES) {
         if (left <= 0) break;

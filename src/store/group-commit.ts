@@ -12,6 +12,28 @@
  */
 export interface Transactor {
   transaction<T>(fn: () => T): T;
+  /** True while a transaction is open on the store's connection (an urgent unit then waits for the turn's end). */
+  readonly inTransaction?: boolean;
+}
+
+export interface GroupCommitOptions {
+  /** Ms between ticks of the shared transaction; 0: the end of the turn. */
+  intervalMs?: number;
+  /** Resolves when what was committed so far is on disk (WalSync); callers are answered after it. */
+  durable?: () => Promise<void>;
+  /**
+   * Urgent units commit at once, in the caller's turn, not at the end of it (PostgreSQL):
+   * there, every callback that runs before the end of the turn (a batch's validation, a
+   * dispatcher pass) blocks on its own round trips, and a verification code would wait for
+   * all of them. `transaction` may commit before the commit is on disk (the code is sent at
+   * once, as with SQLite's WAL fsync on its own thread); `durable` resolves once it is, and
+   * the caller is answered after that.
+   */
+  urgentNow?: UrgentTransactor;
+}
+
+export interface UrgentTransactor extends Transactor {
+  durable: () => Promise<void>;
 }
 
 interface Unit {
@@ -33,12 +55,14 @@ export class GroupCommit {
   onCommit: ((units: number) => void) | undefined;
 
   readonly #durable: (() => Promise<void>) | undefined;
+  readonly #urgentNow: UrgentTransactor | undefined;
+  #committing = false;
 
-  /** `durable`: resolves when what was committed so far is on disk (WalSync); callers are answered after it. */
-  constructor(tx: Transactor, intervalMs = 0, durable?: () => Promise<void>) {
+  constructor(tx: Transactor, opts: GroupCommitOptions = {}) {
     this.#tx = tx;
-    this.#intervalMs = intervalMs;
-    this.#durable = durable;
+    this.#intervalMs = opts.intervalMs ?? 0;
+    this.#durable = opts.durable;
+    this.#urgentNow = opts.urgentNow;
   }
 
   /**
@@ -52,6 +76,12 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       const unit = { fn, resolve: resolve as (v: unknown) => void, reject, onCommitted };
       if (urgent) {
+        // Not from inside a transaction (a unit, or a caller's own): that would nest.
+        const now = this.#urgentNow;
+        if (now !== undefined && !this.#committing && this.#tx.inTransaction !== true) {
+          this.#commit([unit], now, now.durable);
+          return;
+        }
         this.#urgent.push(unit);
         if (!this.#urgentScheduled) {
           this.#urgentScheduled = true;
@@ -89,11 +119,12 @@ export class GroupCommit {
     return u;
   }
 
-  #commit(units: Unit[]): void {
+  #commit(units: Unit[], tx: Transactor = this.#tx, durable = this.#durable): void {
     if (units.length === 0) return;
     const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
+    this.#committing = true;
     try {
-      this.#tx.transaction(() => {
+      tx.transaction(() => {
         for (let i = 0; i < units.length; i++) {
           const u = units[i]!;
           try {
@@ -106,6 +137,8 @@ export class GroupCommit {
     } catch (err) {
       for (const u of units) u.reject(err);
       return;
+    } finally {
+      this.#committing = false;
     }
     this.onCommit?.(units.length);
     for (let i = 0; i < units.length; i++) {
@@ -124,12 +157,12 @@ export class GroupCommit {
         else units[i]!.reject(r.v);
       }
     };
-    if (this.#durable === undefined) {
+    if (durable === undefined) {
       answer();
       return;
     }
     // Not durable, not answered: a unit whose commit did not reach the disk is refused.
-    this.#durable().then(answer, (err: unknown) => {
+    durable().then(answer, (err: unknown) => {
       for (const u of units) u.reject(err);
     });
   }

@@ -8,7 +8,7 @@ import type { CallerIdStore } from '../callerid/store.js';
 import { SqliteSmppOutbox } from './sqlite/smpp-outbox.js';
 import { SqliteMmsStore } from './sqlite/mms-store.js';
 import type { MmsStore } from './mms-types.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type UrgentTransactor } from './group-commit.js';
 import { WalSync } from './sqlite/wal-sync.js';
 import { Checkpointer, type CheckpointStats } from './sqlite/checkpointer.js';
 import type { AuxStore, MessageStore, SmppOutboxStore } from './types.js';
@@ -88,7 +88,7 @@ function openPgStore(opts: StoreOptions): Store {
   }
   const messages = new PgMessageStore(client, { nodeId: opts.nodeId ?? 'local' });
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit): no fsync step here.
-  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0);
+  const commit = new GroupCommit(messages, { intervalMs: opts.commitIntervalMs ?? 0, urgentNow: urgentPgTransactor(client, opts.nodeId ?? 'local') });
   return {
     messages,
     aux: new PgAuxStore(client),
@@ -111,6 +111,41 @@ function openPgStore(opts: StoreOptions): Store {
   };
 }
 
+/**
+ * A verification code's own transaction: committed without waiting for the WAL flush
+ * (synchronous_commit off for it alone), so the dispatcher sends it at once; the caller's
+ * 202 waits for `durable`: a small durable write of this node's (its commit flushes the WAL
+ * up to its own commit record, so past the code's). A transaction that writes nothing would
+ * not wait for the flush. A crash in between loses a code that was sent but never
+ * acknowledged: the client retries (at least once, as with SQLite).
+ */
+function urgentPgTransactor(client: PgSyncClient, nodeId: string): UrgentTransactor {
+  const barrier = client.prepared('INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1');
+  const key = `wal_flush_barrier:${nodeId}`;
+  return {
+    transaction: (fn) =>
+      client.transaction(() => {
+        client.defer('SET LOCAL synchronous_commit = off');
+        return fn();
+      }),
+    get inTransaction() {
+      return client.inTransaction;
+    },
+    // After the turn: the code's submit_sm is written before the main thread waits for the flush.
+    durable: () =>
+      new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            client.run(barrier, [key]);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      ),
+  };
+}
+
 function openSqliteStore(opts: StoreOptions): Store {
   const db: Database.Database = openDatabase(opts.path, { synchronous: opts.synchronous ?? 'full' });
   let checkpointer: Checkpointer | undefined;
@@ -128,7 +163,7 @@ function openSqliteStore(opts: StoreOptions): Store {
   const aux = new SqliteAuxStore(db);
   const walSync = (opts.synchronous ?? 'full') === 'full' && opts.path !== ':memory:' ? new WalSync(`${opts.path}-wal`) : undefined;
   let stopped: Promise<void> = Promise.resolve();
-  const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0, walSync === undefined ? undefined : () => walSync.sync());
+  const commit = new GroupCommit(messages, { intervalMs: opts.commitIntervalMs ?? 0, ...(walSync === undefined ? {} : { durable: () => walSync.sync() }) });
   return {
     messages,
     aux,

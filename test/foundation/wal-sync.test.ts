@@ -45,9 +45,9 @@ t.test('group commit: callers are answered after the durable step, and refused i
   const tx = { transaction: <T>(fn: () => T): T => fn() };
   let release: () => void = () => undefined;
   let fail = false;
-  const gc = new GroupCommit(tx, 0, () =>
+  const gc = new GroupCommit(tx, { intervalMs: 0, durable: () =>
     fail ? Promise.reject(new Error('fsync failed: EIO')) : new Promise<void>((r) => (release = r)),
-  );
+  });
   let answered = false;
   let committed = 0;
   const p = gc.run(() => rows.push(1), false, () => committed++).then(() => (answered = true));

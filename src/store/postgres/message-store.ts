@@ -106,6 +106,10 @@ export class PgMessageStore implements MessageStore {
     return this.#c.transaction(fn);
   }
 
+  get inTransaction(): boolean {
+    return this.#c.inTransaction;
+  }
+
   insertMessage(m: NewMessage): void {
     const scheduled = m.sendAt > m.createdAt;
     const lane = laneIndex(m.category);
