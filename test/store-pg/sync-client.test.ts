@@ -156,3 +156,96 @@ if (pgc !== undefined) {
     t.same(c.one('SELECT v FROM br WHERE id = 30', [], 'array'), ['now'], 'outside a transaction a row is written at once');
   });
 }
+
+if (pgc !== undefined) {
+  t.test('transactionAsync: the COMMIT is not waited for; it settles later, in order with what follows on the client', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    const other = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => (c.close(), other.close()));
+    c.run('CREATE TABLE ta (id int PRIMARY KEY)');
+    const waitsBefore = c.waits;
+    // The writes and a 300 ms statement go with the COMMIT, after fn returns.
+    const p = c.transactionAsync(() => {
+      c.defer('INSERT INTO ta VALUES (1)');
+      c.defer('SELECT pg_sleep(0.3)');
+      return 'done';
+    });
+    t.equal(c.waits, waitsBefore, 'nothing was waited for');
+    t.equal(other.one('SELECT count(*)::int AS n FROM ta')?.n, 0, 'not committed yet while the main thread goes on');
+    t.equal(await p, 'done', 'settled when PostgreSQL answered, with no statement waiting for it');
+    t.equal(other.one('SELECT count(*)::int AS n FROM ta')?.n, 1, 'committed');
+
+    // A statement that waits, sent while a commit is out: runs after it, on the same connection.
+    let settled = false;
+    const q = c.transactionAsync(() => c.defer('INSERT INTO ta VALUES (2)')).then(() => (settled = true));
+    t.same(c.query('SELECT id FROM ta ORDER BY id', [], 'array'), [[1], [2]], 'the waiting statement saw the commit sent before it');
+    await q;
+    t.ok(settled);
+  });
+
+  t.test('transactionAsync: a failed statement rejects it, and the connection is not left in an aborted transaction', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE tf (id int PRIMARY KEY)');
+    c.run('INSERT INTO tf VALUES (1)');
+    const p = c.transactionAsync(() => {
+      c.defer('INSERT INTO tf VALUES (2)');
+      c.defer('INSERT INTO tf VALUES (1)'); // duplicate key
+    });
+    // Posted before the failure is known: must not run inside the aborted transaction.
+    const n = c.one<{ n: number }>('SELECT count(*)::int AS n FROM tf')?.n;
+    await t.rejects(p, { code: 'store_conflict' });
+    t.equal(n, 1, 'the failed transaction was rolled back as a whole, and the next statement ran outside it');
+    t.equal(c.inTransaction, false);
+    await c.transactionAsync(() => c.defer('INSERT INTO tf VALUES (3)'));
+    t.same(c.query('SELECT id FROM tf ORDER BY id', [], 'array'), [[1], [3]]);
+  });
+
+  t.test('transactionAsync: fn that throws rejects before anything is sent; nested in a transaction it is a savepoint', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => c.close());
+    c.run('CREATE TABLE tn (id int PRIMARY KEY)');
+    const before = c.statements;
+    await t.rejects(c.transactionAsync(() => {
+      c.defer('INSERT INTO tn VALUES (1)');
+      throw new Error('refused');
+    }), /refused/);
+    t.equal(c.statements, before, 'nothing of it reached PostgreSQL');
+    c.transaction(() => {
+      void c.transactionAsync(() => c.defer('INSERT INTO tn VALUES (5)'));
+      c.defer('INSERT INTO tn VALUES (6)');
+    });
+    t.same(c.query('SELECT id FROM tn ORDER BY id', [], 'array'), [[5], [6]]);
+  });
+
+  t.test('transactionAsync: the backend killed while the commit is out rejects it (store_unavailable); the client reconnects', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url, applicationName: 'xinge-async-victim' });
+    const admin = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => (c.close(), admin.close()));
+    c.run('CREATE TABLE tk (id int PRIMARY KEY)');
+    const p = c.transactionAsync(() => {
+      c.defer('INSERT INTO tk VALUES (1)');
+      c.defer('SELECT pg_sleep(5)');
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    admin.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'xinge-async-victim'");
+    await t.rejects(p, { code: 'store_unavailable' });
+    t.equal(admin.one<{ n: number }>('SELECT count(*)::int AS n FROM tk')?.n, 0, 'nothing of it committed');
+    c.run('INSERT INTO tk VALUES (2)');
+    t.equal(admin.one<{ n: number }>('SELECT count(*)::int AS n FROM tk')?.n, 1, 'the next statement runs on a new connection');
+  });
+
+  t.test('close() with a commit out: the commit is answered first', async (t) => {
+    const c = new PgSyncClient({ url: pgc.url });
+    const other = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => other.close());
+    c.run('CREATE TABLE tc (id int PRIMARY KEY)');
+    const p = c.transactionAsync(() => {
+      c.defer('SELECT pg_sleep(0.2)');
+      c.defer('INSERT INTO tc VALUES (1)');
+    });
+    c.close();
+    await p;
+    t.equal(other.one<{ n: number }>('SELECT count(*)::int AS n FROM tc')?.n, 1);
+  });
+}

@@ -48,8 +48,17 @@ interface Op {
 /** Rows per batched statement at most. */
 const BATCH_ROWS = 1000;
 interface Answer {
+  id: number;
   results: Array<{ rows: unknown[]; count: number; command?: string }>;
   error?: { message: string; code?: string; index: number };
+}
+
+/** A round trip whose caller does not wait (transactionAsync): settled when its answer comes. */
+interface AsyncTrip {
+  deferredCount: number;
+  resolve: (results: Array<{ rows: unknown[]; count: number; command?: string }>) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
 }
 
 /** The worker: CommonJS source run with eval, so it needs no TypeScript loader. */
@@ -82,22 +91,30 @@ async function connection() {
   client = c;
   return c;
 }
+// signal[0] counts the answers posted: a waiter compares it with what it saw before it looked.
 function answer(a) {
   port.postMessage(a);
-  Atomics.store(signal, 0, 1);
+  Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
-port.on('message', async (msg) => {
-  if (msg === 'close') {
+// One message at a time, in order: a message posted while another runs (an asynchronous
+// COMMIT, then a statement that waits) must not interleave its statements with it.
+let chain = Promise.resolve();
+port.on('message', (msg) => {
+  chain = chain.then(() => run(msg));
+});
+async function run(msg) {
+  if (msg.close === true) {
     const c = client; client = null;
     if (c !== null) await c.end().catch(() => {});
-    answer({ results: [] });
+    answer({ id: msg.id, results: [] });
     port.close();
     return;
   }
+  const ops = msg.ops;
   const results = [];
-  for (let i = 0; i < msg.length; i++) {
-    const op = msg[i];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
     const verb = /^\\s*(\\w+)/.exec(op.sql)?.[1]?.toUpperCase();
     try {
       if (txLost) {
@@ -118,12 +135,19 @@ port.on('message', async (msg) => {
         const c = client; lose(c); c.end().catch(() => {});
       }
       if (verb === 'COMMIT' || verb === 'ROLLBACK') inTx = false;
-      answer({ results, error: { message: String(err && err.message), code: err && err.code, index: i } });
+      // Nobody waits to roll back an asynchronous COMMIT's transaction: the worker does, so the
+      // next message does not run in an aborted transaction.
+      if (msg.rollbackOnError === true && inTx) {
+        if (client !== null) await client.query('ROLLBACK').catch(() => {});
+        inTx = false;
+        txLost = false;
+      }
+      answer({ id: msg.id, results, error: { message: String(err && err.message), code: err && err.code, index: i } });
       return;
     }
   }
-  answer({ results });
-});
+  answer({ id: msg.id, results });
+}
 `;
 
 export class PgSyncClient {
@@ -134,6 +158,8 @@ export class PgSyncClient {
   #signal: Int32Array | undefined;
   #deferred: Op[] = [];
   readonly #prepared = new Map<string, string>();
+  #nextId = 1;
+  readonly #async = new Map<number, AsyncTrip>();
   #closed = false;
   #depth = 0;
   /** Statements sent and waits done (metrics; round trips are what bound a node). */
@@ -219,6 +245,74 @@ export class PgSyncClient {
    */
   transaction<T>(fn: () => T): T {
     const nested = this.#depth > 0;
+    const result = this.#body(fn);
+    if (nested) {
+      this.defer(`RELEASE xinge_sp${this.#depth}`);
+      return result;
+    }
+    let committed: string | undefined;
+    try {
+      committed = this.#send({ sql: 'COMMIT', params: [], array: false }).command;
+    } catch (err) {
+      // A deferred statement failed before COMMIT ran: the transaction is still open, aborted.
+      try {
+        this.run('ROLLBACK');
+      } catch {
+        /* the connection is gone: PostgreSQL rolled back */
+      }
+      throw err;
+    }
+    // COMMIT of a transaction an earlier (caught) error aborted answers ROLLBACK, not an error.
+    if (committed === 'ROLLBACK') throw new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier');
+    return result;
+  }
+
+  /**
+   * A transaction whose COMMIT (with the writes deferred until then) is sent without waiting:
+   * the promise settles when PostgreSQL answers it, and the main thread goes on meanwhile. fn
+   * itself runs now (its reads wait as usual). A statement sent on this client before the
+   * answer runs after the COMMIT, on the same connection. Nested in a transaction: a
+   * savepoint, as `transaction`.
+   */
+  transactionAsync<T>(fn: () => T): Promise<T> {
+    if (this.#depth > 0) {
+      try {
+        return Promise.resolve(this.transaction(fn));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    let result: T;
+    try {
+      result = this.#body(fn);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let posted: { id: number; deferredCount: number; size: number };
+    try {
+      posted = this.#post([{ sql: 'COMMIT', params: [], array: false }], true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => this.#dropWorker(), this.#waitMs + posted.size * 5);
+      timer.unref();
+      this.#async.set(posted.id, {
+        deferredCount: posted.deferredCount,
+        resolve: (results) => {
+          if (results[results.length - 1]?.command === 'ROLLBACK') reject(new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier'));
+          else resolve(result);
+        },
+        reject,
+        timer,
+      });
+      this.#port?.ref();
+    });
+  }
+
+  /** BEGIN (or a savepoint), fn, and on its error the rollback; COMMIT or RELEASE is the caller's. */
+  #body<T>(fn: () => T): T {
+    const nested = this.#depth > 0;
     const sp = `xinge_sp${this.#depth}`;
     const mark = this.#deferred.length;
     const waitsBefore = this.waits;
@@ -248,24 +342,6 @@ export class PgSyncClient {
       throw err;
     }
     this.#depth--;
-    if (nested) {
-      this.defer(`RELEASE ${sp}`);
-      return result;
-    }
-    let committed: string | undefined;
-    try {
-      committed = this.#send({ sql: 'COMMIT', params: [], array: false }).command;
-    } catch (err) {
-      // A deferred statement failed before COMMIT ran: the transaction is still open, aborted.
-      try {
-        this.run('ROLLBACK');
-      } catch {
-        /* the connection is gone: PostgreSQL rolled back */
-      }
-      throw err;
-    }
-    // COMMIT of a transaction an earlier (caught) error aborted answers ROLLBACK, not an error.
-    if (committed === 'ROLLBACK') throw new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier');
     return result;
   }
 
@@ -280,14 +356,22 @@ export class PgSyncClient {
 
   close(): void {
     if (this.#closed) return;
+    // Commits still out are answered first (a drain closes the store after its last commit).
+    if (this.#async.size > 0 && this.#worker !== undefined) {
+      try {
+        this.#roundTrip([]);
+      } catch {
+        /* the worker is gone: #dropWorker rejected them */
+      }
+    }
     this.#closed = true;
     this.#deferred = [];
     const port = this.#port;
     const signal = this.#signal;
     if (port !== undefined && signal !== undefined) {
-      Atomics.store(signal, 0, 0);
-      port.postMessage('close');
-      Atomics.wait(signal, 0, 0, 2000);
+      const seen = Atomics.load(signal, 0);
+      port.postMessage({ id: 0, close: true });
+      Atomics.wait(signal, 0, seen, 2000);
       receiveMessageOnPort(port);
       port.close();
     }
@@ -306,6 +390,31 @@ export class PgSyncClient {
   }
 
   #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number; command?: string }> {
+    const { id, deferredCount, size } = this.#post(ops, false);
+    const { port, signal } = this.#ensureWorker();
+    this.waits++;
+    const deadline = performance.now() + this.#waitMs + size * 5;
+    for (;;) {
+      const seen = Atomics.load(signal, 0);
+      const msg = receiveMessageOnPort(port);
+      if (msg !== undefined) {
+        const a = msg.message as Answer;
+        if (a.id !== id) {
+          this.#settleAsync(a);
+          continue;
+        }
+        return this.#results(a, deferredCount);
+      }
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(signal, 0, seen, left) === 'timed-out') {
+        this.#dropWorker();
+        throw new StoreError('store_unavailable', `PostgreSQL did not answer within ${this.#waitMs} ms`);
+      }
+    }
+  }
+
+  /** Sends what is deferred plus `ops` as one message; returns its id. */
+  #post(ops: Op[], rollbackOnError: boolean): { id: number; deferredCount: number; size: number } {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
     const batch = (this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops).map((op) => {
       if (op.batch === undefined) return op;
@@ -314,18 +423,14 @@ export class PgSyncClient {
     });
     const deferredCount = this.#deferred.length;
     this.#deferred = [];
-    const { port, signal } = this.#ensureWorker();
-    Atomics.store(signal, 0, 0);
-    port.postMessage(batch);
+    const { port } = this.#ensureWorker();
+    const id = this.#nextId++;
+    port.postMessage({ id, ops: batch, rollbackOnError });
     this.statements += batch.length;
-    this.waits++;
-    const r = Atomics.wait(signal, 0, 0, this.#waitMs + batch.length * 5);
-    const msg = receiveMessageOnPort(port);
-    if (r === 'timed-out' || msg === undefined) {
-      this.#dropWorker();
-      throw new StoreError('store_unavailable', `PostgreSQL did not answer within ${this.#waitMs} ms`);
-    }
-    const a = msg.message as Answer;
+    return { id, deferredCount, size: batch.length };
+  }
+
+  #results(a: Answer, deferredCount: number): Array<{ rows: unknown[]; count: number; command?: string }> {
     if (a.error !== undefined) {
       const where = a.error.index < deferredCount ? ' (deferred statement)' : '';
       throw new StoreError(pgErrorCode(a.error.code), `PostgreSQL: ${a.error.code ?? 'connection'}: ${redact(a.error.message)}${where}`, a.error.code);
@@ -333,6 +438,22 @@ export class PgSyncClient {
     for (const res of a.results) for (const row of res.rows) fixBuffers(row);
     return a.results.slice(deferredCount);
   }
+
+  #settleAsync(a: Answer): void {
+    const trip = this.#async.get(a.id);
+    if (trip === undefined) return;
+    this.#async.delete(a.id);
+    clearTimeout(trip.timer);
+    if (this.#async.size === 0) this.#port?.unref();
+    try {
+      trip.resolve(this.#results(a, trip.deferredCount));
+    } catch (err) {
+      trip.reject(err);
+    }
+  }
+
+  /** Answers of asynchronous trips that came while nobody waited. */
+  #onMessage = (a: Answer): void => this.#settleAsync(a);
 
   #ensureWorker(): { port: MessagePort; signal: Int32Array } {
     if (this.#worker !== undefined && this.#port !== undefined && this.#signal !== undefined) return { port: this.#port, signal: this.#signal };
@@ -351,6 +472,8 @@ export class PgSyncClient {
     });
     this.#worker.on('error', () => this.#dropWorker());
     this.#worker.unref();
+    port1.on('message', this.#onMessage);
+    // Referenced only while an asynchronous trip is out (its promise must settle).
     port1.unref();
     this.#port = port1;
     this.#signal = signal;
@@ -358,6 +481,12 @@ export class PgSyncClient {
   }
 
   #dropWorker(): void {
+    const trips = [...this.#async.values()];
+    this.#async.clear();
+    for (const trip of trips) {
+      clearTimeout(trip.timer);
+      trip.reject(new StoreError('store_unavailable', 'PostgreSQL connection dropped while a commit was out: its outcome is unknown'));
+    }
     void this.#worker?.terminate();
     this.#port?.close();
     this.#worker = undefined;
