@@ -9,6 +9,12 @@
  * Urgent units (OTP intake) go in their own small transaction at the end of the current
  * turn, ahead of the tick's batch: behind a draining backlog that batch holds hundreds of
  * result writes, and a verification code must not wait for them.
+ *
+ * With `commitAsync` (PostgreSQL) the tick's COMMIT is not waited for: the main thread
+ * goes on while PostgreSQL writes a 1,000-message batch, and the units are answered when
+ * the COMMIT is. One tick is out at a time (the next one's units wait and join it), and a
+ * tick takes at most `maxUnits`, so the reads inside units block the main thread for a
+ * bounded time.
  */
 export interface Transactor {
   transaction<T>(fn: () => T): T;
@@ -30,6 +36,10 @@ export interface GroupCommitOptions {
    * the caller is answered after that.
    */
   urgentNow?: UrgentTransactor;
+  /** Runs fn in a transaction whose COMMIT is answered later (see the top of the file). */
+  commitAsync?: <T>(fn: () => T) => Promise<T>;
+  /** With commitAsync: units per tick at most. Default 256. */
+  maxUnits?: number;
 }
 
 export interface UrgentTransactor extends Transactor {
@@ -56,13 +66,18 @@ export class GroupCommit {
 
   readonly #durable: (() => Promise<void>) | undefined;
   readonly #urgentNow: UrgentTransactor | undefined;
+  readonly #commitAsync: (<T>(fn: () => T) => Promise<T>) | undefined;
+  readonly #maxUnits: number;
   #committing = false;
+  #inFlight = false;
 
   constructor(tx: Transactor, opts: GroupCommitOptions = {}) {
     this.#tx = tx;
     this.#intervalMs = opts.intervalMs ?? 0;
     this.#durable = opts.durable;
     this.#urgentNow = opts.urgentNow;
+    this.#commitAsync = opts.commitAsync;
+    this.#maxUnits = opts.maxUnits ?? 256;
   }
 
   /**
@@ -93,19 +108,62 @@ export class GroupCommit {
         return;
       }
       this.#queue.push(unit);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        const tick = () => {
-          this.#scheduled = false;
-          this.flush();
-        };
-        if (this.#intervalMs > 0) setTimeout(tick, this.#intervalMs);
-        else setImmediate(tick);
-      }
+      this.#schedule();
     });
   }
 
-  /** Run everything queued now (urgent units first), in one transaction. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const tick = () => {
+      this.#scheduled = false;
+      if (this.#commitAsync === undefined) this.flush();
+      else this.#tickAsync(this.#commitAsync);
+    };
+    if (this.#intervalMs > 0) setTimeout(tick, this.#intervalMs);
+    else setImmediate(tick);
+  }
+
+  #tickAsync(commitAsync: <T>(fn: () => T) => Promise<T>): void {
+    // The tick out resumes the queue when it is answered.
+    if (this.#inFlight || this.#closed) return;
+    const units = this.#takeUrgent();
+    units.push(...this.#queue.splice(0, Math.max(1, this.#maxUnits - units.length)));
+    if (units.length === 0) return;
+    const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
+    this.#inFlight = true;
+    let committed: Promise<void>;
+    this.#committing = true;
+    try {
+      committed = commitAsync(() => this.#runUnits(units, results));
+    } finally {
+      this.#committing = false;
+    }
+    committed
+      .then(
+        () => this.#committed(units, results, this.#durable),
+        (err: unknown) => {
+          for (const u of units) u.reject(err);
+        },
+      )
+      .finally(() => {
+        this.#inFlight = false;
+        if (this.#queue.length > 0 || this.#urgent.length > 0) this.#schedule();
+      });
+  }
+
+  #runUnits(units: Unit[], results: Array<{ ok: boolean; v: unknown }>): void {
+    for (let i = 0; i < units.length; i++) {
+      const u = units[i]!;
+      try {
+        results[i] = { ok: true, v: u.fn() };
+      } catch (err) {
+        results[i] = { ok: false, v: err };
+      }
+    }
+  }
+
+  /** Run everything queued now (urgent units first), in one transaction (waited for, even with commitAsync). */
   flush(): void {
     const units = this.#takeUrgent();
     units.push(...this.#queue);
@@ -124,22 +182,17 @@ export class GroupCommit {
     const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
     this.#committing = true;
     try {
-      tx.transaction(() => {
-        for (let i = 0; i < units.length; i++) {
-          const u = units[i]!;
-          try {
-            results[i] = { ok: true, v: u.fn() };
-          } catch (err) {
-            results[i] = { ok: false, v: err };
-          }
-        }
-      });
+      tx.transaction(() => this.#runUnits(units, results));
     } catch (err) {
       for (const u of units) u.reject(err);
       return;
     } finally {
       this.#committing = false;
     }
+    this.#committed(units, results, durable);
+  }
+
+  #committed(units: Unit[], results: Array<{ ok: boolean; v: unknown }>, durable: (() => Promise<void>) | undefined): void {
     this.onCommit?.(units.length);
     for (let i = 0; i < units.length; i++) {
       const cb = units[i]!.onCommitted;

@@ -1,5 +1,5 @@
 /**
- * PgSyncClient: one PostgreSQL connection, driven synchronously from the main thread.
+ * PgSyncClient: the store's PostgreSQL connections, driven synchronously from the main thread.
  *
  * Why synchronous: the store interface (src/store/types.ts) is synchronous because SQLite
  * is, and intake, dispatcher and results group their writes in closures run inside one
@@ -17,11 +17,13 @@
  * A wait that outlasts `waitTimeoutMs` (server gone silent, beyond statement_timeout) ends the
  * worker: its connection closes, PostgreSQL rolls back what was open, and the next statement
  * starts a new worker and connection.
+ *
+ * Lanes: the client has a connection per lane (`main`, opened first, and any other named in
+ * `onLane`). Every statement goes to the current lane's connection; `onLane(lane, fn)` makes
+ * that lane current while fn runs (a group commit's units go to a connection of their own, so
+ * that their COMMIT, sent with transactionAsync, never makes a verification code's statements
+ * wait behind it on the main connection).
  */
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { StoreError } from './errors.js';
-
 export interface PgSyncClientOptions {
   url: string;
   /** Server-side statement_timeout, ms. Default 5000. */
@@ -35,146 +37,43 @@ export interface PgSyncClientOptions {
 }
 
 export type RowMode = 'object' | 'array';
-interface Op {
-  sql: string;
-  params: readonly unknown[];
-  array: boolean;
-  /** A prepared statement's name (prepared once per connection), or none. */
-  name?: string | undefined;
-  /** A batch of rows (deferRow): sql and params are built from them when it is sent. */
-  batch?: { key: string; rows: unknown[][]; build: (rows: unknown[][]) => { sql: string; params: unknown[] } };
-}
 
-/** Rows per batched statement at most. */
-const BATCH_ROWS = 1000;
-interface Answer {
-  id: number;
-  results: Array<{ rows: unknown[]; count: number; command?: string }>;
-  error?: { message: string; code?: string; index: number };
-}
-
-/** A round trip whose caller does not wait (transactionAsync): settled when its answer comes. */
-interface AsyncTrip {
-  deferredCount: number;
-  resolve: (results: Array<{ rows: unknown[]; count: number; command?: string }>) => void;
-  reject: (err: unknown) => void;
-  timer: NodeJS.Timeout;
-}
-
-/** The worker: CommonJS source run with eval, so it needs no TypeScript loader. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const pg = require(workerData.driver);
-// int8 (ms timestamps, counts) as numbers: every value the store keeps fits in 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
-pg.types.setTypeParser(1700, (v) => Number(v));
-const { port, signal, url, statementTimeoutMs, idleTimeoutMs, connectTimeoutMs, applicationName } = workerData;
-let client = null;
-// A connection lost inside a transaction loses the transaction: until the caller ends it
-// (COMMIT or ROLLBACK), every statement fails, COMMIT included, so nothing is called done
-// that PostgreSQL rolled back.
-let inTx = false;
-let txLost = false;
-function lose(c) {
-  if (client !== c) return;
-  client = null;
-  if (inTx) txLost = true;
-}
-async function connection() {
-  if (client !== null) return client;
-  const c = new pg.Client({ connectionString: url, statement_timeout: statementTimeoutMs,
-    idle_in_transaction_session_timeout: idleTimeoutMs, connectionTimeoutMillis: connectTimeoutMs,
-    application_name: applicationName, keepAlive: true });
-  c.on('error', () => lose(c));
-  c.on('end', () => lose(c));
-  await c.connect();
-  client = c;
-  return c;
-}
-// signal[0] counts the answers posted: a waiter compares it with what it saw before it looked.
-function answer(a) {
-  port.postMessage(a);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
-}
-// One message at a time, in order: a message posted while another runs (an asynchronous
-// COMMIT, then a statement that waits) must not interleave its statements with it.
-let chain = Promise.resolve();
-port.on('message', (msg) => {
-  chain = chain.then(() => run(msg));
-});
-async function run(msg) {
-  if (msg.close === true) {
-    const c = client; client = null;
-    if (c !== null) await c.end().catch(() => {});
-    answer({ id: msg.id, results: [] });
-    port.close();
-    return;
-  }
-  const ops = msg.ops;
-  const results = [];
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    const verb = /^\\s*(\\w+)/.exec(op.sql)?.[1]?.toUpperCase();
-    try {
-      if (txLost) {
-        if (verb === 'ROLLBACK') { txLost = false; inTx = false; results.push({ rows: [], count: 0 }); continue; }
-        if (verb === 'COMMIT') { txLost = false; inTx = false; }
-        const e = new Error('connection lost in a transaction: it was rolled back'); e.code = '08006'; throw e;
-      }
-      const c = await connection();
-      const res = await c.query({ name: op.name, text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
-      // Several statements in one text (a migration) answer a list: the last one counts.
-      const r = Array.isArray(res) ? res[res.length - 1] : res;
-      if (verb === 'BEGIN') inTx = true;
-      else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
-      results.push({ rows: r.rows, count: r.rowCount ?? 0, command: r.command });
-    } catch (err) {
-      // A broken connection is dropped; PostgreSQL rolls back what it had open.
-      if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
-        const c = client; lose(c); c.end().catch(() => {});
-      }
-      if (verb === 'COMMIT' || verb === 'ROLLBACK') inTx = false;
-      // Nobody waits to roll back an asynchronous COMMIT's transaction: the worker does, so the
-      // next message does not run in an aborted transaction.
-      if (msg.rollbackOnError === true && inTx) {
-        if (client !== null) await client.query('ROLLBACK').catch(() => {});
-        inTx = false;
-        txLost = false;
-      }
-      answer({ id: msg.id, results, error: { message: String(err && err.message), code: err && err.code, index: i } });
-      return;
-    }
-  }
-  answer({ id: msg.id, results });
-}
-`;
+import { PgConnection } from './pg-connection.js';
+import { StoreError } from './errors.js';
 
 export class PgSyncClient {
-  readonly #o: Required<PgSyncClientOptions>;
-  readonly #waitMs: number;
-  #worker: Worker | undefined;
-  #port: MessagePort | undefined;
-  #signal: Int32Array | undefined;
-  #deferred: Op[] = [];
+  readonly #o: PgSyncClientOptions;
   readonly #prepared = new Map<string, string>();
-  #nextId = 1;
-  readonly #async = new Map<number, AsyncTrip>();
+  readonly #lanes = new Map<string, PgConnection>();
+  #current: PgConnection;
   #closed = false;
-  #depth = 0;
-  /** Statements sent and waits done (metrics; round trips are what bound a node). */
-  statements = 0;
-  waits = 0;
 
   constructor(o: PgSyncClientOptions) {
-    this.#o = {
-      url: o.url,
-      statementTimeoutMs: o.statementTimeoutMs ?? 5000,
-      idleInTransactionTimeoutMs: o.idleInTransactionTimeoutMs ?? 10000,
-      connectTimeoutMs: o.connectTimeoutMs ?? 5000,
-      applicationName: o.applicationName ?? 'xinge-store',
-    };
-    this.#waitMs = this.#o.statementTimeoutMs + this.#o.connectTimeoutMs + 2000;
+    this.#o = o;
+    this.#current = new PgConnection(o, this.#prepared);
+    this.#lanes.set('main', this.#current);
+  }
+
+  /** fn with every statement on `lane`'s connection (opened at its first statement). */
+  onLane<T>(lane: string, fn: () => T): T {
+    let c = this.#lanes.get(lane);
+    if (c === undefined) {
+      if (this.#closed) throw new StoreError('store_closed', 'store closed');
+      c = new PgConnection({ ...this.#o, applicationName: `${this.#o.applicationName ?? 'xinge-store'} ${lane}` }, this.#prepared);
+      this.#lanes.set(lane, c);
+    }
+    const before = this.#current;
+    this.#current = c;
+    try {
+      return fn();
+    } finally {
+      this.#current = before;
+    }
+  }
+
+  /** The connection statements go to now. */
+  get connection(): PgConnection {
+    return this.#current;
   }
 
   /**
@@ -190,17 +89,17 @@ export class PgSyncClient {
 
   /** Rows of `sql` (objects, or arrays of column values with mode 'array'). */
   query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): R[] {
-    return this.#send({ sql, params, array: mode === 'array', name: this.#prepared.get(sql) }).rows as R[];
+    return this.#current.query<R>(sql, params, mode);
   }
 
   /** The first row, or undefined. */
   one<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): R | undefined {
-    return this.query<R>(sql, params, mode)[0];
+    return this.#current.one<R>(sql, params, mode);
   }
 
   /** Rows affected. */
   run(sql: string, params: readonly unknown[] = []): number {
-    return this.#send({ sql, params, array: false, name: this.#prepared.get(sql) }).count;
+    return this.#current.run(sql, params);
   }
 
   /**
@@ -208,8 +107,7 @@ export class PgSyncClient {
    * error thrown there. Outside one: sent now (nothing would carry it later).
    */
   defer(sql: string, params: readonly unknown[] = []): void {
-    this.#push(sql, params);
-    if (this.#depth === 0) this.flush();
+    this.#current.defer(sql, params);
   }
 
   /**
@@ -219,21 +117,7 @@ export class PgSyncClient {
    * drops exactly its own rows.
    */
   deferRow(key: string, row: unknown[], build: (rows: unknown[][]) => { sql: string; params: unknown[] }): void {
-    if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    const last = this.#deferred[this.#deferred.length - 1];
-    if (last?.batch !== undefined && last.batch.key === key && last.batch.rows.length < BATCH_ROWS && this.#depth > 0) {
-      last.batch.rows.push(row);
-      return;
-    }
-    this.#deferred.push({ sql: '', params: [], array: false, batch: { key, rows: [row], build } });
-    if (this.#depth === 0 || this.#deferred.length >= 256) this.#roundTrip([]);
-  }
-
-  #push(sql: string, params: readonly unknown[]): void {
-    if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    this.#deferred.push({ sql, params, array: false, name: this.#prepared.get(sql) });
-    // A large batch (a 1,000-message intake) goes in parts: the wait bound stays meaningful.
-    if (this.#deferred.length >= 256) this.#roundTrip([]);
+    this.#current.deferRow(key, row, build);
   }
 
   /**
@@ -244,273 +128,47 @@ export class PgSyncClient {
    * expected errors (ON CONFLICT) rather than catch them.
    */
   transaction<T>(fn: () => T): T {
-    const nested = this.#depth > 0;
-    const result = this.#body(fn);
-    if (nested) {
-      this.defer(`RELEASE xinge_sp${this.#depth}`);
-      return result;
-    }
-    let committed: string | undefined;
-    try {
-      committed = this.#send({ sql: 'COMMIT', params: [], array: false }).command;
-    } catch (err) {
-      // A deferred statement failed before COMMIT ran: the transaction is still open, aborted.
-      try {
-        this.run('ROLLBACK');
-      } catch {
-        /* the connection is gone: PostgreSQL rolled back */
-      }
-      throw err;
-    }
-    // COMMIT of a transaction an earlier (caught) error aborted answers ROLLBACK, not an error.
-    if (committed === 'ROLLBACK') throw new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier');
-    return result;
+    return this.#current.transaction(fn);
   }
 
   /**
    * A transaction whose COMMIT (with the writes deferred until then) is sent without waiting:
-   * the promise settles when PostgreSQL answers it, and the main thread goes on meanwhile. fn
-   * itself runs now (its reads wait as usual). A statement sent on this client before the
-   * answer runs after the COMMIT, on the same connection. Nested in a transaction: a
-   * savepoint, as `transaction`.
+   * the promise settles when PostgreSQL answers it. fn runs now (its reads wait as usual).
    */
   transactionAsync<T>(fn: () => T): Promise<T> {
-    if (this.#depth > 0) {
-      try {
-        return Promise.resolve(this.transaction(fn));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
-    let result: T;
-    try {
-      result = this.#body(fn);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    let posted: { id: number; deferredCount: number; size: number };
-    try {
-      posted = this.#post([{ sql: 'COMMIT', params: [], array: false }], true);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.#dropWorker(), this.#waitMs + posted.size * 5);
-      timer.unref();
-      this.#async.set(posted.id, {
-        deferredCount: posted.deferredCount,
-        resolve: (results) => {
-          if (results[results.length - 1]?.command === 'ROLLBACK') reject(new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier'));
-          else resolve(result);
-        },
-        reject,
-        timer,
-      });
-      this.#port?.ref();
-    });
-  }
-
-  /** BEGIN (or a savepoint), fn, and on its error the rollback; COMMIT or RELEASE is the caller's. */
-  #body<T>(fn: () => T): T {
-    const nested = this.#depth > 0;
-    const sp = `xinge_sp${this.#depth}`;
-    const mark = this.#deferred.length;
-    const waitsBefore = this.waits;
-    this.#push(nested ? `SAVEPOINT ${sp}` : 'BEGIN', []);
-    this.#depth++;
-    let result: T;
-    try {
-      result = fn();
-    } catch (err) {
-      this.#depth--;
-      if (this.waits === waitsBefore) {
-        // Nothing of it reached PostgreSQL: forget it.
-        this.#deferred.length = mark;
-        throw err;
-      }
-      this.#deferred = [];
-      try {
-        if (nested) {
-          this.run(`ROLLBACK TO ${sp}`);
-          this.defer(`RELEASE ${sp}`);
-        } else {
-          this.run('ROLLBACK');
-        }
-      } catch {
-        /* the connection is gone: PostgreSQL rolled back all of it */
-      }
-      throw err;
-    }
-    this.#depth--;
-    return result;
+    return this.#current.transactionAsync(fn);
   }
 
   get inTransaction(): boolean {
-    return this.#depth > 0;
+    return this.#current.inTransaction;
   }
 
   /** Send what is deferred and wait for it. */
   flush(): void {
-    if (this.#deferred.length > 0) this.#roundTrip([]);
+    this.#current.flush();
   }
 
+  /** Statements sent and waits done, all lanes (metrics; round trips are what bound a node). */
+  get statements(): number {
+    let n = 0;
+    for (const c of this.#lanes.values()) n += c.statements;
+    return n;
+  }
+
+  get waits(): number {
+    let n = 0;
+    for (const c of this.#lanes.values()) n += c.waits;
+    return n;
+  }
+
+  /** Closes every lane (commits still out are answered first). */
   close(): void {
     if (this.#closed) return;
-    // Commits still out are answered first (a drain closes the store after its last commit).
-    if (this.#async.size > 0 && this.#worker !== undefined) {
-      try {
-        this.#roundTrip([]);
-      } catch {
-        /* the worker is gone: #dropWorker rejected them */
-      }
-    }
     this.#closed = true;
-    this.#deferred = [];
-    const port = this.#port;
-    const signal = this.#signal;
-    if (port !== undefined && signal !== undefined) {
-      const seen = Atomics.load(signal, 0);
-      port.postMessage({ id: 0, close: true });
-      Atomics.wait(signal, 0, seen, 2000);
-      receiveMessageOnPort(port);
-      port.close();
-    }
-    void this.#worker?.terminate();
-    this.#worker = undefined;
-    this.#port = undefined;
+    for (const c of this.#lanes.values()) c.close();
   }
 
   get closed(): boolean {
     return this.#closed;
   }
-
-  #send(op: Op): { rows: unknown[]; count: number; command?: string } {
-    const results = this.#roundTrip([op]);
-    return results[results.length - 1]!;
-  }
-
-  #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number; command?: string }> {
-    const { id, deferredCount, size } = this.#post(ops, false);
-    const { port, signal } = this.#ensureWorker();
-    this.waits++;
-    const deadline = performance.now() + this.#waitMs + size * 5;
-    for (;;) {
-      const seen = Atomics.load(signal, 0);
-      const msg = receiveMessageOnPort(port);
-      if (msg !== undefined) {
-        const a = msg.message as Answer;
-        if (a.id !== id) {
-          this.#settleAsync(a);
-          continue;
-        }
-        return this.#results(a, deferredCount);
-      }
-      const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(signal, 0, seen, left) === 'timed-out') {
-        this.#dropWorker();
-        throw new StoreError('store_unavailable', `PostgreSQL did not answer within ${this.#waitMs} ms`);
-      }
-    }
-  }
-
-  /** Sends what is deferred plus `ops` as one message; returns its id. */
-  #post(ops: Op[], rollbackOnError: boolean): { id: number; deferredCount: number; size: number } {
-    if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    const batch = (this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops).map((op) => {
-      if (op.batch === undefined) return op;
-      const { sql, params } = op.batch.build(op.batch.rows);
-      return { sql, params, array: false, name: this.#prepared.get(sql) };
-    });
-    const deferredCount = this.#deferred.length;
-    this.#deferred = [];
-    const { port } = this.#ensureWorker();
-    const id = this.#nextId++;
-    port.postMessage({ id, ops: batch, rollbackOnError });
-    this.statements += batch.length;
-    return { id, deferredCount, size: batch.length };
-  }
-
-  #results(a: Answer, deferredCount: number): Array<{ rows: unknown[]; count: number; command?: string }> {
-    if (a.error !== undefined) {
-      const where = a.error.index < deferredCount ? ' (deferred statement)' : '';
-      throw new StoreError(pgErrorCode(a.error.code), `PostgreSQL: ${a.error.code ?? 'connection'}: ${redact(a.error.message)}${where}`, a.error.code);
-    }
-    for (const res of a.results) for (const row of res.rows) fixBuffers(row);
-    return a.results.slice(deferredCount);
-  }
-
-  #settleAsync(a: Answer): void {
-    const trip = this.#async.get(a.id);
-    if (trip === undefined) return;
-    this.#async.delete(a.id);
-    clearTimeout(trip.timer);
-    if (this.#async.size === 0) this.#port?.unref();
-    try {
-      trip.resolve(this.#results(a, trip.deferredCount));
-    } catch (err) {
-      trip.reject(err);
-    }
-  }
-
-  /** Answers of asynchronous trips that came while nobody waited. */
-  #onMessage = (a: Answer): void => this.#settleAsync(a);
-
-  #ensureWorker(): { port: MessagePort; signal: Int32Array } {
-    if (this.#worker !== undefined && this.#port !== undefined && this.#signal !== undefined) return { port: this.#port, signal: this.#signal };
-    const { port1, port2 } = new MessageChannel();
-    const signal = new Int32Array(new SharedArrayBuffer(4));
-    const driver = createRequire(import.meta.url).resolve('pg');
-    const o = this.#o;
-    this.#worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      name: 'xinge-pg-store',
-      workerData: {
-        port: port2, signal, driver, url: o.url, statementTimeoutMs: o.statementTimeoutMs,
-        idleTimeoutMs: o.idleInTransactionTimeoutMs, connectTimeoutMs: o.connectTimeoutMs, applicationName: o.applicationName,
-      },
-      transferList: [port2],
-    });
-    this.#worker.on('error', () => this.#dropWorker());
-    this.#worker.unref();
-    port1.on('message', this.#onMessage);
-    // Referenced only while an asynchronous trip is out (its promise must settle).
-    port1.unref();
-    this.#port = port1;
-    this.#signal = signal;
-    return { port: port1, signal };
-  }
-
-  #dropWorker(): void {
-    const trips = [...this.#async.values()];
-    this.#async.clear();
-    for (const trip of trips) {
-      clearTimeout(trip.timer);
-      trip.reject(new StoreError('store_unavailable', 'PostgreSQL connection dropped while a commit was out: its outcome is unknown'));
-    }
-    void this.#worker?.terminate();
-    this.#port?.close();
-    this.#worker = undefined;
-    this.#port = undefined;
-    this.#signal = undefined;
-  }
-}
-
-/** Structured clone turns a Buffer into a Uint8Array: bytea columns come back as Buffers. */
-function fixBuffers(row: unknown): void {
-  if (row === null || typeof row !== 'object') return;
-  const r = row as Record<string, unknown>;
-  for (const k in r) {
-    const v = r[k];
-    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) r[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  }
-}
-
-function pgErrorCode(code: string | undefined): 'store_conflict' | 'store_unavailable' | 'store_failed' {
-  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code === '57P01' || code === '57014' || code === '53300') return 'store_unavailable';
-  if (code === '23505' || code === '40001' || code === '40P01') return 'store_conflict';
-  return 'store_failed';
-}
-
-function redact(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
 }
