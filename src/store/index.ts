@@ -91,9 +91,9 @@ function openPgStore(opts: StoreOptions): Store {
   const commit = new GroupCommit(messages, opts.commitIntervalMs ?? 0);
   return {
     messages,
-    aux: new PgAuxStore(client),
-    callerId: new PgCallerIdStore(client),
-    smppOutbox: new PgSmppOutbox(client),
+    aux: new PgAuxStore(client, { nodeId: opts.nodeId }),
+    callerId: new PgCallerIdStore(client, { nodeId: opts.nodeId }),
+    smppOutbox: new PgSmppOutbox(client, { nodeId: opts.nodeId }),
     mms: new PgMmsStore(client, { nodeId: opts.nodeId ?? 'local' }),
     commit,
     isOpen: () => !client.closed,
