@@ -8,7 +8,7 @@
  * - a node loads only the receipts it holds; a dead node's are adopted by a live one, once.
  * On SQLite (one node) the claims hand out what due()/pending() do, as before.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startTestPostgres } from '../helpers/postgres.js';
 import { contract, freshPgDatabase } from '../helpers/store-backends.js';
 import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
@@ -61,7 +61,7 @@ contract(t, pgc, 'one node: the SMPP outbox claim hands out what pending() lists
 
 if (pgc !== undefined) {
   /** Two daemons: each its own connection and node id on one database. */
-  async function twoNodes(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+  async function twoNodes(t: Test) {
     const { url, client: setup } = await freshPgDatabase(t, pgc!);
     const node = (nodeId: string) => {
       const client = new PgSyncClient({ url, applicationName: `xinge-test-${nodeId}` });
