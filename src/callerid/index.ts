@@ -15,7 +15,8 @@ import { CallerIdEvents } from './events.js';
 import { createCallerIdMetrics } from './metrics.js';
 import { CallerIdPoller } from './poller.js';
 import type { CallerIdProvider } from './provider.js';
-import { CallerIdService, callerIdClaimLeaseMs } from './service.js';
+import { CallerIdService } from './service.js';
+import { callerIdClaimLeaseMs } from './claim-lease.js';
 
 export interface CallerIdDeps {
   http: FastifyInstance;

@@ -24,6 +24,7 @@ import type { CallerIdMetrics } from './metrics.js';
 import type { CallerIdProvider, CardFields, ProviderCard } from './provider.js';
 import { FINAL_STATUSES, type CallerIdStore, type PendingOp, type Registration } from './store.js';
 import { checkCard, toFields } from './validate.js';
+import { callerIdClaimLeaseMs } from './claim-lease.js';
 
 export interface CallerIdServiceDeps {
   store: CallerIdStore;
@@ -46,17 +47,6 @@ export interface OperationResult {
 
 const EXPIRY_WARN_STATUSES = new Set(['approved', 'active', 'suspended']);
 const PROVIDER_OP: Record<PendingOp, string> = { create: 'create', update: 'update', delete: 'revoke' };
-
-/**
- * How long a node's claim on a registration holds (cluster): longer than an API operation's
- * provider calls with all their retries and than a poller batch, so a live node never loses a
- * claim it is using; a dead node's registrations are taken again after it.
- */
-export function callerIdClaimLeaseMs(cfg: CallerIdConfig, pollerBatch = 100, pollerConcurrency = 4): number {
-  const apiCall = cfg.max_attempts * (cfg.timeout_ms + cfg.backoff.max_ms);
-  const pollerPass = Math.ceil(pollerBatch / pollerConcurrency) * cfg.timeout_ms;
-  return Math.max(60_000, 2 * apiCall, 2 * pollerPass);
-}
 
 export class CallerIdService {
   readonly #d: CallerIdServiceDeps;

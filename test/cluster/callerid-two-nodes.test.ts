@@ -17,7 +17,7 @@ import { baseConfigObject, makeConfig, tempDir, waitFor } from '../helpers/fixtu
 import { APP_KEY, APP_SECRET, Clock, cardBody, startProviderSim } from '../callerid/helpers.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { attachCallerId, type CallerId } from '../../src/callerid/index.js';
-import { callerIdClaimLeaseMs } from '../../src/callerid/service.js';
+import { callerIdClaimLeaseMs } from '../../src/callerid/claim-lease.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { CallerIdProviderSim } from '../../src/sim/callerid-provider.js';
 import type { Config } from '../../src/config/schema.js';
