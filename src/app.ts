@@ -410,6 +410,13 @@ export function buildApp(opts: AppOptions): App {
           registry: cluster.registry,
           messages: store.messages,
           ...(store.mms.reapClaims === undefined ? {} : { reapMms: (live: readonly string[]) => store.mms.reapClaims!(live) }),
+          ...(store.aux.adoptHeldReceipts === undefined ? {} : {
+            adoptHeldReceipts: (live: readonly string[]) => {
+              const rows = store.aux.adoptHeldReceipts!(live);
+              receipts.adopt(rows);
+              return rows.length;
+            },
+          }),
           passNow: (lanes) => dispatcher.passNow(lanes),
           reconcileReceipts: () => receipts.reconcile(),
           logger,

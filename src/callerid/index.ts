@@ -16,6 +16,7 @@ import { createCallerIdMetrics } from './metrics.js';
 import { CallerIdPoller } from './poller.js';
 import type { CallerIdProvider } from './provider.js';
 import { CallerIdService } from './service.js';
+import { callerIdClaimLeaseMs } from './claim-lease.js';
 
 export interface CallerIdDeps {
   http: FastifyInstance;
@@ -84,7 +85,14 @@ export function attachCallerId(d: CallerIdDeps): CallerId | undefined {
     logger,
     now: d.now,
   });
-  const poller = new CallerIdPoller({ store: d.store.callerId, service, now: d.now, logger, ...(d.pollTickMs !== undefined ? { tickMs: d.pollTickMs } : {}) });
+  const poller = new CallerIdPoller({
+    store: d.store.callerId,
+    service,
+    now: d.now,
+    logger,
+    leaseMs: () => callerIdClaimLeaseMs(config()),
+    ...(d.pollTickMs !== undefined ? { tickMs: d.pollTickMs } : {}),
+  });
   registerCallerIdRoutes(d.http, { service, clients: () => d.config().clients as readonly ClientConfig[], isDraining: d.isDraining });
   return {
     service,

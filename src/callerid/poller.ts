@@ -1,6 +1,7 @@
 /**
  * The caller-ID poller: every tick it takes the registrations due (pending operations to
- * retry, cards to refresh) and hands each to the service, a few at a time. When each is due
+ * retry, cards to refresh) and hands each to the service, a few at a time. Taking is a claim
+ * (store.claimDue): in a cluster two nodes never poll one registration at once. When each is due
  * next (poll_s, or a backoff after failures, never before Retry-After) is the service's call.
  */
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ export interface CallerIdPollerDeps {
   tickMs?: number;
   /** Registrations handled at once (default 4). */
   concurrency?: number;
+  /** How long this node's claim on a registration it took holds (callerIdClaimLeaseMs). */
+  leaseMs: () => number;
 }
 
 const BATCH = 100;
@@ -50,7 +53,8 @@ export class CallerIdPoller {
   async #pass(): Promise<void> {
     let due;
     try {
-      due = this.#d.store.due(this.#d.now(), BATCH).filter((r) => !this.#d.service.busy(r.id));
+      // A claim: in a cluster no other node polls these while this node holds them.
+      due = this.#d.store.claimDue(this.#d.now(), BATCH, this.#d.leaseMs()).filter((r) => !this.#d.service.busy(r.id));
     } catch (err) {
       this.#d.logger.error({ err }, 'caller-ID poller could not read the store');
       return;
@@ -66,6 +70,14 @@ export class CallerIdPoller {
       }
     };
     await Promise.all(Array.from({ length: Math.min(queue.length, this.#d.concurrency ?? 4) }, worker));
+    // Stopped mid-pass: what this node took but will not do goes back to the other nodes now.
+    for (const r of queue) {
+      try {
+        this.#d.store.release(r.id);
+      } catch {
+        break; // the store is gone: the claims run out by themselves
+      }
+    }
   }
 
   /** Stop ticking and wait for the pass in flight. */

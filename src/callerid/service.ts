@@ -24,6 +24,7 @@ import type { CallerIdMetrics } from './metrics.js';
 import type { CallerIdProvider, CardFields, ProviderCard } from './provider.js';
 import { FINAL_STATUSES, type CallerIdStore, type PendingOp, type Registration } from './store.js';
 import { checkCard, toFields } from './validate.js';
+import { callerIdClaimLeaseMs } from './claim-lease.js';
 
 export interface CallerIdServiceDeps {
   store: CallerIdStore;
@@ -110,16 +111,23 @@ export class CallerIdService {
       createdAt: now,
       updatedAt: now,
     };
-    // Locked before it is stored: the poller, which takes due rows, must not send it too.
+    // Locked before it is stored, and stored claimed by this node: no poller, here or on
+    // another node of a cluster, sends it too while the provider is being asked.
     return this.#exclusive(r.id, async () => {
-      await this.#d.commit(() => this.#d.store.insert(r));
-      return this.#runPending(r.id, true);
+      await this.#d.commit(() => {
+        this.#d.store.insert(r);
+        this.#d.store.claim(r.id, now, this.#leaseMs());
+      });
+      try {
+        return await this.#runPending(r.id, true);
+      } finally {
+        this.#release(r.id);
+      }
     });
   }
 
   async update(id: string, owner: string | undefined, input: Record<string, unknown>): Promise<OperationResult> {
-    return this.#exclusive(id, async () => {
-      const r = this.get(id, owner);
+    return this.#claimed(id, owner, async (r) => {
       this.#assertIdle(r);
       if (r.status === 'revoked' || r.status === 'refused' || r.cardId === null) {
         throw new ApiError('invalid_state', `registration is ${r.status}: register a new card instead`, { field: 'id' });
@@ -135,8 +143,7 @@ export class CallerIdService {
   }
 
   async remove(id: string, owner: string | undefined): Promise<OperationResult> {
-    return this.#exclusive(id, async () => {
-      const r = this.get(id, owner);
+    return this.#claimed(id, owner, async (r) => {
       if (r.status === 'revoked') return { registration: r, deferred: false };
       this.#assertIdle(r);
       if (r.cardId === null) {
@@ -150,14 +157,54 @@ export class CallerIdService {
     });
   }
 
-  /** The poller's turn for one registration: its pending operation, else a status refresh. */
+  /**
+   * The poller's turn for one registration (claimed by its claimDue): its pending operation,
+   * else a status refresh. Skipped when another node holds the claim by now.
+   */
   refresh(id: string): Promise<void> {
     return this.#exclusive(id, async () => {
-      const r = this.#d.store.get(id);
-      if (r === undefined || r.nextCheckAt === null || r.nextCheckAt > this.#d.now()) return;
-      if (r.pendingOp !== null) await this.#runPending(id, false).catch(() => undefined);
-      else await this.#poll(r);
+      if (!this.#d.store.claim(id, this.#d.now(), this.#leaseMs())) return;
+      try {
+        const r = this.#d.store.get(id);
+        if (r === undefined || r.nextCheckAt === null || r.nextCheckAt > this.#d.now()) return;
+        if (r.pendingOp !== null) await this.#runPending(id, false).catch(() => undefined);
+        else await this.#poll(r);
+      } finally {
+        this.#release(id);
+      }
     });
+  }
+
+  /**
+   * An API operation on a stored registration: one at a time on this node (#exclusive) and,
+   * in a cluster, on no other node meanwhile (the store's claim; refused while another node
+   * holds it, as a pending operation is).
+   */
+  #claimed<T>(id: string, owner: string | undefined, fn: (r: Registration) => Promise<T>): Promise<T> {
+    return this.#exclusive(id, async () => {
+      const r = this.get(id, owner);
+      if (!this.#d.store.claim(id, this.#d.now(), this.#leaseMs())) {
+        throw new ApiError('operation_pending', 'another node of the cluster is working on this registration; try again later', { field: 'id' });
+      }
+      try {
+        return await fn(this.get(id, owner));
+      } finally {
+        this.#release(id);
+      }
+    });
+  }
+
+  #leaseMs(): number {
+    return callerIdClaimLeaseMs(this.#d.config());
+  }
+
+  /** The claim ends with the operation; a failed release only delays other nodes until the lease runs out. */
+  #release(id: string): void {
+    try {
+      this.#d.store.release(id);
+    } catch (err) {
+      this.#d.logger.warn({ registration: id, err: { message: (err as Error).message } }, 'caller-ID claim not released: it runs out by itself');
+    }
   }
 
   #checked<T>(op: string, fn: () => T): T {

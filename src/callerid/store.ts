@@ -59,5 +59,16 @@ export interface CallerIdStore {
   list(client: string | undefined, limit: number, before?: string): Registration[];
   /** Registrations the poller should look at by `now`, earliest first. */
   due(now: number, limit: number): Registration[];
+  /**
+   * The poller's take: the registrations due by `now` that no other node holds, earliest
+   * first, each claimed for this node until now + leaseMs. On a shared store (PostgreSQL) two
+   * nodes never get one registration while its claim holds; a dead node's claim runs out and
+   * the registration is taken again. One node (SQLite): the same rows as due().
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Registration[];
+  /** Claims one registration for this node (an API operation); false while another node's claim holds. */
+  claim(id: string, now: number, leaseMs: number): boolean;
+  /** Ends this node's claim (the operation is saved). */
+  release(id: string): void;
   countByStatus(): Record<string, number>;
 }

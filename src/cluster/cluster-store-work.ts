@@ -8,6 +8,7 @@
  *   since a NOTIFY sent while it was away is lost);
  * - held receipts: a receipt that came before its resp may have its resp recorded by
  *   another node; the held ones are looked up again in the shared store every second.
+ *   Each node holds its own; the reaper makes a dead node's held receipts this node's.
  */
 import type { Logger } from 'pino';
 import type { NodeRegistry } from './node-registry.js';
@@ -21,6 +22,8 @@ export interface ClusterStoreWorkDeps {
   messages: MessageStore;
   /** MMS claims of dead nodes too (PgMmsStore.reapClaims). */
   reapMms?: (liveNodes: readonly string[]) => number;
+  /** Held receipts of dead nodes, taken over by this one (AuxStore.adoptHeldReceipts + ReceiptHandler.adopt); returns how many. */
+  adoptHeldReceipts?: (liveNodes: readonly string[]) => number;
   /** Run a dispatch pass now for these lanes. */
   passNow: (lanes: Category[]) => void;
   /** Look again at every held receipt (ReceiptHandler.reconcile). */
@@ -49,6 +52,8 @@ export function startClusterStoreWork(d: ClusterStoreWorkDeps): ClusterStoreWork
       const n = d.messages.reapClaims(live);
       const mms = d.reapMms?.(live) ?? 0;
       if (mms > 0) d.logger.warn({ mms, live: live.length }, 'MMS claimed by a node that is gone are queued again (at-least-once)');
+      const held = d.adoptHeldReceipts?.(live) ?? 0;
+      if (held > 0) d.logger.warn({ receipts: held, live: live.length }, 'receipts held by a node that is gone are held here now');
       if (n > 0) {
         d.logger.warn({ segments: n, live: live.length }, 'segments claimed by a node that is gone are queued again (at-least-once)');
         d.passNow(ALL_LANES);

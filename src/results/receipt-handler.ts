@@ -52,8 +52,23 @@ export class ReceiptHandler {
     this.#holdMs = deps.holdMs ?? 60000;
     this.#held = new HeldReceipts({ maxCount: deps.maxHeld ?? 10000, maxBytes: deps.maxHeldBytes ?? 4 * 1024 * 1024 });
     // Held before the last stop: their resps may still come (bind replays) or their hold run out.
+    // In a cluster only this node's; another node's are its own, a dead node's come through adopt().
+    this.#load(deps.aux.heldReceipts());
+  }
+
+  /**
+   * Cluster: held receipts of a node that is gone, now this node's (AuxStore.adoptHeldReceipts):
+   * held here until their resp is found or their hold runs out (from when they were received).
+   */
+  adopt(rows: ReadonlyArray<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>): void {
+    for (const id of this.#load(rows)) this.#retry(id);
+  }
+
+  /** Into the in-memory hold; returns the ids added. */
+  #load(rows: ReadonlyArray<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>): number[] {
     const evicted: HeldReceipt[] = [];
-    for (const row of deps.aux.heldReceipts()) {
+    const ids: number[] = [];
+    for (const row of rows) {
       let receipt: StoredReceipt;
       try {
         receipt = JSON.parse(row.body) as StoredReceipt;
@@ -61,8 +76,10 @@ export class ReceiptHandler {
         continue;
       }
       evicted.push(...this.#held.add({ id: row.id, carrierId: row.carrierId, keys: row.keys, receipt, at: row.receivedAt }, row.body));
+      ids.push(row.id);
     }
     if (evicted.length > 0) this.#evict(evicted);
+    return ids;
   }
 
   /** Receipts held for their resp now, and their bytes (gauges, tests). */

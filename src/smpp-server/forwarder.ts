@@ -3,7 +3,9 @@
  * transaction that produced them (durable while no receiver bind is up, and across a
  * restart), then sent as deliver_sm on the account's receiver/transceiver binds, within
  * each bind's window. A row leaves the store only when the client answered ESME_ROK; a
- * timeout or a dropped bind leaves it for the next bind (at-least-once).
+ * timeout or a dropped bind leaves it for the next bind (at-least-once). Rows are taken as
+ * claims with a lease (store.claim): when the ESME is bound to several nodes of a cluster,
+ * each row goes out from one node at a time, and a dead node's rows again after its lease.
  */
 import type { Logger } from 'pino';
 import type { SmppOutboxRow, SmppOutboxStore } from '../store/types.js';
@@ -23,11 +25,17 @@ export interface ForwarderDeps {
   sent?: (systemId: string, kind: SmppOutboxRow['kind'], result: DeliverResult) => void;
   /** A client refusing the same deliver_sm this many times gets it no more (default 10). */
   maxRefusals?: number;
+  /**
+   * How long this node's claim on a row it took holds (cluster: an ESME bound to several
+   * nodes); longer than a deliver_sm may wait for its resp. Default 60 s.
+   */
+  claimLeaseMs?: () => number;
 }
 
 const BATCH = 500;
 /** A refused deliver_sm waits this long before it is offered again (the periodic pump retries it). */
 const REFUSED_RETRY_MS = 5000;
+const DEFAULT_CLAIM_LEASE_MS = 60_000;
 
 export class DeliverForwarder {
   readonly #d: ForwarderDeps;
@@ -75,7 +83,8 @@ export class DeliverForwarder {
     let turn = 0;
     while (free > 0) {
       // Enough rows to fill the free slots past those already on the wire or waiting after a refusal.
-      const rows = this.#d.outbox.pending(systemId, after, Math.min(BATCH, free + wire.size + this.#refusedUntil.size));
+      // A claim: in a cluster the account's binds on other nodes do not get these meanwhile.
+      const rows = this.#d.outbox.claim(systemId, after, Math.min(BATCH, free + wire.size + this.#refusedUntil.size), this.#d.now(), this.#leaseMs());
       if (rows.length === 0) return;
       for (const row of rows) {
         after = row.id;
@@ -129,17 +138,29 @@ export class DeliverForwarder {
         return;
       }
       wire.delete(row.id);
-      if (r === 'refused') {
-        // Counted; a client that refuses it every time must not block the rest forever.
-        this.#d.outbox.attempted(row.id);
-        this.#refusedUntil.set(row.id, this.#d.now() + REFUSED_RETRY_MS);
-        if (row.attempts + 1 >= (this.#d.maxRefusals ?? 10)) {
-          this.#d.logger.warn({ systemId, kind: row.kind }, 'smpp server: client keeps refusing a deliver_sm: dropped');
-          this.#refusedUntil.delete(row.id);
-          this.#d.outbox.remove(row.id);
+      try {
+        if (r === 'refused') {
+          // Counted; a client that refuses it every time must not block the rest forever.
+          this.#d.outbox.attempted(row.id);
+          this.#refusedUntil.set(row.id, this.#d.now() + REFUSED_RETRY_MS);
+          if (row.attempts + 1 >= (this.#d.maxRefusals ?? 10)) {
+            this.#d.logger.warn({ systemId, kind: row.kind }, 'smpp server: client keeps refusing a deliver_sm: dropped');
+            this.#refusedUntil.delete(row.id);
+            this.#d.outbox.remove(row.id);
+            return;
+          }
         }
+        // timeout / closed / refused: the row stays; the next pump here (a bind, a free slot, the
+        // timer) or on another node the ESME is bound to resends it (a refused one not before the retry time).
+        this.#d.outbox.release(row.id, this.#d.now(), r === 'refused' ? REFUSED_RETRY_MS : 0);
+      } catch (err) {
+        // The store did not answer: the claim runs out by itself, the row stays.
+        this.#d.logger.error({ systemId, err: { message: (err as Error).message } }, 'smpp server: could not give back an undelivered deliver_sm');
       }
-      // timeout / closed / refused: the row stays; the next pump (a bind, a free slot, the timer) resends it.
     });
+  }
+
+  #leaseMs(): number {
+    return this.#d.claimLeaseMs?.() ?? DEFAULT_CLAIM_LEASE_MS;
   }
 }

@@ -65,6 +65,8 @@ export function createSmppServer(d: SmppServerDeps): SmppServer | undefined {
     now: d.now,
     logger: log,
     sent: (sid, kind, result) => m.delivers.inc({ client: sid, kind, result }),
+    // Well past a deliver_sm's wait for its resp: a live node keeps what it has on the wire.
+    claimLeaseMs: () => Math.max(30_000, 3 * serverCfg().response_timeout_s * 1000),
   });
   const intake = new SubmitIntake({
     config: d.config,

@@ -114,9 +114,9 @@ function openPgStore(opts: StoreOptions): Store {
   );
   return {
     messages,
-    aux: new PgAuxStore(client),
-    callerId: new PgCallerIdStore(client),
-    smppOutbox: new PgSmppOutbox(client),
+    aux: new PgAuxStore(client, { nodeId: opts.nodeId }),
+    callerId: new PgCallerIdStore(client, { nodeId: opts.nodeId }),
+    smppOutbox: new PgSmppOutbox(client, { nodeId: opts.nodeId }),
     mms: new PgMmsStore(client, { nodeId: opts.nodeId ?? 'local' }),
     commit,
     isOpen: () => !client.closed,

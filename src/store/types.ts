@@ -313,7 +313,10 @@ export interface AuxStore {
   /** A receipt held for its submit_sm_resp (issue 14.5): stored before its deliver_sm_resp. Returns its id. */
   insertHeldReceipt(row: { carrierId: string; keys: readonly string[]; body: string; receivedAt: number }): number;
   deleteHeldReceipt(id: number): void;
+  /** The receipts this node holds (a cluster: those it stored or adopted, not other nodes'). */
   heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>;
+  /** Cluster: takes over the held receipts of nodes not in `liveNodes` (dead); returns them. */
+  adoptHeldReceipts?(liveNodes: readonly string[]): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }>;
   /** One part of a multipart reply, stored before its deliver_sm_resp; deleted when the reply is stored whole or partial. */
   insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void;
   deleteMoParts(conv: string, ref: number, total: number): void;
@@ -365,6 +368,15 @@ export interface SmppOutboxStore {
   add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void;
   /** Up to `limit` rows of this account with id > afterId, oldest first. */
   pending(systemId: string, afterId: number, limit: number): SmppOutboxRow[];
+  /**
+   * The forwarder's take: as pending(), but only rows no other node holds, each claimed for
+   * this node until now + leaseMs. On a shared store (PostgreSQL) an ESME bound to two nodes
+   * never gets a row from both while its claim holds; a dead node's claims run out and the
+   * rows are handed out again. One node (SQLite): the same rows as pending().
+   */
+  claim(systemId: string, afterId: number, limit: number, now: number, leaseMs: number): SmppOutboxRow[];
+  /** Gives a claimed row back undelivered: other nodes may take it from now + afterMs. */
+  release(id: number, now: number, afterMs: number): void;
   attempted(id: number): void;
   remove(id: number): void;
   /** Rows waiting, by account. */

@@ -1,7 +1,8 @@
 /**
- * Issue 21.1/21.5: the webhook outbox and the MMS queue on PostgreSQL are claimed by several
- * daemons at once (three processes, each with its own connection): every row goes to exactly
- * one of them, and together they take all that is due.
+ * Issue 21.1/21.5: the webhook outbox, the MMS queue, the caller-ID poller's due
+ * registrations and the SMPP server's outbox on PostgreSQL are claimed by several daemons at
+ * once (three processes, each with its own connection and node id): every row goes to
+ * exactly one of them, and together they take all that is due.
  */
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,7 +31,7 @@ function lines(child: ChildProcess): () => Promise<string> {
 }
 
 /** Three claimer processes started together; the ids each claimed. */
-async function race(t: Test, what: 'outbox' | 'mms', url: string): Promise<string[][]> {
+async function race(t: Test, what: 'outbox' | 'mms' | 'callerid' | 'smpp', url: string): Promise<string[][]> {
   const children = [0, 1, 2].map(() => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'claimer.ts'), what, url, String(NOW), '5', String(LEASE)], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -66,5 +67,27 @@ if (pgc !== undefined) {
     t.equal(new Set(all).size, all.length, 'no MMS claimed twice');
     t.equal(all.length, ROWS, 'every due MMS claimed');
     t.same(client.query(`SELECT count(*)::int AS n FROM mms_messages WHERE status = 'submitting'`), [{ n: ROWS }]);
+  });
+
+  t.test('three daemons polling caller-ID registrations at once: each registration to exactly one, all taken', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    client.run(`INSERT INTO callerid_registrations (id, client, status, numbers, display_name, industry, license_no, contact, logo,
+        next_check_at, created_at, updated_at)
+      SELECT 'cid_' || lpad(i::text, 6, '0'), 'c1', 'pending_review', '[]', 'x', 'finance', 'L', 'ops', '\\x00'::bytea, 1000 + (i % 7), 1000, 1000
+      FROM generate_series(1, ${ROWS}) i`);
+    const all = (await race(t, 'callerid', url)).flat();
+    t.equal(new Set(all).size, all.length, 'no registration polled twice');
+    t.equal(all.length, ROWS, 'every due registration taken');
+    t.same(client.query('SELECT count(DISTINCT claimed_by)::int AS n FROM callerid_registrations WHERE claim_until = $1', [NOW + LEASE]), [{ n: 3 }],
+      'each under a lease of the daemon that took it');
+  });
+
+  t.test('three daemons draining one ESME\'s SMPP outbox at once: each deliver_sm to exactly one, all taken', async (t) => {
+    const { url, client } = await freshPgDatabase(t, pgc);
+    client.run(`INSERT INTO smpp_outbox (system_id, kind, body, created_at) SELECT 'legacy', 'mo', '{}', 1000 FROM generate_series(1, ${ROWS}) i`);
+    const all = (await race(t, 'smpp', url)).flat();
+    t.equal(new Set(all).size, all.length, 'no row handed to two daemons');
+    t.equal(all.length, ROWS, 'every row taken');
+    t.same(client.query('SELECT count(DISTINCT claimed_by)::int AS n, count(*)::int AS rows FROM smpp_outbox WHERE claim_until = $1', [NOW + LEASE]), [{ n: 3, rows: ROWS }]);
   });
 }

@@ -28,11 +28,17 @@ type NewMo = Parameters<AuxStore['insertMo']>[0];
  */
 const withoutNul = (text: string): string => (text.includes('\u0000') ? text.replace(/\u0000/g, '') : text);
 
+type HeldReceiptRow = { id: number; carrier_id: string; keys: string; body: string; received_at: number };
+const toHeld = (r: HeldReceiptRow) => ({ id: r.id, carrierId: r.carrier_id, keys: r.keys.split(','), body: r.body, receivedAt: r.received_at });
+
 export class PgAuxStore implements AuxStore {
   readonly #c: PgSyncClient;
+  readonly #node: string;
 
-  constructor(client: PgSyncClient) {
+  /** `nodeId`: this daemon's id (cluster.node_id), written on the receipts it holds. */
+  constructor(client: PgSyncClient, opts: { nodeId?: string | undefined } = {}) {
     this.#c = client;
+    this.#node = opts.nodeId ?? 'local';
   }
 
   getIdempotency(client: string, key: string): IdempotencyRecord | undefined {
@@ -174,16 +180,25 @@ export class PgAuxStore implements AuxStore {
   }
 
   insertHeldReceipt(row: { carrierId: string; keys: readonly string[]; body: string; receivedAt: number }): number {
-    return this.#c.one<{ id: number }>('INSERT INTO held_receipts (carrier_id, keys, body, received_at) VALUES ($1, $2, $3, $4) RETURNING id',
-      [row.carrierId, row.keys.join(','), row.body, row.receivedAt])!.id;
+    return this.#c.one<{ id: number }>('INSERT INTO held_receipts (carrier_id, keys, body, received_at, held_by) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [row.carrierId, row.keys.join(','), row.body, row.receivedAt, this.#node])!.id;
   }
   deleteHeldReceipt(id: number): void {
     writeSoon(this.#c, 'DELETE FROM held_receipts WHERE id = $1', [id]);
   }
   heldReceipts(): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }> {
+    // Only this node's: another live node looks after its own, and a dead one's are adopted.
     return this.#c
-      .query<{ id: number; carrier_id: string; keys: string; body: string; received_at: number }>('SELECT id, carrier_id, keys, body, received_at FROM held_receipts ORDER BY id')
-      .map((r) => ({ id: r.id, carrierId: r.carrier_id, keys: r.keys.split(','), body: r.body, receivedAt: r.received_at }));
+      .query<HeldReceiptRow>('SELECT id, carrier_id, keys, body, received_at FROM held_receipts WHERE held_by = $1 ORDER BY id', [this.#node])
+      .map(toHeld);
+  }
+  adoptHeldReceipts(liveNodes: readonly string[]): Array<{ id: number; carrierId: string; keys: string[]; body: string; receivedAt: number }> {
+    // Two nodes adopting at once: the second waits for the first's row locks, then finds the
+    // rows held by a live node and leaves them. NULL: stored before held_by existed.
+    const rows = this.#c.query<HeldReceiptRow>(`UPDATE held_receipts SET held_by = $1
+      WHERE (held_by IS NULL OR NOT (held_by = ANY($2::text[]))) AND held_by IS DISTINCT FROM $1
+      RETURNING id, carrier_id, keys, body, received_at`, [this.#node, [...liveNodes]]);
+    return rows.sort((a, b) => a.id - b.id).map(toHeld);
   }
 
   insertMoPart(row: { conv: string; ref: number; total: number; seq: number; body: string; receivedAt: number }): void {

@@ -3,6 +3,7 @@ import type { CallerIdStore, Registration } from '../../callerid/store.js';
 import { toRegistration, type RegistrationRow } from '../rows.js';
 import type { PgSyncClient } from './sync-client.js';
 import { sqlLimit } from './limit.js';
+import { writeSoon } from './write-soon.js';
 
 
 /** The values in COLUMNS order. */
@@ -21,11 +22,17 @@ const COLUMNS = COLUMN_NAMES.join(', ');
 const INSERT = `INSERT INTO callerid_registrations (${COLUMNS}) VALUES (${COLUMN_NAMES.map((_, i) => `$${i + 1}`).join(', ')})`;
 const SAVE = `UPDATE callerid_registrations SET ${COLUMN_NAMES.slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`;
 
+/** Free for this node (parameters `node`, `now`): unclaimed, claimed by itself (before a restart, say), or the claim ran out. */
+const claimable = (node: string, now: string) => `(claimed_by IS NULL OR claimed_by = ${node} OR claim_until <= ${now})`;
+
 export class PgCallerIdStore implements CallerIdStore {
   readonly #c: PgSyncClient;
+  readonly #node: string;
 
-  constructor(client: PgSyncClient) {
+  /** `nodeId`: this daemon's id (cluster.node_id), written on its claims. */
+  constructor(client: PgSyncClient, opts: { nodeId?: string | undefined } = {}) {
     this.#c = client;
+    this.#node = opts.nodeId ?? 'local';
   }
 
   insert(r: Registration): void {
@@ -59,6 +66,24 @@ export class PgCallerIdStore implements CallerIdStore {
       .query<RegistrationRow>(`SELECT ${COLUMNS} FROM callerid_registrations WHERE next_check_at IS NOT NULL AND next_check_at <= $1
         ORDER BY next_check_at, id LIMIT $2`, [now, sqlLimit(limit)])
       .map(toRegistration);
+  }
+  claimDue(now: number, limit: number, leaseMs: number): Registration[] {
+    // Rows another node is claiming are skipped, not waited for; one it has just claimed
+    // fails the claimable() recheck once its lock is released.
+    const rows = this.#c.query<RegistrationRow>(`UPDATE callerid_registrations r SET claimed_by = $3, claim_until = $4 FROM (
+        SELECT id FROM callerid_registrations WHERE next_check_at IS NOT NULL AND next_check_at <= $1
+          AND ${claimable('$3', '$1')}
+        ORDER BY next_check_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) d
+      WHERE r.id = d.id RETURNING ${COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}`, [now, sqlLimit(limit), this.#node, now + leaseMs]);
+    rows.sort((a, b) => Number(a.next_check_at) - Number(b.next_check_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.map(toRegistration);
+  }
+  claim(id: string, now: number, leaseMs: number): boolean {
+    return this.#c.run(`UPDATE callerid_registrations SET claimed_by = $2, claim_until = $4 WHERE id = $1
+      AND ${claimable('$2', '$3')}`, [id, this.#node, now, now + leaseMs]) > 0;
+  }
+  release(id: string): void {
+    writeSoon(this.#c, 'UPDATE callerid_registrations SET claimed_by = NULL, claim_until = NULL WHERE id = $1 AND claimed_by = $2', [id, this.#node]);
   }
   countByStatus(): Record<string, number> {
     const out: Record<string, number> = {};

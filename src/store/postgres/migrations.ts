@@ -284,6 +284,26 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
     sql: `ALTER TABLE mms_messages ADD COLUMN claimed_by text;
       CREATE INDEX mms_submitting ON mms_messages(claimed_by) WHERE status = 'submitting';`,
   },
+  {
+    // Cluster: the caller-ID poller's work is a claim (claimed_by until claim_until, epoch ms),
+    // so two nodes never call the provider for one registration at once; a dead node's claim
+    // runs out and the registration is taken again.
+    name: 'callerid_registrations.claimed_by, claim_until',
+    sql: `ALTER TABLE callerid_registrations ADD COLUMN claimed_by text, ADD COLUMN claim_until bigint;`,
+  },
+  {
+    // Cluster: a deliver_sm owed to an ESME bound to several nodes is handed to one of them at
+    // a time (claimed_by until claim_until, epoch ms); a dead node's claim runs out.
+    name: 'smpp_outbox.claimed_by, claim_until',
+    sql: `ALTER TABLE smpp_outbox ADD COLUMN claimed_by text, ADD COLUMN claim_until bigint;`,
+  },
+  {
+    // Cluster: the node holding a receipt for its resp; a node loads only its own at start,
+    // and a dead node's are taken over by a live one (adoptHeldReceipts).
+    name: 'held_receipts.held_by',
+    sql: `ALTER TABLE held_receipts ADD COLUMN held_by text;
+      CREATE INDEX held_receipts_holder ON held_receipts(held_by);`,
+  },
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */

@@ -1,5 +1,7 @@
 /**
  * PostgreSQL implementation of SmppOutboxStore; the SQLite one is store/sqlite/smpp-outbox.ts.
+ * An ESME may be bound to several daemons: the forwarder takes rows with claim() (FOR UPDATE
+ * SKIP LOCKED and a lease), so each deliver_sm goes out from one node at a time.
  * Parts of one multipart may reach two daemons at once: addPart takes a transaction-scoped
  * advisory lock on the part key, so they agree on the whole's message id.
  */
@@ -13,11 +15,16 @@ import { sqlLimit } from './limit.js';
 /** Second key of the advisory lock of a multipart's parts (the first is a hash of its key). */
 const PARTS_LOCK_SPACE = 0x736d7070; // 'smpp'
 
+const toRow = (r: SmppOutboxDbRow): SmppOutboxRow => ({ id: r.id, systemId: r.system_id, kind: r.kind, body: r.body, createdAt: r.created_at, attempts: r.attempts });
+
 export class PgSmppOutbox implements SmppOutboxStore {
   readonly #c: PgSyncClient;
+  readonly #node: string;
 
-  constructor(client: PgSyncClient) {
+  /** `nodeId`: this daemon's id (cluster.node_id), written on its claims. */
+  constructor(client: PgSyncClient, opts: { nodeId?: string | undefined } = {}) {
     this.#c = client;
+    this.#node = opts.nodeId ?? 'local';
   }
 
   add(systemId: string, kind: SmppOutboxRow['kind'], body: string, now: number): void {
@@ -27,7 +34,21 @@ export class PgSmppOutbox implements SmppOutboxStore {
     return this.#c
       .query<SmppOutboxDbRow>('SELECT id, system_id, kind, body, created_at, attempts FROM smpp_outbox WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3',
         [systemId, afterId, sqlLimit(limit)])
-      .map((r) => ({ id: r.id, systemId: r.system_id, kind: r.kind, body: r.body, createdAt: r.created_at, attempts: r.attempts }));
+      .map(toRow);
+  }
+  claim(systemId: string, afterId: number, limit: number, now: number, leaseMs: number): SmppOutboxRow[] {
+    // Free for this node: unclaimed, its own (on its wire: the forwarder skips those), or the
+    // claim ran out. Rows another node is claiming are skipped, not waited for; one it has
+    // just claimed fails the recheck once its lock is released.
+    const rows = this.#c.query<SmppOutboxDbRow>(`UPDATE smpp_outbox o SET claimed_by = $4, claim_until = $6 FROM (
+        SELECT id FROM smpp_outbox WHERE system_id = $1 AND id > $2 AND (claimed_by IS NULL OR claimed_by = $4 OR claim_until <= $5)
+        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) d
+      WHERE o.id = d.id RETURNING o.id, o.system_id, o.kind, o.body, o.created_at, o.attempts`,
+    [systemId, afterId, sqlLimit(limit), this.#node, now, now + leaseMs]);
+    return rows.sort((a, b) => a.id - b.id).map(toRow);
+  }
+  release(id: number, now: number, afterMs: number): void {
+    writeSoon(this.#c, 'UPDATE smpp_outbox SET claim_until = $3 WHERE id = $1 AND claimed_by = $2', [id, this.#node, now + afterMs]);
   }
   attempted(id: number): void {
     writeSoon(this.#c, 'UPDATE smpp_outbox SET attempts = attempts + 1 WHERE id = $1', [id]);

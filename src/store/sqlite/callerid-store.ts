@@ -55,6 +55,14 @@ export class SqliteCallerIdStore implements CallerIdStore {
   due(now: number, limit: number): Registration[] {
     return (this.#s.due.all(now, limit) as RegistrationRow[]).map(toRegistration);
   }
+  // One node: the service's per-registration lock is all the exclusion there is to have.
+  claimDue(now: number, limit: number): Registration[] {
+    return this.due(now, limit);
+  }
+  claim(): boolean {
+    return true;
+  }
+  release(): void {}
   countByStatus(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.#s.count.all() as Array<{ status: string; n: number }>) out[r.status] = r.n;

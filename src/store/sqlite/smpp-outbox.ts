@@ -36,6 +36,11 @@ export class SqliteSmppOutbox implements SmppOutboxStore {
       attempts: r.attempts,
     }));
   }
+  // One node: the forwarder's own bookkeeping (rows on the wire, refused ones) is all the exclusion needed.
+  claim(systemId: string, afterId: number, limit: number): SmppOutboxRow[] {
+    return this.pending(systemId, afterId, limit);
+  }
+  release(): void {}
   attempted(id: number): void {
     this.#s.attempted.run(id);
   }
