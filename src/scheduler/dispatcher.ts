@@ -71,6 +71,15 @@ export interface DispatcherDeps {
   rng?: () => number;
 }
 
+/** OTPs per carrier a staged claim may take (a code's own COMMIT carries it). */
+const STAGED_OTP_CLAIM = 8;
+
+interface StagedClaim {
+  rt: CarrierRuntime;
+  limit: number;
+  rows: () => ClaimedSegment[] | undefined;
+}
+
 export class Dispatcher {
   readonly #d: DispatcherDeps;
   #running = false;
@@ -86,6 +95,8 @@ export class Dispatcher {
   readonly #claimingMsgs = new Map<string, number>();
   /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
   readonly #lanes = new Map<string, LaneScheduler>();
+  /** OTP claims sent with a verification code's COMMIT (stageOtpClaim), sent by the next pass. */
+  #staged: StagedClaim[] | undefined;
   readonly #mSubmitted;
   /** Segments handed to a connector whose outcome is not handled yet. */
   readonly #sent = new Set<number>();
@@ -180,9 +191,45 @@ export class Dispatcher {
     void this.#pass();
   }
 
+  /**
+   * PostgreSQL (GroupCommit.beforeUrgentCommit): inside a verification code's own
+   * transaction, the OTP claim of every usable carrier goes with its COMMIT; passNow, right
+   * after the commit, sends what it claimed. One round trip fewer on the code's way.
+   */
+  stageOtpClaim(): void {
+    const m = this.#d.store.messages;
+    if (m.claimDueAtCommit === undefined || this.#stopped || this.#running || this.#staged !== undefined) return;
+    const now = this.#d.now();
+    const staged: StagedClaim[] = [];
+    for (const { rt, granted } of this.#plan(now)) {
+      const limit = Math.min(granted, STAGED_OTP_CLAIM);
+      rt.pending -= granted - limit;
+      staged.push({ rt, limit, rows: m.claimDueAtCommit(rt.config.id, 'otp', now, limit, rt.claiming ?? new Set<number>()) });
+    }
+    if (staged.length > 0) this.#staged = staged;
+  }
+
+  /** Sends what a staged claim took (nothing if its transaction failed); true if the OTP lane is known drained. */
+  #sendStaged(): boolean {
+    const staged = this.#staged;
+    if (staged === undefined) return false;
+    this.#staged = undefined;
+    const now = this.#d.now();
+    let drained = true;
+    for (const { rt, limit, rows } of staged) {
+      rt.pending -= limit;
+      const segs = rows();
+      if (segs === undefined || segs.length >= limit) drained = false;
+      if (segs !== undefined && segs.length > 0) this.#dispatch(rt, segs, now);
+    }
+    const usable = [...this.#d.carriers.values()].filter((rt) => !rt.paused && rt.connector.isUp());
+    return drained && usable.every((rt) => staged.some((x) => x.rt === rt));
+  }
+
   async #pass(): Promise<void> {
     this.#running = true;
     try {
+      if (this.#sendStaged()) this.#hint.delete('otp');
       if (this.#hint.size === 0) return;
       const now = this.#d.now();
       const plan = this.#plan(now);

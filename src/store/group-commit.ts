@@ -63,6 +63,11 @@ export class GroupCommit {
   #closed = false;
   /** Called after each committed batch with the number of units (metrics). */
   onCommit: ((units: number) => void) | undefined;
+  /**
+   * Called inside an urgent unit's own transaction (urgentNow), after the unit ran: what
+   * should go with its COMMIT (the dispatcher's claim of the code, sent in the same round trip).
+   */
+  beforeUrgentCommit: (() => void) | undefined;
 
   readonly #durable: (() => Promise<void>) | undefined;
   readonly #urgentNow: UrgentTransactor | undefined;
@@ -94,7 +99,7 @@ export class GroupCommit {
         // Not from inside a transaction (a unit, or a caller's own): that would nest.
         const now = this.#urgentNow;
         if (now !== undefined && !this.#committing && this.#tx.inTransaction !== true) {
-          this.#commit([unit], now, now.durable);
+          this.#commit([unit], now, now.durable, this.beforeUrgentCommit);
           return;
         }
         this.#urgent.push(unit);
@@ -177,12 +182,15 @@ export class GroupCommit {
     return u;
   }
 
-  #commit(units: Unit[], tx: Transactor = this.#tx, durable = this.#durable): void {
+  #commit(units: Unit[], tx: Transactor = this.#tx, durable = this.#durable, beforeCommit?: () => void): void {
     if (units.length === 0) return;
     const results: Array<{ ok: boolean; v: unknown }> = new Array(units.length);
     this.#committing = true;
     try {
-      tx.transaction(() => this.#runUnits(units, results));
+      tx.transaction(() => {
+        this.#runUnits(units, results);
+        if (beforeCommit !== undefined && results.some((r) => r.ok)) beforeCommit();
+      });
     } catch (err) {
       for (const u of units) u.reject(err);
       return;

@@ -180,6 +180,12 @@ export interface MessageStore {
    * leaves them queued, so they are sent again (at-least-once, as for `submitting`).
    */
   peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[];
+  /**
+   * PostgreSQL, inside a transaction: the claim of peekDue sent with the COMMIT (one round
+   * trip fewer for a verification code). The returned function gives the claimed segments
+   * once that transaction committed, undefined if it did not.
+   */
+  claimDueAtCommit?(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): () => ClaimedSegment[] | undefined;
   markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void;
   /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
   markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;

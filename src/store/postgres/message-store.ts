@@ -22,6 +22,14 @@ import { OTP_WAKE_CHANNEL } from '../../cluster/otp-wake.js';
 const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
 const AWAITING_RECEIPT = `('submitted', 'accepted', 'enroute')`;
 
+function toClaimed(r: DueRow, lane: Category): ClaimedSegment {
+  return {
+    id: r[0], messageId: r[1], seq: r[2], total: r[3], lane, carrierId: r[4], attempts: r[5],
+    to: r[7], from: r[8], text: r[9], bodyEnc: r[10], encoding: r[11], segmentation: r[12], concatRef: r[13],
+    expiresAt: r[14], client: r[15], createdAt: r[16], triedCarriers: r[6] === null ? [] : r[6].split(','),
+  };
+}
+
 /** Claim due segments of one carrier and lane for this node, with what their PDUs need. */
 const CLAIM_SQL = `
   WITH picked AS (
@@ -153,11 +161,12 @@ export class PgMessageStore implements MessageStore {
   peekDue(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): ClaimedSegment[] {
     if (limit <= 0) return [];
     const rows = this.#c.query<DueRow>(CLAIM_SQL, [carrierId, laneIndex(lane), now, limit, [...skip], this.#node], 'array');
-    return rows.map((r) => ({
-      id: r[0], messageId: r[1], seq: r[2], total: r[3], lane, carrierId: r[4], attempts: r[5],
-      to: r[7], from: r[8], text: r[9], bodyEnc: r[10], encoding: r[11], segmentation: r[12], concatRef: r[13],
-      expiresAt: r[14], client: r[15], createdAt: r[16], triedCarriers: r[6] === null ? [] : r[6].split(','),
-    }));
+    return rows.map((r) => toClaimed(r, lane));
+  }
+
+  claimDueAtCommit(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): () => ClaimedSegment[] | undefined {
+    const sink = this.#c.deferQuery(CLAIM_SQL, [carrierId, laneIndex(lane), now, limit, [...skip], this.#node], 'array');
+    return () => (sink.rows as DueRow[] | undefined)?.map((r) => toClaimed(r, lane));
   }
 
   markClaimed(): void {

@@ -18,6 +18,13 @@ interface Op {
   name?: string | undefined;
   /** A batch of rows (deferRow): sql and params are built from them when it is sent. */
   batch?: { key: string; rows: unknown[][]; build: (rows: unknown[][]) => { sql: string; params: unknown[] } };
+  /** deferQuery: where its rows go once the message it went with is answered. */
+  sink?: DeferredRows;
+}
+
+/** The rows of a deferred query: undefined until the round trip it went with succeeded. */
+export interface DeferredRows {
+  rows: unknown[] | undefined;
 }
 
 /** Rows per batched statement at most. */
@@ -31,6 +38,7 @@ interface Answer {
 /** A round trip whose caller does not wait (transactionAsync): settled when its answer comes. */
 interface AsyncTrip {
   deferredCount: number;
+  sinks: Array<[number, DeferredRows]>;
   resolve: (results: Array<{ rows: unknown[]; count: number; command?: string }>) => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout;
@@ -88,6 +96,18 @@ export class PgConnection {
   defer(sql: string, params: readonly unknown[] = []): void {
     this.#push(sql, params);
     if (this.#depth === 0) this.flush();
+  }
+
+  /**
+   * A query sent like a deferred statement (with the next one that waits, COMMIT at the
+   * latest): its rows are there once that round trip succeeded, and never if it failed.
+   */
+  deferQuery(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): DeferredRows {
+    if (this.#closed) throw new StoreError('store_closed', 'store closed');
+    const sink: DeferredRows = { rows: undefined };
+    this.#deferred.push({ sql, params, array: mode === 'array', name: this.#prepared.get(sql), sink });
+    if (this.#depth === 0) this.flush();
+    return sink;
   }
 
   /**
@@ -166,7 +186,7 @@ export class PgConnection {
     } catch (err) {
       return Promise.reject(err);
     }
-    let posted: { id: number; deferredCount: number; size: number };
+    let posted: { id: number; deferredCount: number; size: number; sinks: Array<[number, DeferredRows]> };
     try {
       posted = this.#post([{ sql: 'COMMIT', params: [], array: false }], true);
     } catch (err) {
@@ -177,6 +197,7 @@ export class PgConnection {
       timer.unref();
       this.#async.set(posted.id, {
         deferredCount: posted.deferredCount,
+        sinks: posted.sinks,
         resolve: (results) => {
           if (results[results.length - 1]?.command === 'ROLLBACK') reject(new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier'));
           else resolve(result);
@@ -268,7 +289,7 @@ export class PgConnection {
   }
 
   #roundTrip(ops: Op[]): Array<{ rows: unknown[]; count: number; command?: string }> {
-    const { id, deferredCount, size } = this.#post(ops, false);
+    const { id, deferredCount, size, sinks } = this.#post(ops, false);
     const { port, signal } = this.#ensureWorker();
     this.waits++;
     const deadline = performance.now() + this.#waitMs + size * 5;
@@ -281,7 +302,7 @@ export class PgConnection {
           this.#settleAsync(a);
           continue;
         }
-        return this.#results(a, deferredCount);
+        return this.#results(a, deferredCount, sinks);
       }
       const left = deadline - performance.now();
       if (left <= 0 || Atomics.wait(signal, 0, seen, left) === 'timed-out') {
@@ -292,9 +313,14 @@ export class PgConnection {
   }
 
   /** Sends what is deferred plus `ops` as one message; returns its id. */
-  #post(ops: Op[], rollbackOnError: boolean): { id: number; deferredCount: number; size: number } {
+  #post(ops: Op[], rollbackOnError: boolean): { id: number; deferredCount: number; size: number; sinks: Array<[number, DeferredRows]> } {
     if (this.#closed) throw new StoreError('store_closed', 'store closed');
-    const batch = (this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops).map((op) => {
+    const sinks: Array<[number, DeferredRows]> = [];
+    const batch = (this.#deferred.length > 0 ? [...this.#deferred, ...ops] : ops).map((op, i) => {
+      if (op.sink !== undefined) {
+        sinks.push([i, op.sink]);
+        return { sql: op.sql, params: op.params, array: op.array, name: op.name };
+      }
       if (op.batch === undefined) return op;
       const { sql, params } = op.batch.build(op.batch.rows);
       return { sql, params, array: false, name: this.#prepared.get(sql) };
@@ -305,15 +331,16 @@ export class PgConnection {
     const id = this.#nextId++;
     port.postMessage({ id, ops: batch, rollbackOnError });
     this.statements += batch.length;
-    return { id, deferredCount, size: batch.length };
+    return { id, deferredCount, size: batch.length, sinks };
   }
 
-  #results(a: Answer, deferredCount: number): Array<{ rows: unknown[]; count: number; command?: string }> {
+  #results(a: Answer, deferredCount: number, sinks: Array<[number, DeferredRows]>): Array<{ rows: unknown[]; count: number; command?: string }> {
     if (a.error !== undefined) {
       const where = a.error.index < deferredCount ? ' (deferred statement)' : '';
       throw new StoreError(pgErrorCode(a.error.code), `PostgreSQL: ${a.error.code ?? 'connection'}: ${redact(a.error.message)}${where}`, a.error.code);
     }
     for (const res of a.results) for (const row of res.rows) fixBuffers(row);
+    for (const [i, sink] of sinks) sink.rows = a.results[i]!.rows;
     return a.results.slice(deferredCount);
   }
 
@@ -324,7 +351,7 @@ export class PgConnection {
     clearTimeout(trip.timer);
     if (this.#async.size === 0) this.#port?.unref();
     try {
-      trip.resolve(this.#results(a, trip.deferredCount));
+      trip.resolve(this.#results(a, trip.deferredCount, trip.sinks));
     } catch (err) {
       trip.reject(err);
     }

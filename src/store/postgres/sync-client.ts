@@ -38,7 +38,7 @@ export interface PgSyncClientOptions {
 
 export type RowMode = 'object' | 'array';
 
-import { PgConnection } from './pg-connection.js';
+import { PgConnection, type DeferredRows } from './pg-connection.js';
 import { StoreError } from './errors.js';
 
 export class PgSyncClient {
@@ -108,6 +108,14 @@ export class PgSyncClient {
    */
   defer(sql: string, params: readonly unknown[] = []): void {
     this.#current.defer(sql, params);
+  }
+
+  /**
+   * A query sent like a deferred statement (with the next one that waits, COMMIT at the
+   * latest): its rows are there once that round trip succeeded, and never if it failed.
+   */
+  deferQuery(sql: string, params: readonly unknown[] = [], mode: RowMode = 'object'): DeferredRows {
+    return this.#current.deferQuery(sql, params, mode);
   }
 
   /**
