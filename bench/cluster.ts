@@ -49,7 +49,10 @@ async function startPostgres(): Promise<{ pg: TestPostgres; stop(): Promise<void
 
 export async function benchCluster(quick: boolean, nodes: readonly number[]): Promise<Record<string, number | string>> {
   const total = process.env.XINGE_BENCH_CLUSTER_MESSAGES !== undefined ? Number(process.env.XINGE_BENCH_CLUSTER_MESSAGES) : quick ? 10000 : 40000;
-  const out: Record<string, number | string> = { cluster_messages: total, postgres: 'fsync on, synchronous_commit on' };
+  // XINGE_BENCH_CLUSTER_TPS: the account's tps, shared by the daemons (a carrier's limit, as in
+  // production), instead of unlimited: the drain then leaves the cores what a real one would.
+  const tps = process.env.XINGE_BENCH_CLUSTER_TPS !== undefined ? Number(process.env.XINGE_BENCH_CLUSTER_TPS) : undefined;
+  const out: Record<string, number | string> = { cluster_messages: total, postgres: 'fsync on, synchronous_commit on', carrier_tps: tps ?? 'unlimited' };
   const { pg, stop: stopPg } = await startPostgres();
   try {
     for (const n of nodes) {
@@ -69,6 +72,7 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
               simPort: peer.port,
               window: 200,
               binds: 3,
+              ...(tps === undefined ? {} : { tps }),
               extra: { store: { driver: 'postgres', url, path: '/nonexistent/unused.db', commit_interval_ms: 2 }, cluster: { node_id: `bench-${n}-${i}`, node_ttl_ms: 5000, bind_lease_ttl_ms: 5000 } },
             }),
           );

@@ -61,6 +61,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** http.threads (the scaling curve); unset: the daemon's default (auto). */
   httpThreads?: number;
+  /** The carrier account's tps (a cluster shares it); unset: unlimited (1,000,000). */
+  tps?: number;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<{ url: string; child: ChildProcess; dir: string; stop(): Promise<void> }> {
@@ -87,7 +89,7 @@ export async function startDaemon(o: DaemonOptions): Promise<{ url: string; chil
         password: 'secret',
         binds: o.binds ?? 2,
         window: o.window ?? 100,
-        tps: 1000000,
+        tps: o.tps ?? 1000000,
         source: { addr: '10690000' },
         registered_delivery: o.registeredDelivery ?? 'all',
       },
