@@ -7,41 +7,30 @@
 import t from 'tap';
 import { GroupCommit, type UrgentTransactor } from '../../src/store/group-commit.js';
 
+/** Two transactors on one connection (one transaction depth), logging what they do. */
 function transactors() {
   const log: string[] = [];
   let depth = 0;
   const waiting: Array<() => void> = [];
-  const bulk = {
+  const logged = (name: string) => ({
     transaction: <T>(fn: () => T): T => {
-      log.push('bulk-begin');
+      log.push(`${name}-begin`);
       depth++;
       try {
         return fn();
       } finally {
         depth--;
-        log.push('bulk-commit');
+        log.push(`${name}-commit`);
       }
     },
     get inTransaction() {
       return depth > 0;
     },
-  };
-  const urgent: UrgentTransactor = {
-    transaction: <T>(fn: () => T): T => {
-      log.push('urgent-begin');
-      depth++;
-      try {
-        return fn();
-      } finally {
-        depth--;
-        log.push('urgent-commit');
-      }
-    },
-    get inTransaction() {
-      return depth > 0;
-    },
+  });
+  const bulk = logged('bulk');
+  const urgent: UrgentTransactor = Object.assign(logged('urgent'), {
     durable: () => new Promise<void>((r) => waiting.push(() => (log.push('durable'), r()))),
-  };
+  });
   return { log, bulk, urgent, release: () => waiting.splice(0).forEach((f) => f()) };
 }
 
