@@ -77,7 +77,8 @@ if (db !== undefined) {
     await other.stop();
     await waitFor(() => status() === 'delivered', 15_000, 'the adopted receipt applied');
     await waitFor(() => client.query('SELECT 1 FROM held_receipts').length === 0, 5000, 'the held receipt deleted once applied');
-    t.pass('the receipt the gone node held was adopted and applied: the message is delivered');
+    t.equal(status(), 'delivered', 'the receipt the gone node held was adopted and applied: the message is delivered');
+    t.equal(client.query('SELECT 1 FROM held_receipts').length, 0, 'and no longer held');
 
     // A node that died after this daemon started (so nothing of it was loaded at start) held the
     // receipt of a message this daemon sent: the reaper adopts it, and it is applied.
@@ -90,6 +91,7 @@ if (db !== undefined) {
       ['c1', candidateIds(second, cfg.carriers[0]!.dlr_id).join(','), JSON.stringify(toStored(r2)), Date.now(), 'node-gone']);
     await waitFor(() => app.store.messages.getMessage(id2)?.status === 'undeliverable', 15_000, 'the dead node\'s receipt adopted and applied');
     await waitFor(() => client.query('SELECT 1 FROM held_receipts').length === 0, 5000, 'deleted once applied');
-    t.pass('a receipt held by a node that died later is adopted and applied too');
+    t.equal(app.store.messages.getMessage(id2)?.status, 'undeliverable', 'a receipt held by a node that died later is adopted and applied too');
+    t.equal(client.query('SELECT 1 FROM held_receipts').length, 0, 'and no longer held');
   });
 }
