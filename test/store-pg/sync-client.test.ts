@@ -164,10 +164,10 @@ if (pgc !== undefined) {
     t.teardown(() => (c.close(), other.close()));
     c.run('CREATE TABLE ta (id int PRIMARY KEY)');
     const waitsBefore = c.waits;
-    // The writes and a 300 ms statement go with the COMMIT, after fn returns.
+    // The writes and a 1 s statement go with the COMMIT, after fn returns.
     const p = c.transactionAsync(() => {
       c.defer('INSERT INTO ta VALUES (1)');
-      c.defer('SELECT pg_sleep(0.3)');
+      c.defer('SELECT pg_sleep(1)');
       return 'done';
     });
     t.equal(c.waits, waitsBefore, 'nothing was waited for');
