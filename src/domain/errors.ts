@@ -43,6 +43,7 @@ export const ERROR_CATALOGUE = {
   otp_rate_limited: 429,
   draining: 503,
   queue_full: 503,
+  store_unavailable: 503,
   internal: 500,
   provider_auth_failed: 502,
 } as const;

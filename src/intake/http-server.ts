@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Logger } from 'pino';
 import { timingSafeEqual, hash } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
+import { StoreError } from '../store/postgres/errors.js';
 import { lazyChildLoggerFactory } from './request-logger.js';
 import type { ClientConfig } from '../config/schema.js';
 import {
@@ -122,6 +123,11 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     const e = err as { code?: string; statusCode?: number; message?: string };
     // fastify's messages may quote the request (a URL, a header): replaced, never passed on.
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return sendApiError(reply, frameworkError(e, opts.maxBodyBytes));
+    const unavailable = storeUnavailable(err);
+    if (unavailable !== undefined) {
+      req.log.warn({ err: { code: (err as StoreError).code } }, 'store unavailable: request refused');
+      return sendApiError(reply, unavailable);
+    }
     req.log.error({ err }, 'unhandled error');
     return sendApiError(reply, new ApiError('internal', 'internal error'));
   });
@@ -135,6 +141,15 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     return sendApiError(reply, new ApiError('not_found', 'no such endpoint'));
   });
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * The store's database is away (PostgreSQL restarting, a failover): nothing of the request was
+ * committed, and the client may retry: 503 `store_unavailable`, not a 500.
+ */
+export function storeUnavailable(err: unknown): ApiError | undefined {
+  if (!(err instanceof StoreError) || (err.code !== 'store_unavailable' && err.code !== 'store_closed')) return undefined;
+  return new ApiError('store_unavailable', 'the message store is unavailable; nothing was accepted, retry', { retryAfter: 1 });
 }
 
 export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { ClientConfig, Config } from '../../config/schema.js';
 import { configSecrets } from '../../observability/logger.js';
 import { ApiError } from '../../domain/errors.js';
+import { storeUnavailable } from '../http-server.js';
 import type { EdgeLimits } from '../http-edge.js';
 import type { SmsIntake } from '../routes-sms.js';
 import { TurnBatcher, type Answer, type InjectCall, type IntakeWorkerInit, type SmsCall, type ToMain, type ToWorker } from './protocol.js';
@@ -225,7 +226,8 @@ export class IntakeThreads {
   }
 
   #error(id: number, err: unknown): Answer {
-    if (err instanceof ApiError) return { t: 'error', id, code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter };
+    const e = err instanceof ApiError ? err : storeUnavailable(err);
+    if (e !== undefined) return { t: 'error', id, code: e.code, message: e.message, field: e.field, retryAfter: e.retryAfter };
     this.#d.logger.error({ err }, 'unhandled error');
     return { t: 'error', id, code: 'internal', message: 'internal error', field: undefined, retryAfter: undefined };
   }
