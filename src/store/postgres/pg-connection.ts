@@ -44,8 +44,6 @@ interface AsyncTrip {
   timer: NodeJS.Timeout;
 }
 
-/** The worker: CommonJS source run with eval, so it needs no TypeScript loader. */
-
 export class PgConnection {
   readonly #o: Required<PgSyncClientOptions>;
   readonly #waitMs: number;
