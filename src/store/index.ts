@@ -156,9 +156,18 @@ function urgentPgTransactor(client: PgSyncClient, nodeId: string): UrgentTransac
     get inTransaction() {
       return client.inTransaction;
     },
-    // Not waited for on the main thread: the flush happens while it goes on (the code's
-    // submit_sm is already written); the caller is answered when PostgreSQL answers.
-    durable: () => client.transactionAsync(() => client.defer(barrier, [key])),
+    // After the turn: the code's submit_sm is written before the main thread waits for the flush.
+    durable: () =>
+      new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            client.run(barrier, [key]);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      ),
   };
 }
 
