@@ -50,6 +50,9 @@ import { refreshOpsGauges } from './observability/ops-gauges.js';
 import { startCluster, type ClusterRuntime } from './cluster/cluster-runtime.js';
 import { startClusterStoreWork, type ClusterStoreWork } from './cluster/cluster-store-work.js';
 
+/** PostgreSQL: a rate-bound carrier's bulk is claimed once per this many ms of its rate (Dispatcher.bulkClaimMs). */
+const PG_BULK_CLAIM_MS = 20;
+
 export interface AppOptions {
   config: Config;
   logger: Logger;
@@ -179,6 +182,8 @@ export function buildApp(opts: AppOptions): App {
     onAccepted: (carrierId, carrierMsgId) => receipts.accepted(carrierId, carrierMsgId),
     onSubmitted: (seg, at) => metrics.acceptToSubmit.labels(seg.lane).observe(Math.max(0, at - seg.createdAt) / 1000),
     ...(smppServer ? { partCuts: (seg: ClaimedSegment) => smppServer.partCuts(seg) } : {}),
+    // PostgreSQL: a claim is a round trip, so a rate-bound carrier's bulk is claimed in 20 ms steps.
+    ...(cfg.store.driver === 'postgres' ? { bulkClaimMs: PG_BULK_CLAIM_MS, probeDueOnTick: true } : {}),
   });
   // PostgreSQL: a verification code's claim goes with its own COMMIT (one round trip fewer).
   store.commit.beforeUrgentCommit = () => dispatcher.stageOtpClaim();

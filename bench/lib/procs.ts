@@ -156,15 +156,17 @@ export function metric(text: string, name: string, labels: Record<string, string
 }
 
 /** Quantile estimate from a Prometheus histogram (linear inside the bucket). */
-export function histogramQuantile(text: string, name: string, labels: Record<string, string>, q: number): number {
-  const buckets: Array<[number, number]> = [];
-  for (const line of text.split('\n')) {
+/** A quantile of a histogram, from one scrape or (an array) the sum of several daemons' buckets. */
+export function histogramQuantile(text: string | readonly string[], name: string, labels: Record<string, string>, q: number): number {
+  const byLe = new Map<number, number>();
+  for (const line of (typeof text === 'string' ? [text] : text).join('\n').split('\n')) {
     if (!line.startsWith(`${name}_bucket`)) continue;
     if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    const le = /le="([^"]+)"/.exec(line)![1]!;
-    buckets.push([le === '+Inf' ? Infinity : Number(le), Number(line.split(' ').pop())]);
+    const raw = /le="([^"]+)"/.exec(line)![1]!;
+    const le = raw === '+Inf' ? Infinity : Number(raw);
+    byLe.set(le, (byLe.get(le) ?? 0) + Number(line.split(' ').pop()));
   }
-  buckets.sort((a, b) => a[0] - b[0]);
+  const buckets = [...byLe.entries()].sort((a, b) => a[0] - b[0]);
   const total = buckets.at(-1)?.[1] ?? 0;
   if (total === 0) return NaN;
   const rank = q * total;

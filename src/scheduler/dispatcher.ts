@@ -25,7 +25,10 @@ export interface RateGate {
   /** Whole tokens available now. */
   readonly tokens: number;
   tryTake(n: number): number;
-  msUntilAvailable(): number;
+  /** Milliseconds until n (default 1) whole tokens are available. */
+  msUntilAvailable(n?: number): number;
+  /** Whole tokens the bucket can hold now (a claim never waits for more). */
+  readonly capacity?: number;
   onThrottled(): void;
   onSuccess(): void;
   readonly rate: number;
@@ -69,6 +72,19 @@ export interface DispatcherDeps {
   /** Where a multipart's client cut it (SMPP server intake), to send its parts as they came. */
   partCuts?: (seg: ClaimedSegment) => readonly number[] | undefined;
   rng?: () => number;
+  /**
+   * Under a carrier's rate limit, bulk is claimed at most once per this many ms of its rate
+   * (0 or absent: at every token). On PostgreSQL a claim is a round trip and a planned
+   * statement: claiming one token at a time cost a claim per message, and three daemons at
+   * 500 tps spent more CPU polling than sending. Verification codes never wait for it.
+   */
+  bulkClaimMs?: number;
+  /**
+   * The tick asks the store which lanes hold due work (one probe) instead of claiming from
+   * every lane: on PostgreSQL each claim of an empty lane is a planned statement on the
+   * shared queue, from every node, every tick.
+   */
+  probeDueOnTick?: boolean;
 }
 
 /** OTPs per carrier a staged claim may take (a code's own COMMIT carries it). */
@@ -122,11 +138,27 @@ export class Dispatcher {
       if (this.#stopped) return;
       // The tick looks at every lane (scheduled messages come due, retries' backoff ends);
       // event-driven passes look only at lanes that may have work.
-      this.wake(LANES);
+      const lanes = this.#d.probeDueOnTick === true ? this.#dueLanes() : LANES;
+      if (lanes.length > 0) this.wake(lanes);
       this.#timer = setTimeout(tick, tickMs);
       this.#timer.unref?.();
     };
     tick();
+  }
+
+  /** Lanes with a segment due now for a usable carrier: one probe instead of a claim per lane. */
+  #dueLanes(): readonly Category[] {
+    const ids = [...this.#d.carriers.values()].filter((rt) => !rt.paused && rt.connector.isUp()).map((rt) => rt.config.id);
+    if (ids.length === 0) return [];
+    try {
+      const now = this.#d.now();
+      const due = this.#d.store.messages.oldestQueuedDue(ids);
+      return LANES.filter((l) => due[l] !== undefined && due[l]! <= now);
+    } catch (err) {
+      // The store is away: a pass finds out and says so; the tick must not stop.
+      this.#d.logger.warn({ err }, 'due-lanes probe failed');
+      return LANES;
+    }
   }
 
   stop(): void {
@@ -201,7 +233,7 @@ export class Dispatcher {
     if (m.claimDueAtCommit === undefined || this.#stopped || this.#running || this.#staged !== undefined) return;
     const now = this.#d.now();
     const staged: StagedClaim[] = [];
-    for (const { rt, granted } of this.#plan(now)) {
+    for (const { rt, granted } of this.#plan(now, true)) {
       const limit = Math.min(granted, STAGED_OTP_CLAIM);
       rt.pending -= granted - limit;
       staged.push({ rt, limit, rows: m.claimDueAtCommit(rt.config.id, 'otp', now, limit, rt.claiming ?? new Set<number>()) });
@@ -232,18 +264,18 @@ export class Dispatcher {
       if (this.#sendStaged()) this.#hint.delete('otp');
       if (this.#hint.size === 0) return;
       const now = this.#d.now();
-      const plan = this.#plan(now);
-      if (plan.length === 0) return;
       const lanes = new Set(this.#hint);
+      const plan = this.#plan(now, lanes.has('otp'));
+      if (plan.length === 0) return;
       // A lane stays hinted if some carrier's peek filled its request (there may be more).
       const full = new Set<Category>();
       const asked = new Set<Category>();
-      for (const { rt, granted } of plan) {
+      for (const { rt, granted, bulk: bulkDue } of plan) {
         // A verification code goes on the wire before the bulk claim of this carrier is read.
         const otp = lanes.has('otp') ? this.#peek(rt, 'otp', granted, now, full, asked) : [];
         if (otp.length > 0) this.#dispatch(rt, otp, now);
         rt.pending -= otp.length;
-        const bulk = this.#takeBulk(rt, granted - otp.length, now, lanes, full, asked);
+        const bulk = bulkDue ? this.#takeBulk(rt, granted - otp.length, now, lanes, full, asked) : [];
         rt.pending -= granted - otp.length;
         if (bulk.length > 0) this.#dispatch(rt, bulk, now);
       }
@@ -289,24 +321,36 @@ export class Dispatcher {
     this.#send(rt, segs);
   }
 
-  /** Capacity per usable carrier, reserved now so concurrent passes do not overbook. */
-  #plan(now: number): Array<{ rt: CarrierRuntime; granted: number }> {
-    const out: Array<{ rt: CarrierRuntime; granted: number }> = [];
+  /**
+   * Capacity per usable carrier, reserved now so concurrent passes do not overbook. `urgent`
+   * (a verification code may be due): a single token is enough for the OTP lane; bulk
+   * (`bulk`) waits for `bulkClaimMs` worth of tokens either way.
+   */
+  #plan(now: number, urgent: boolean): Array<{ rt: CarrierRuntime; granted: number; bulk: boolean }> {
+    const out: Array<{ rt: CarrierRuntime; granted: number; bulk: boolean }> = [];
+    const claimBatch = this.#d.config().queue.claim_batch;
     for (const rt of this.#d.carriers.values()) {
       if (rt.paused || !rt.connector.isUp()) continue;
       const free = rt.connector.capacity() - rt.pending;
       if (free <= 0) continue;
+      const leastBulk = this.#leastBulkClaim(rt, Math.min(free, claimBatch));
       // Only the dispatcher takes tokens, so reading then taking what was claimed is race-free.
-      const granted = Math.min(free, Math.floor(rt.rate.tokens), this.#d.config().queue.claim_batch);
-      if (granted <= 0) {
-        this.#later(rt.rate.msUntilAvailable());
-        continue;
-      }
+      const whole = Math.floor(rt.rate.tokens);
+      if (whole < leastBulk) this.#later(rt.rate.msUntilAvailable(leastBulk));
+      if (whole < (urgent ? 1 : leastBulk)) continue;
+      const granted = Math.min(free, whole, claimBatch);
       rt.pending += granted;
-      out.push({ rt, granted });
+      out.push({ rt, granted, bulk: whole >= leastBulk });
     }
     void now;
     return out;
+  }
+
+  /** The fewest tokens worth a bulk claim: `bulkClaimMs` of the carrier's current rate, within `most` and the bucket. */
+  #leastBulkClaim(rt: CarrierRuntime, most: number): number {
+    const ms = this.#d.bulkClaimMs ?? 0;
+    if (ms <= 0) return 1;
+    return Math.max(1, Math.min(most, rt.rate.capacity ?? 1, Math.floor((rt.rate.rate * ms) / 1000)));
   }
 
   /** Due segments of one lane for one carrier (claimed, on PostgreSQL). */

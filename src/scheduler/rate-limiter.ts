@@ -90,11 +90,18 @@ export class AdaptiveTokenBucket {
     return granted;
   }
 
-  /** Milliseconds until one token is available (0 if one is now). */
-  msUntilAvailable(): number {
+  /** Milliseconds until `n` whole tokens are available (0 if they are now); n is capped by the bucket's size. */
+  msUntilAvailable(n = 1): number {
     this.#update();
-    if (this.#tokens >= 1 - 1e-9) return 0;
-    return Math.ceil(((1 - this.#tokens) / this.#rate) * 1000);
+    const want = Math.min(n, Math.floor(this.#capacity() + 1e-9));
+    if (this.#tokens >= want - 1e-9) return 0;
+    return Math.ceil(((want - this.#tokens) / this.#rate) * 1000);
+  }
+
+  /** Whole tokens the bucket can hold at the current rate (the most one claim can ever get). */
+  get capacity(): number {
+    this.#update();
+    return Math.floor(this.#capacity() + 1e-9);
   }
 
   /** The carrier answered ESME_RTHROTTLED: halve the rate (floor minRate), once per window of throttled answers. */

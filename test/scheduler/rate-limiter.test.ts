@@ -97,3 +97,17 @@ t.test('a custom floor and the throttle cooldown are honoured', async (t) => {
 t.test('rejects a non-positive tps', async (t) => {
   t.throws(() => new AdaptiveTokenBucket({ tps: 0, now: () => 0 }), RangeError);
 });
+
+t.test('msUntilAvailable(n): the wait for n tokens, never for more than the bucket holds', async (t) => {
+  const c = clock();
+  const b = new AdaptiveTokenBucket({ tps: 200, burst: 10, now: c.now });
+  t.equal(b.capacity, 10);
+  t.equal(b.tryTake(10), 10);
+  t.equal(b.msUntilAvailable(4), 20, '4 tokens at 200/s = 20 ms');
+  c.advance(15);
+  t.equal(b.msUntilAvailable(4), 5, '3 refilled, the 4th in 5 ms');
+  t.equal(b.msUntilAvailable(50), 35, 'asking for more than the bucket holds waits for a full bucket (10)');
+  b.onThrottled();
+  t.equal(b.capacity, 5, 'the bucket shrinks with the rate');
+  t.equal(b.msUntilAvailable(8), 20, 'a full bucket of 5 at 100/s');
+});

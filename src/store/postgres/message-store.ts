@@ -71,6 +71,10 @@ function buildInsertMessages(rows: unknown[][]): { sql: string; params: unknown[
   return { sql: INSERT_MESSAGES_BATCH_SQL, params };
 }
 
+/** The oldest due_at per carrier and lane: one index probe each (every dispatcher tick; prepared). */
+const OLDEST_DUE_SQL = `SELECT l, (SELECT due_at FROM segments WHERE status = 'queued' AND carrier_id = c AND lane = l ORDER BY due_at LIMIT 1)
+  FROM unnest($1::text[]) c, generate_series(0, 3) l`;
+
 /** Run once or more per message: prepared (planning them cost PostgreSQL more than running them). */
 const INSERT_SEGMENTS_SQL = `INSERT INTO segments (message_id, seq, total, lane, status, due_at, carrier_id)
        SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`;
@@ -107,7 +111,7 @@ export class PgMessageStore implements MessageStore {
   constructor(client: PgSyncClient, opts: PgMessageStoreOptions) {
     this.#c = client;
     this.#node = opts.nodeId;
-    for (const sql of [INSERT_MESSAGES_BATCH_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL]) client.prepared(sql);
+    for (const sql of [INSERT_MESSAGES_BATCH_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL, OLDEST_DUE_SQL]) client.prepared(sql);
   }
 
   transaction<T>(fn: () => T): T {
@@ -392,11 +396,7 @@ export class PgMessageStore implements MessageStore {
     const out: Record<Category, number | undefined> = { otp: undefined, notification: undefined, collection: undefined, marketing: undefined };
     if (carrierIds.length === 0) return out;
     // One index probe per (carrier, lane), in one round trip.
-    const rows = this.#c.query<[number, number | null]>(
-      `SELECT l, (SELECT due_at FROM segments WHERE status = 'queued' AND carrier_id = c AND lane = l ORDER BY due_at LIMIT 1)
-       FROM unnest($1::text[]) c, generate_series(0, 3) l`,
-      [[...carrierIds]], 'array',
-    );
+    const rows = this.#c.query<[number, number | null]>(OLDEST_DUE_SQL, [[...carrierIds]], 'array');
     for (const [l, d] of rows) {
       const lane = CATEGORIES[l]!;
       if (d !== null && (out[lane] === undefined || d < out[lane]!)) out[lane] = d;
