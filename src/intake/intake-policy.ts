@@ -114,12 +114,12 @@ export function createPolicy(
       linter.check(out.text, 'text');
       return out;
     },
-    admit(to, category, _client, requestedSendAt, now) {
+    admit(to, category, _client, requestedSendAt, now, opts) {
       if (p.optout.categories.includes(category) && store.aux.isOptedOut(to)) {
         throw new ApiError('opted_out', 'the recipient opted out of this category', { field: 'to' });
       }
       const windows = capsFor(category);
-      if (windows.length > 0) {
+      if (windows.length > 0 && !(opts?.deferCaps === true && store.aux.guardSends?.(to, category, windows, now) === true)) {
         const since = store.aux.sendsSince(to, category, now - lookbackMs(windows));
         assertWithinCaps(checkWindows(windows, since, now), category === 'otp' ? 'otp_rate_limited' : 'frequency_cap', category, windows);
       }

@@ -119,6 +119,8 @@ export class OtpService {
       client,
       (a) => {
         const aux = this.#d.store.aux;
+        // Again from the start if the commit is tried again (a first try's writes were rolled back).
+        superseded.length = 0;
         superseded.push(...aux.supersedeOtps(to, purpose));
         for (const mid of superseded) this.#endMessage(mid, now);
         aux.insertOtp({ id: otpId, client: client.name, to, purpose, codeHash: hashCode(p.secret, otpId, code), messageId: a.id, createdAt: now, expiresAt, attempts: 0, status: 'active' });

@@ -9,7 +9,7 @@ import { newId } from '../domain/ids.js';
 import type { Category, EncodingName } from '../domain/types.js';
 import type { ClientConfig, Config } from '../config/schema.js';
 import type { Store } from '../store/index.js';
-import type { NewMessage } from '../store/types.js';
+import { SEND_WINDOW_FULL_SQLSTATE, type NewMessage } from '../store/types.js';
 import { countSegments } from '../encoding/index.js';
 import type { SmsRequest } from './validate.js';
 import { checkCallbackUrl } from './callback-url.js';
@@ -25,8 +25,12 @@ export interface ComposedText {
 export interface IntakePolicy {
   /** Template rendering or free-text check, signature, opt-out suffix, content lint. */
   compose(req: SmsRequest, client: ClientConfig): ComposedText;
-  /** Opt-out, frequency caps, quiet hours: returns when it may be sent. Runs inside the commit. */
-  admit(to: string, category: Category, client: ClientConfig, requestedSendAt: number, now: number): { sendAt: number };
+  /**
+   * Opt-out, frequency caps, quiet hours: returns when it may be sent. Runs inside the commit.
+   * `deferCaps`: the caps may be checked by a statement that aborts the transaction when a
+   * window is full (AuxStore.guardSends) instead of a read: the caller retries without it.
+   */
+  admit(to: string, category: Category, client: ClientConfig, requestedSendAt: number, now: number, opts?: { deferCaps?: boolean }): { sendAt: number };
   /** Record the send for caps (inside the same transaction as the insert). */
   recordSend(to: string, category: Category, now: number): void;
   /** Encrypt a body that must not be stored in clear (OTP). */
@@ -166,9 +170,9 @@ export class SubmitService {
    * Inside the commit: the checks that read the store, then the writes. A refusal (ApiError)
    * comes only from the checks, before anything is written; callers rely on that.
    */
-  persist(p: PreparedMessage, client: ClientConfig): Accepted {
+  persist(p: PreparedMessage, client: ClientConfig, opts?: { deferCaps?: boolean }): Accepted {
     const now = p.msg.createdAt;
-    const { sendAt } = this.#d.policy().admit(p.msg.to, p.msg.category, client, p.msg.sendAt, now);
+    const { sendAt } = this.#d.policy().admit(p.msg.to, p.msg.category, client, p.msg.sendAt, now, opts);
     if (sendAt > p.msg.sendAt) {
       // Deferred by quiet hours: validity runs from when it may first be sent.
       p.msg.expiresAt += sendAt - p.msg.sendAt;
@@ -185,18 +189,30 @@ export class SubmitService {
     const p = this.prepare(req, client, '', composedBySystem, presetId);
     this.#d.lanes.check(p.msg.category, 1);
     // An OTP does not wait for the group-commit tick: its latency budget is milliseconds.
+    const urgent = p.msg.category === 'otp';
     const lanes = new Set([p.msg.category]);
-    const accepted = await this.#d.store.commit.run(
-      () =>
-        this.#d.store.messages.transaction(() => {
-          const a = this.persist(p, client);
-          alsoInCommit?.(a);
-          return a;
-        }),
-      p.msg.category === 'otp',
-      // Dispatch on commit; the 202 waits for the fsync.
-      () => this.#d.onAccepted?.(lanes),
-    );
+    const commit = (deferCaps: boolean) =>
+      this.#d.store.commit.run(
+        () =>
+          this.#d.store.messages.transaction(() => {
+            const a = this.persist(p, client, { deferCaps });
+            alsoInCommit?.(a);
+            return a;
+          }),
+        urgent,
+        // Dispatch on commit; the 202 waits for the fsync.
+        () => this.#d.onAccepted?.(lanes),
+      );
+    let accepted: Accepted;
+    try {
+      // A code's send windows checked in its own commit's round trip (PostgreSQL).
+      accepted = await commit(urgent);
+    } catch (err) {
+      // A full window aborted it: nothing was written. Checked again by reading, which
+      // refuses it with the window and its Retry-After (or takes it, if the window freed).
+      if (!(urgent && (err as { sqlState?: unknown }).sqlState === SEND_WINDOW_FULL_SQLSTATE)) throw err;
+      accepted = await commit(false);
+    }
     this.#d.lanes.added(p.msg.category, 1);
     return accepted;
   }

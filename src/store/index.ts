@@ -95,6 +95,7 @@ function openPgStore(opts: StoreOptions): Store {
     throw err;
   }
   const messages = new PgMessageStore(client, { nodeId: opts.nodeId ?? 'local' });
+  const aux = new PgAuxStore(client, { nodeId: opts.nodeId });
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit): no fsync step here.
   // The group commit's units run on a connection of their own, and the main thread does not
   // wait for their COMMIT (a 1,000-message batch takes PostgreSQL tens of ms to write): a
@@ -109,14 +110,14 @@ function openPgStore(opts: StoreOptions): Store {
     },
     {
       intervalMs: opts.commitIntervalMs ?? 0,
-      urgentNow: urgentPgTransactor(client, opts.nodeId ?? 'local'),
+      urgentNow: urgentPgTransactor(client, opts.nodeId ?? 'local', aux),
       commitAsync: (fn) => onGroupLane(() => client.transactionAsync(fn)),
       maxUnits: PG_UNITS_PER_COMMIT,
     },
   );
   return {
     messages,
-    aux: new PgAuxStore(client, { nodeId: opts.nodeId }),
+    aux,
     callerId: new PgCallerIdStore(client, { nodeId: opts.nodeId }),
     smppOutbox: new PgSmppOutbox(client, { nodeId: opts.nodeId }),
     mms: new PgMmsStore(client, { nodeId: opts.nodeId ?? 'local' }),
@@ -144,14 +145,15 @@ function openPgStore(opts: StoreOptions): Store {
  * not wait for the flush. A crash in between loses a code that was sent but never
  * acknowledged: the client retries (at least once, as with SQLite).
  */
-function urgentPgTransactor(client: PgSyncClient, nodeId: string): UrgentTransactor {
+function urgentPgTransactor(client: PgSyncClient, nodeId: string, aux: PgAuxStore): UrgentTransactor {
   const barrier = client.prepared('INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1');
   const key = `wal_flush_barrier:${nodeId}`;
   return {
     transaction: (fn) =>
       client.transaction(() => {
         client.defer('SET LOCAL synchronous_commit = off');
-        return fn();
+        // One unit alone: its send windows are checked without a round trip of their own.
+        return aux.soleTransaction(fn);
       }),
     get inTransaction() {
       return client.inTransaction;

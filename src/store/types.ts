@@ -47,6 +47,9 @@ export interface SegmentRecord {
 }
 
 /** What applying a receipt needs to know about its segment. */
+/** SQLSTATE of a transaction aborted by AuxStore.guardSends (a send window was full). */
+export const SEND_WINDOW_FULL_SQLSTATE = 'XG001';
+
 export type ReceiptTarget = Pick<SegmentRecord, 'id' | 'messageId' | 'total' | 'status' | 'carrierId' | 'submittedAt'>;
 
 export interface MessageRecord {
@@ -285,6 +288,13 @@ export interface AuxStore {
 
   logSend(number: string, category: string, at: number): void;
   sendsSince(number: string, category: string, since: number): number[];
+  /**
+   * The same check as reading sendsSince, without waiting for it: where the store can (a
+   * transaction of this unit alone, on PostgreSQL), defers a statement that aborts the
+   * transaction with SEND_WINDOW_FULL_SQLSTATE when a window (ms, limit) already holds
+   * `limit` sends, and answers true. False: read sendsSince instead.
+   */
+  guardSends?(number: string, category: string, windows: ReadonlyArray<{ ms: number; limit: number }>, now: number): boolean;
   /**
    * Deletes entries logged before `before` among the oldest `limit`; returns how many. Fewer
    * than `limit` means the oldest entries left are newer than `before`.

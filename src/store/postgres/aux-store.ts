@@ -31,14 +31,38 @@ const withoutNul = (text: string): string => (text.includes('\u0000') ? text.rep
 type HeldReceiptRow = { id: number; carrier_id: string; keys: string; body: string; received_at: number };
 const toHeld = (r: HeldReceiptRow) => ({ id: r.id, carrierId: r.carrier_id, keys: r.keys.split(','), body: r.body, receivedAt: r.received_at });
 
+/** Aborts the transaction (XG001) when a window (ms, limit) already holds `limit` sends of the number's category. */
+const GUARD_SENDS_SQL = `SELECT xinge_assert_window_room(NOT EXISTS (
+  SELECT 1 FROM unnest($4::bigint[], $5::int[]) AS w(ms, lim)
+  WHERE (SELECT count(*) FROM send_log WHERE number = $1 AND category = $2 AND at > $3 - w.ms) >= w.lim))`;
+
 export class PgAuxStore implements AuxStore {
   readonly #c: PgSyncClient;
   readonly #node: string;
+  /** Inside a transaction of one unit alone (a verification code's own): guardSends may abort it. */
+  #sole = false;
 
   /** `nodeId`: this daemon's id (cluster.node_id), written on the receipts it holds. */
   constructor(client: PgSyncClient, opts: { nodeId?: string | undefined } = {}) {
     this.#c = client;
     this.#node = opts.nodeId ?? 'local';
+    client.prepared(GUARD_SENDS_SQL);
+  }
+
+  /** Runs fn as the only unit of its transaction: a failed guard takes nothing else with it. */
+  soleTransaction<T>(fn: () => T): T {
+    this.#sole = true;
+    try {
+      return fn();
+    } finally {
+      this.#sole = false;
+    }
+  }
+
+  guardSends(number: string, category: string, windows: ReadonlyArray<{ ms: number; limit: number }>, now: number): boolean {
+    if (!this.#sole) return false;
+    this.#c.defer(GUARD_SENDS_SQL, [number, category, now, windows.map((w) => w.ms), windows.map((w) => w.limit)]);
+    return true;
   }
 
   getIdempotency(client: string, key: string): IdempotencyRecord | undefined {

@@ -304,6 +304,15 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
     sql: `ALTER TABLE held_receipts ADD COLUMN held_by text;
       CREATE INDEX held_receipts_holder ON held_receipts(held_by);`,
   },
+  {
+    // A verification code's send windows checked inside its own transaction without a round
+    // trip of their own (PgAuxStore.guardSends): a full window aborts it with SQLSTATE XG001.
+    name: 'xinge_assert_window_room',
+    sql: `CREATE OR REPLACE FUNCTION xinge_assert_window_room(room boolean) RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NOT room THEN RAISE EXCEPTION 'a send window is full' USING ERRCODE = 'XG001'; END IF;
+      END $$;`,
+  },
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */
