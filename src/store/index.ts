@@ -150,11 +150,15 @@ function urgentPgTransactor(client: PgSyncClient, nodeId: string, aux: PgAuxStor
   const key = `wal_flush_barrier:${nodeId}`;
   return {
     transaction: (fn) =>
-      client.transaction(() => {
-        client.defer('SET LOCAL synchronous_commit = off');
-        // One unit alone: its send windows are checked without a round trip of their own.
-        return aux.soleTransaction(fn);
-      }),
+      client.transaction(
+        () => {
+          client.defer('SET LOCAL synchronous_commit = off');
+          // One unit alone: its send windows are checked without a round trip of their own.
+          return aux.soleTransaction(fn);
+        },
+        // Its statements as one query string: one round trip to PostgreSQL, not one each.
+        { oneMessage: true },
+      ),
     get inTransaction() {
       return client.inTransaction;
     },

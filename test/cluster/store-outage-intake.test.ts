@@ -4,39 +4,13 @@
  * 503 `store_unavailable` with Retry-After, never a 500; every message of a 202 is in the
  * database; once the database answers again the daemon accepts again, without a restart.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { join } from 'node:path';
 import { startTestPostgres } from '../helpers/postgres.js';
 import { auth, baseConfigObject, capturingLogger, makeConfig, tempDir } from '../helpers/fixtures.js';
 import { buildApp } from '../../src/app.js';
 import { realConnectors } from '../../src/daemon.js';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** The proxy in its own process: this process's main thread blocks on the store. */
-async function startProxy(t: Test, targetPort: number): Promise<{ port: number; send(cmd: string): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'proxy-process.ts'), String(targetPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.teardown(() => {
-    child.stdin!.end();
-    child.kill();
-  });
-  const waiting: Array<(l: string) => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => waiting.shift()?.(l));
-  const next = () => new Promise<string>((r) => waiting.push(r));
-  const port = Number(await next());
-  return {
-    port,
-    send: async (cmd) => {
-      const ok = next();
-      child.stdin!.write(`${cmd}\n`);
-      await ok;
-    },
-  };
-}
+import { startProxy } from './fixtures/proxy-child.js';
 
 const db = await startTestPostgres(t);
 if (db) {

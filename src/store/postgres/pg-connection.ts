@@ -56,6 +56,8 @@ export class PgConnection {
   readonly #async = new Map<number, AsyncTrip>();
   #closed = false;
   #depth = 0;
+  /** Inside a transaction(…, { oneMessage }): its messages go as one query string each. */
+  #oneMessage = false;
   /** Statements sent and waits done (metrics; round trips are what bound a node). */
   statements = 0;
   waits = 0;
@@ -139,9 +141,20 @@ export class PgConnection {
    * statement's error and carries on fails at its next statement: store methods avoid
    * expected errors (ON CONFLICT) rather than catch them.
    */
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, opts: { oneMessage?: boolean } = {}): T {
     const nested = this.#depth > 0;
-    const result = this.#body(fn);
+    // One message: the worker sends the transaction's statements in one query string (one
+    // round trip to PostgreSQL, not one per statement): for a verification code's few
+    // statements, where each round trip on a busy host also waits for a core.
+    const oneMessage = !nested && opts.oneMessage === true;
+    if (oneMessage) this.#oneMessage = true;
+    let result: T;
+    try {
+      result = this.#body(fn);
+    } catch (err) {
+      this.#oneMessage = false;
+      throw err;
+    }
     if (nested) {
       this.defer(`RELEASE xinge_sp${this.#depth}`);
       return result;
@@ -150,6 +163,7 @@ export class PgConnection {
     try {
       committed = this.#send({ sql: 'COMMIT', params: [], array: false }).command;
     } catch (err) {
+      this.#oneMessage = false;
       // A deferred statement failed before COMMIT ran: the transaction is still open, aborted.
       try {
         this.run('ROLLBACK');
@@ -157,6 +171,8 @@ export class PgConnection {
         /* the connection is gone: PostgreSQL rolled back */
       }
       throw err;
+    } finally {
+      this.#oneMessage = false;
     }
     // COMMIT of a transaction an earlier (caught) error aborted answers ROLLBACK, not an error.
     if (committed === 'ROLLBACK') throw new StoreError('store_failed', 'transaction rolled back: a statement in it failed earlier');
@@ -327,7 +343,7 @@ export class PgConnection {
     this.#deferred = [];
     const { port } = this.#ensureWorker();
     const id = this.#nextId++;
-    port.postMessage({ id, ops: batch, rollbackOnError });
+    port.postMessage(this.#oneMessage ? { id, ops: batch, rollbackOnError, oneQuery: true } : { id, ops: batch, rollbackOnError });
     this.statements += batch.length;
     return { id, deferredCount, size: batch.length, sinks };
   }

@@ -51,6 +51,7 @@ async function run(msg) {
     return;
   }
   const ops = msg.ops;
+  if (msg.oneQuery === true && !txLost && ops.length > 1 && ops.every(inlinable)) return runAsOneQuery(msg);
   const results = [];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
@@ -86,5 +87,53 @@ async function run(msg) {
     }
   }
   answer({ id: msg.id, results });
+}
+// A message as one simple query: the statements, their parameters written as literals by
+// the driver's own escaping, separated by semicolons. One round trip; PostgreSQL stops at the
+// first error (the transaction, opened by the message's BEGIN, is then left aborted for the
+// caller's ROLLBACK). Rows come back as arrays and are turned into objects where asked.
+const PARAM_OR_STRING = /'(?:[^']|'')*'|\\$(\\d+)/g;
+function inlinable(op) {
+  return !op.sql.includes('$$') && !/;\\s*\\S/.test(op.sql);
+}
+function literal(c, v) {
+  const p = pg.utils.prepareValue(v);
+  if (p === null || p === undefined) return 'NULL';
+  if (Buffer.isBuffer(p)) return "'\\\\x" + p.toString('hex') + "'";
+  return c.escapeLiteral(String(p));
+}
+async function runAsOneQuery(msg) {
+  const ops = msg.ops;
+  let text = '';
+  let c;
+  try {
+    c = await connection();
+    text = ops.map((op) => op.sql.replace(PARAM_OR_STRING, (m, n) => (n === undefined ? m : literal(c, op.params[Number(n) - 1])))).join(';\\n');
+    const res = await c.query({ text, rowMode: 'array' });
+    const list = Array.isArray(res) ? res : [res];
+    const results = list.map((r, i) => {
+      const verb = /^\s*(\w+)/.exec(ops[i].sql)?.[1]?.toUpperCase();
+      if (verb === 'BEGIN') inTx = true;
+      else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
+      const names = (r.fields ?? []).map((f) => f.name);
+      const rows = ops[i].array ? r.rows : r.rows.map((row) => Object.fromEntries(names.map((n, k) => [n, row[k]])));
+      return { rows, count: r.rowCount ?? 0, command: r.command };
+    });
+    answer({ id: msg.id, results });
+  } catch (err) {
+    if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
+      const cl = client; lose(cl); cl.end().catch(() => {});
+    }
+    // Which statement failed is not told: the transaction a BEGIN of this message opened is
+    // open and aborted (or lost with the connection), as after a failed statement of a message
+    // sent statement by statement.
+    if (ops.some((op) => /^\\s*BEGIN/i.test(op.sql))) inTx = true;
+    if (msg.rollbackOnError === true && inTx) {
+      if (client !== null) await client.query('ROLLBACK').catch(() => {});
+      inTx = false;
+      txLost = false;
+    }
+    answer({ id: msg.id, results: [], error: { message: String(err && err.message), code: err && err.code, index: ops.length - 1 } });
+  }
 }
 `;

@@ -135,8 +135,9 @@ export class PgSyncClient {
    * statement's error and carries on fails at its next statement: store methods avoid
    * expected errors (ON CONFLICT) rather than catch them.
    */
-  transaction<T>(fn: () => T): T {
-    return this.#current.transaction(fn);
+  /** `oneMessage`: the transaction's statements go to PostgreSQL as one query string (PgConnection.transaction). */
+  transaction<T>(fn: () => T, opts?: { oneMessage?: boolean }): T {
+    return this.#current.transaction(fn, opts);
   }
 
   /**
