@@ -140,7 +140,7 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
           const c = await pg.query(`SELECT 1`).then(() => undefined);
           void c;
           const top = await pg.query<{ calls: string; ms: string; q: string }>(
-            `SELECT calls, round(total_exec_time)::text || ' exec ' || round(total_plan_time)::text || ' plan' AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY calls DESC LIMIT 25`,
+            `SELECT calls, round(total_exec_time)::text || ' exec ' || round(total_plan_time)::text || ' plan, max ' || round(max_exec_time::numeric, 1)::text AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY calls DESC LIMIT 30`,
           ).catch((e: Error) => ({ rows: [{ calls: '?', ms: '?', q: e.message }] }));
           console.log(`pg_stat_statements, ${n} daemon(s), ${final} messages:`);
           for (const r of top.rows) console.log(`  ${String(r.calls).padStart(8)} calls ${String(r.ms).padStart(7)} ms  ${r.q}`);
