@@ -107,6 +107,8 @@ export class Dispatcher {
   #inFlight = 0;
   /** Lanes that may hold due work; a pass drops the ones it found drained. */
   readonly #hint = new Set<Category>(LANES);
+  /** The tick's due-lanes probe failed last time (logged once per outage). */
+  #probeFailed = false;
   /** Messages with segments sent whose `submitting` mark is not yet committed (count of segments). */
   readonly #claimingMsgs = new Map<string, number>();
   /** Per carrier: the weighted lanes' credit, carried from pass to pass. */
@@ -153,10 +155,13 @@ export class Dispatcher {
     try {
       const now = this.#d.now();
       const due = this.#d.store.messages.oldestQueuedDue(ids);
+      this.#probeFailed = false;
       return LANES.filter((l) => due[l] !== undefined && due[l]! <= now);
     } catch (err) {
-      // The store is away: a pass finds out and says so; the tick must not stop.
-      this.#d.logger.warn({ err }, 'due-lanes probe failed');
+      // The store is away: the passes find out too; the tick must not stop, and says so once
+      // (not ten times a second) until the probe works again.
+      if (!this.#probeFailed) this.#d.logger.warn({ err }, 'due-lanes probe failed');
+      this.#probeFailed = true;
       return LANES;
     }
   }
