@@ -12,32 +12,19 @@
  * The claims are counted by pg_stat_statements (this file's PostgreSQL loads it).
  */
 import t, { type Test } from 'tap';
-import { join } from 'node:path';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { auth, baseConfigObject, capturingLogger, makeConfig, tempDir } from '../helpers/fixtures.js';
-import { buildApp } from '../../src/app.js';
-import { realConnectors } from '../../src/daemon.js';
+import { auth } from '../helpers/fixtures.js';
 import { SmscSimulator } from '../../src/sim/smsc.js';
 import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { waitUntil } from './fixtures/bind-nodes.js';
+import { startPgApp } from './fixtures/pg-app.js';
 
 const db = await startTestPostgres(t, 'xinge_test', { settings: ['shared_preload_libraries=pg_stat_statements'] });
 if (db) {
   await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
 
-  const startNode = async (t: Test, sim: SmscSimulator, carrier: Record<string, unknown>) => {
-    const dir = tempDir(t);
-    const obj = baseConfigObject(dir, [
-      { id: 'c1', host: '127.0.0.1', port: sim.port, binds: 1, window: 50, enquire_link_s: 30, response_timeout_s: 10, source: { addr: '10690000' }, ...carrier },
-    ]);
-    obj.store = { path: join(dir, 'xinge.db'), driver: 'postgres', url: db.url };
-    obj.cluster = { node_id: 'pacing-node', node_ttl_ms: 3000, bind_lease_ttl_ms: 3000 };
-    const app = buildApp({ config: makeConfig(obj), logger: capturingLogger('warn').logger, ...realConnectors(), dispatchTickMs: 10 });
-    t.teardown(() => app.drain().catch(() => undefined));
-    await app.start();
-    await waitUntil(() => app.carriers.get('c1')!.connector.isUp(), 20000, 'bound');
-    return app;
-  };
+  const startNode = async (t: Test, sim: SmscSimulator, carrier: Record<string, unknown>) =>
+    (await startPgApp(t, sim, { url: db.url, nodeId: 'pacing-node', carrier: { window: 50, ...carrier } })).app;
   /** Claim statements PostgreSQL ran since the last reset. */
   const claims = async (): Promise<number> => {
     const r = await db.query<{ n: string }>(`SELECT coalesce(sum(calls), 0)::text AS n FROM pg_stat_statements WHERE query LIKE '%WITH picked AS%'`);

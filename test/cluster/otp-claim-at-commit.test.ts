@@ -5,14 +5,12 @@
  * code's send-log row show while the simulator holds the resp back.
  */
 import t from 'tap';
-import { join } from 'node:path';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { auth, baseConfigObject, capturingLogger, makeConfig, tempDir } from '../helpers/fixtures.js';
-import { buildApp } from '../../src/app.js';
-import { realConnectors } from '../../src/daemon.js';
+import { auth } from '../helpers/fixtures.js';
 import { SmscSimulator } from '../../src/sim/smsc.js';
 import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { waitUntil } from './fixtures/bind-nodes.js';
+import { startPgApp } from './fixtures/pg-app.js';
 
 const db = await startTestPostgres(t);
 if (db) {
@@ -20,16 +18,7 @@ if (db) {
     const sim = new SmscSimulator({ receipts: { segments: 'none' }, recordLimit: 100, respDelayMs: 4000 });
     await sim.start();
     t.teardown(() => sim.stop());
-    const dir = tempDir(t);
-    const obj = baseConfigObject(dir, [
-      { id: 'c1', host: '127.0.0.1', port: sim.port, binds: 1, tps: 100, window: 10, enquire_link_s: 30, response_timeout_s: 10, source: { addr: '10690000' } },
-    ]);
-    obj.store = { path: join(dir, 'xinge.db'), driver: 'postgres', url: db.url };
-    obj.cluster = { node_id: 'otp-node', node_ttl_ms: 3000, bind_lease_ttl_ms: 3000 };
-    const app = buildApp({ config: makeConfig(obj), logger: capturingLogger('warn').logger, ...realConnectors(), dispatchTickMs: 10 });
-    t.teardown(() => app.drain().catch(() => undefined));
-    await app.start();
-    await waitUntil(() => app.carriers.get('c1')!.connector.isUp(), 20000, 'bound');
+    const { app } = await startPgApp(t, sim, { url: db.url, nodeId: 'otp-node' });
     const reader = new PgSyncClient({ url: db.url });
     t.teardown(() => reader.close());
 

@@ -7,13 +7,11 @@
  * file's PostgreSQL) shows which statements ran.
  */
 import t from 'tap';
-import { join } from 'node:path';
 import { startTestPostgres } from '../helpers/postgres.js';
-import { auth, baseConfigObject, capturingLogger, makeConfig, tempDir } from '../helpers/fixtures.js';
-import { buildApp } from '../../src/app.js';
-import { realConnectors } from '../../src/daemon.js';
+import { auth } from '../helpers/fixtures.js';
 import { SmscSimulator } from '../../src/sim/smsc.js';
 import { waitUntil } from './fixtures/bind-nodes.js';
+import { startPgApp } from './fixtures/pg-app.js';
 
 const db = await startTestPostgres(t, 'xinge_test', { settings: ['shared_preload_libraries=pg_stat_statements'] });
 if (db) {
@@ -27,18 +25,7 @@ if (db) {
     const sim = new SmscSimulator({ receipts: { segments: 'none' }, recordLimit: 100 });
     await sim.start();
     t.teardown(() => sim.stop());
-    const dir = tempDir(t);
-    const obj = baseConfigObject(dir, [
-      { id: 'c1', host: '127.0.0.1', port: sim.port, binds: 1, tps: 100, window: 10, enquire_link_s: 30, response_timeout_s: 10, source: { addr: '10690000' } },
-    ]);
-    obj.store = { path: join(dir, 'xinge.db'), driver: 'postgres', url: db.url };
-    obj.cluster = { node_id: 'guard-node', node_ttl_ms: 3000, bind_lease_ttl_ms: 3000 };
-    (obj.policy as Record<string, unknown>).otp = { ...((obj.policy as Record<string, unknown>).otp as object), resend_after_s: 60, per_hour: 5, per_day: 10 };
-    const log = capturingLogger('warn');
-    const app = buildApp({ config: makeConfig(obj), logger: log.logger, ...realConnectors(), dispatchTickMs: 10 });
-    t.teardown(() => app.drain().catch(() => undefined));
-    await app.start();
-    await waitUntil(() => app.carriers.get('c1')!.connector.isUp(), 20000, 'bound');
+    const { app, lines } = await startPgApp(t, sim, { url: db.url, nodeId: 'guard-node', otp: { resend_after_s: 60, per_hour: 5, per_day: 10 } });
     await db.query('SELECT pg_stat_statements_reset()');
 
     const send = (to: string) =>
@@ -66,6 +53,6 @@ if (db) {
     await waitUntil(() => sim.accountStats('xinge').submits >= 2, 10000, 'the other code at the simulator');
     t.equal(sim.accountStats('xinge').submits, 2, 'two codes sent, the refused one not');
     // A refusal is not a store failure: nothing logged as one.
-    t.same(log.lines.filter((l) => /"level":(50|60)/.test(l)), [], 'no error logged');
+    t.same(lines.filter((l) => /"level":(50|60)/.test(l)), [], 'no error logged');
   });
 }
