@@ -90,6 +90,24 @@ if (pgc !== undefined) {
     t.same(c.query('SELECT id FROM om ORDER BY id', [], 'array'), [[1], [2]], 'the connection works after');
   });
 
+  t.test('the connection lost between two messages of the transaction: COMMIT fails, nothing written', async (t) => {
+    const killer = new PgSyncClient({ url: pgc.url });
+    t.teardown(() => killer.close());
+    let err: unknown;
+    try {
+      c.transaction(() => {
+        c.defer('INSERT INTO om (id, t) VALUES ($1, $2)', [10, 'before the read']);
+        const pid = c.one<{ pid: number }>('SELECT pg_backend_pid() AS pid')!.pid;
+        killer.run('SELECT pg_terminate_backend($1)', [pid]);
+        c.defer('INSERT INTO om (id, t) VALUES ($1, $2)', [11, 'after the read']);
+      }, { oneMessage: true });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof StoreError, `the COMMIT failed: ${String(err)}`);
+    t.same(c.query('SELECT id FROM om WHERE id IN (10, 11)', [], 'array'), [], 'neither row: the first was rolled back with the connection, the second never committed alone');
+  });
+
   t.test('property: any text and text array written in one message reads back as written', async (t) => {
     c.run('CREATE TABLE prop (id int PRIMARY KEY, t text, tags text[])');
     let id = 0;

@@ -34,6 +34,27 @@ function answer(a) {
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
+function verbOf(sql) {
+  return /^\\s*(\\w+)/.exec(sql)?.[1]?.toUpperCase();
+}
+// A statement ran: whether a transaction is open now.
+function ran(verb) {
+  if (verb === 'BEGIN') inTx = true;
+  else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
+}
+// After a statement's error: a broken connection is dropped (PostgreSQL rolls back what it had
+// open); nobody waits to roll back an asynchronous COMMIT's transaction, so the worker does, and
+// the next message does not run in an aborted transaction.
+async function afterError(err, msg) {
+  if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
+    const c = client; lose(c); c.end().catch(() => {});
+  }
+  if (msg.rollbackOnError === true && inTx) {
+    if (client !== null) await client.query('ROLLBACK').catch(() => {});
+    inTx = false;
+    txLost = false;
+  }
+}
 // One message at a time, in order: a message posted while another runs (an asynchronous
 // COMMIT, then a statement that waits) must not interleave its statements with it.
 let chain = Promise.resolve();
@@ -55,7 +76,7 @@ async function run(msg) {
   const results = [];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    const verb = /^\\s*(\\w+)/.exec(op.sql)?.[1]?.toUpperCase();
+    const verb = verbOf(op.sql);
     try {
       if (txLost) {
         if (verb === 'ROLLBACK') { txLost = false; inTx = false; results.push({ rows: [], count: 0 }); continue; }
@@ -66,22 +87,11 @@ async function run(msg) {
       const res = await c.query({ name: op.name, text: op.sql, values: op.params, rowMode: op.array ? 'array' : undefined });
       // Several statements in one text (a migration) answer a list: the last one counts.
       const r = Array.isArray(res) ? res[res.length - 1] : res;
-      if (verb === 'BEGIN') inTx = true;
-      else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
+      ran(verb);
       results.push({ rows: r.rows, count: r.rowCount ?? 0, command: r.command });
     } catch (err) {
-      // A broken connection is dropped; PostgreSQL rolls back what it had open.
-      if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
-        const c = client; lose(c); c.end().catch(() => {});
-      }
       if (verb === 'COMMIT' || verb === 'ROLLBACK') inTx = false;
-      // Nobody waits to roll back an asynchronous COMMIT's transaction: the worker does, so the
-      // next message does not run in an aborted transaction.
-      if (msg.rollbackOnError === true && inTx) {
-        if (client !== null) await client.query('ROLLBACK').catch(() => {});
-        inTx = false;
-        txLost = false;
-      }
+      await afterError(err, msg);
       answer({ id: msg.id, results, error: { message: String(err && err.message), code: err && err.code, index: i } });
       return;
     }
@@ -112,27 +122,18 @@ async function runAsOneQuery(msg) {
     const res = await c.query({ text, rowMode: 'array' });
     const list = Array.isArray(res) ? res : [res];
     const results = list.map((r, i) => {
-      const verb = /^\s*(\w+)/.exec(ops[i].sql)?.[1]?.toUpperCase();
-      if (verb === 'BEGIN') inTx = true;
-      else if (verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'END') inTx = false;
+      ran(verbOf(ops[i].sql));
       const names = (r.fields ?? []).map((f) => f.name);
       const rows = ops[i].array ? r.rows : r.rows.map((row) => Object.fromEntries(names.map((n, k) => [n, row[k]])));
       return { rows, count: r.rowCount ?? 0, command: r.command };
     });
     answer({ id: msg.id, results });
   } catch (err) {
-    if (client !== null && (err.code === undefined || !/^[0-9A-Z]{5}$/.test(String(err.code)) || String(err.code).startsWith('08') || String(err.code).startsWith('57P'))) {
-      const cl = client; lose(cl); cl.end().catch(() => {});
-    }
     // Which statement failed is not told: the transaction a BEGIN of this message opened is
     // open and aborted (or lost with the connection), as after a failed statement of a message
     // sent statement by statement.
-    if (ops.some((op) => /^\\s*BEGIN/i.test(op.sql))) inTx = true;
-    if (msg.rollbackOnError === true && inTx) {
-      if (client !== null) await client.query('ROLLBACK').catch(() => {});
-      inTx = false;
-      txLost = false;
-    }
+    if (ops.some((op) => verbOf(op.sql) === 'BEGIN')) inTx = true;
+    await afterError(err, msg);
     answer({ id: msg.id, results: [], error: { message: String(err && err.message), code: err && err.code, index: ops.length - 1 } });
   }
 }
