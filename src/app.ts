@@ -239,7 +239,7 @@ export function buildApp(opts: AppOptions): App {
     log: inboundLog,
     ...(smppServer ? { smppClients: smppServer } : {}),
   });
-  const inbound = new InboundBatch({ receipt: (ev) => receipts.handle(ev), reply: (ev) => mo.handle(ev) }, logger);
+  const inbound = new InboundBatch({ receipt: (ev) => receipts.handle(ev), receipts: (evs) => receipts.handleMany(evs), reply: (ev) => mo.handle(ev) }, logger);
   for (const rt of carriers.values()) {
     inbound.attach(rt.connector);
     rt.connector.on('bind', (b) => {

@@ -3,13 +3,16 @@
  * handler. A receipt often arrives in the same read as its submit_sm_resp; the resp's
  * outcome is handled in promise callbacks, so deliveries are handled after those have run
  * (and queued the `submitted` write ahead of the receipt's lookup): all of a turn's, in one
- * immediate. A handler that throws answers ESME_RSYSERR (the SMSC resends) and nothing else stops.
+ * immediate (receipts together, so a store where a statement is a round trip looks them up in
+ * one). A handler that throws answers ESME_RSYSERR (the SMSC resends) and nothing else stops.
  */
 import type { Logger } from 'pino';
 import type { Connector, InboundDeliver } from '../carriers/connector.js';
 
 export interface InboundHandlers {
   receipt: (ev: InboundDeliver) => void;
+  /** A turn's receipts at once, in order (ReceiptHandler.handleMany); `receipt` one by one without it. */
+  receipts?: (evs: InboundDeliver[]) => void;
   reply: (ev: InboundDeliver) => void;
 }
 
@@ -35,14 +38,25 @@ export class InboundBatch {
   #run(): void {
     const batch = this.#pending;
     this.#pending = [];
+    const many = this.#h.receipts;
+    const receipts: InboundDeliver[] = [];
     for (const ev of batch) {
+      if (ev.isReceipt && many !== undefined) {
+        receipts.push(ev);
+        continue;
+      }
       try {
         if (ev.isReceipt) this.#h.receipt(ev);
         else this.#h.reply(ev);
       } catch (err) {
-        this.#logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-        ev.ack(0x08);
+        this.#failed(ev, err);
       }
     }
+    if (receipts.length > 0) many!(receipts);
+  }
+
+  #failed(ev: InboundDeliver, err: unknown): void {
+    this.#logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+    ev.ack(0x08);
   }
 }

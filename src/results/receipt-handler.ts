@@ -10,7 +10,8 @@
 import type { Logger } from 'pino';
 import type { InboundDeliver } from '../carriers/connector.js';
 import type { CarrierConfig } from '../config/schema.js';
-import type { AuxStore, MessageStore, ReceiptTarget } from '../store/types.js';
+import type { AuxStore, MessageStore, ReceiptSettleItem, ReceiptTarget } from '../store/types.js';
+import type { SegmentStatus } from '../domain/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isVendorCode, parseReceipt, type Receipt } from './receipt-parse.js';
 import { receiptToStatus } from './receipt-status.js';
@@ -37,6 +38,22 @@ export interface ReceiptHandlerDeps {
 }
 
 type Outcome = 'applied' | 'late' | 'none';
+
+interface Prepared {
+  ev: InboundDeliver;
+  carrierId: string;
+  keys: string[];
+  stored: StoredReceipt;
+  /** When it was received (a hold runs from here). */
+  at: number;
+}
+
+/** A receipt's outcome in its commit, with its hold when it matched nothing yet. */
+interface Applied {
+  r: Outcome;
+  holdId: number | undefined;
+  body: string;
+}
 
 export class ReceiptHandler {
   readonly #d: ReceiptHandlerDeps;
@@ -88,6 +105,61 @@ export class ReceiptHandler {
   }
 
   handle(ev: InboundDeliver): void {
+    const p = this.#prepare(ev);
+    if (p !== undefined) this.#handleOne(p);
+  }
+
+  /**
+   * A turn's receipts. Where the store looks up and settles many receipts in one statement
+   * (PostgreSQL: a statement is a round trip), they go in one unit, but a receipt sharing an
+   * id form with one before it is handled after them, on its own, as handle() would: each
+   * receipt sees what the ones before it wrote.
+   */
+  handleMany(evs: readonly InboundDeliver[]): void {
+    if (this.#d.messages.settleReceipts === undefined) {
+      for (const ev of evs) this.handle(ev);
+      return;
+    }
+    const batch: Prepared[] = [];
+    const after: Prepared[] = [];
+    const seen = new Set<string>();
+    for (const ev of evs) {
+      let p: Prepared | undefined;
+      try {
+        p = this.#prepare(ev);
+      } catch (err) {
+        this.#failed(ev, err);
+        continue;
+      }
+      if (p === undefined) continue;
+      const pairs = p.keys.map((k) => `${p.carrierId}\u0000${k}`);
+      (pairs.some((x) => seen.has(x)) ? after : batch).push(p);
+      for (const x of pairs) seen.add(x);
+    }
+    if (batch.length > 0) {
+      try {
+        this.#handleBatch(batch);
+      } catch (err) {
+        for (const p of batch) this.#failed(p.ev, err);
+      }
+    }
+    for (const p of after) {
+      try {
+        this.#handleOne(p);
+      } catch (err) {
+        this.#failed(p.ev, err);
+      }
+    }
+  }
+
+  /** A handler that threw: ESME_RSYSERR, the SMSC resends it; nothing else stops. */
+  #failed(ev: InboundDeliver, err: unknown): void {
+    this.#d.logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+    ev.ack(0x08);
+  }
+
+  /** Parsed, counted and its id forms known; or answered already (unparseable, no id, unknown carrier). */
+  #prepare(ev: InboundDeliver): Prepared | undefined {
     const c = this.#d.carrier(ev.carrierId);
     let receipt: Receipt;
     try {
@@ -96,48 +168,81 @@ export class ReceiptHandler {
       this.#log.warn(ev.carrierId, { carrier: ev.carrierId, err: { message: (err as Error).message } }, 'unparseable receipt');
       this.#d.metrics.dlrUnmatched.inc({ carrier: ev.carrierId });
       ev.ack(0);
-      return;
+      return undefined;
     }
     this.#mDlr(ev.carrierId, receipt.stat).inc();
     if (receipt.id === undefined || c === undefined) {
       this.#unmatched(ev.carrierId, receipt.stat);
       ev.ack(0);
-      return;
+      return undefined;
     }
-    const carrierId = ev.carrierId;
-    const keys = candidateIds(receipt.id, c.dlr_id);
-    const stored = toStored(receipt);
-    const at = this.#d.now();
-    let holdId: number | undefined;
-    let body = '';
+    return { ev, carrierId: ev.carrierId, keys: candidateIds(receipt.id, c.dlr_id), stored: toStored(receipt), at: this.#d.now() };
+  }
+
+  #handleOne(p: Prepared): void {
+    const { carrierId, keys, stored } = p;
     // Looked up inside the group commit, so a submit_sm_resp already processed (its write
     // queued ahead of this one) is seen; the result, or the hold, is written in the same
     // transaction and deliver_sm_resp goes after the commit.
     this.#d
-      .commit(() => {
-        const r = this.#apply(carrierId, keys, stored);
-        if (r === 'none') {
-          body = JSON.stringify(stored);
-          holdId = this.#d.aux.insertHeldReceipt({ carrierId, keys, body, receivedAt: at });
-        }
-        return r;
-      })
+      .commit(() => this.#holdIfNone(p, this.#apply(carrierId, keys, stored)))
       .then(
-        (result) => {
-          ev.ack(0);
-          if (result === 'late') this.#late(carrierId, stored.stat);
-          else if (result === 'none' && holdId !== undefined) {
-            const evicted = this.#held.add({ id: holdId, carrierId, keys, receipt: stored, at }, body);
-            if (evicted.length > 0) this.#evict(evicted);
-            // The resp may have been handled while this unit waited for its commit: look once more.
-            this.#retry(holdId);
-          }
-        },
+        (done) => this.#answered(p, done),
         (err: unknown) => {
           this.#d.logger.error({ err }, 'receipt write failed');
-          ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
+          p.ev.ack(0x08); // ESME_RSYSERR: the SMSC will resend it
         },
       );
+  }
+
+  #handleBatch(batch: readonly Prepared[]): void {
+    const d = this.#d;
+    d.commit(() =>
+      // A savepoint: a failed statement undoes this unit alone, not the group's transaction.
+      d.messages.transaction(() => {
+        const now = d.now();
+        const items: ReceiptSettleItem[] = batch.map((p) => {
+          const { status, info } = this.#statusOf(p.stored);
+          return { carrierId: p.carrierId, keys: p.keys, settle: d.results.receiptSettle(status, info) };
+        });
+        const outcomes = d.messages.settleReceipts!(items, now);
+        return batch.map((p, i) => {
+          const o = outcomes[i];
+          let r: Outcome;
+          if (o.target === undefined) r = p.keys.some((k) => d.messages.hasEndedSegment(p.carrierId, k)) ? 'late' : 'none';
+          else if (o.settled) {
+            this.#observeLatency(o.target, now);
+            r = d.results.receiptSettled(o, now) ? 'applied' : 'late';
+          } else r = this.#applyNow(o.target, p.stored) ? 'applied' : 'late';
+          return this.#holdIfNone(p, r);
+        });
+      }),
+    ).then(
+      (done) => batch.forEach((p, i) => this.#answered(p, done[i])),
+      (err: unknown) => {
+        d.logger.error({ err }, 'receipt write failed');
+        for (const p of batch) p.ev.ack(0x08);
+      },
+    );
+  }
+
+  /** Inside the commit: a receipt that matched nothing yet is stored, held for its resp. */
+  #holdIfNone(p: Prepared, r: Outcome): Applied {
+    if (r !== 'none') return { r, holdId: undefined, body: '' };
+    const body = JSON.stringify(p.stored);
+    return { r, holdId: this.#d.aux.insertHeldReceipt({ carrierId: p.carrierId, keys: p.keys, body, receivedAt: p.at }), body };
+  }
+
+  /** After the commit: deliver_sm_resp, then what the outcome asks for. */
+  #answered(p: Prepared, a: Applied): void {
+    p.ev.ack(0);
+    if (a.r === 'late') this.#late(p.carrierId, p.stored.stat);
+    else if (a.r === 'none' && a.holdId !== undefined) {
+      const evicted = this.#held.add({ id: a.holdId, carrierId: p.carrierId, keys: p.keys, receipt: p.stored, at: p.at }, a.body);
+      if (evicted.length > 0) this.#evict(evicted);
+      // The resp may have been handled while this unit waited for its commit: look once more.
+      this.#retry(a.holdId);
+    }
   }
 
   /** A submit_sm_resp arrived: apply a receipt that came first. */
@@ -211,14 +316,22 @@ export class ReceiptHandler {
 
   #applyNow(seg: ReceiptTarget, r: StoredReceipt): boolean {
     const now = this.#d.now();
+    const { status, info } = this.#statusOf(r);
+    this.#observeLatency(seg, now);
+    return this.#d.results.segmentReceipt(seg, status, now, info);
+  }
+
+  #statusOf(r: StoredReceipt): { status: SegmentStatus; info: { stat?: string; err?: string } } {
     // Chinese SMSCs put the real outcome in the text (stat:MK:0005) even when the TLV says
     // DELIVERED: a vendor failure code in the text wins over the TLV.
     const stat = r.conflict && isVendorCode(r.rawStat) && r.textStat !== undefined ? r.textStat : r.stat;
-    const status = receiptToStatus(stat);
-    if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.labels(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
     const info: { stat?: string; err?: string } = { stat: r.rawStat ?? stat };
     if (r.err !== undefined) info.err = r.err;
-    return this.#d.results.segmentReceipt(seg, status, now, info);
+    return { status: receiptToStatus(stat), info };
+  }
+
+  #observeLatency(seg: ReceiptTarget, now: number): void {
+    if (seg.submittedAt !== null) this.#d.metrics.dlrLatency.labels(seg.carrierId).observe(Math.max(0, now - seg.submittedAt) / 1000);
   }
 
   #evict(evicted: readonly HeldReceipt[]): void {

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { isFinal, type FinalStatus, type MessageStatus, type SegmentStatus } from '../domain/types.js';
-import type { FinalizedMessage, MessageStore } from '../store/types.js';
+import type { FinalizedMessage, MessageStore, ReceiptSettleItem } from '../store/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { aggregateMessageStatus } from './aggregate.js';
 import { normaliseId } from './dlr-id.js';
@@ -64,15 +64,29 @@ export class ResultsWriter {
    */
   segmentReceipt(seg: SegmentRef, status: SegmentStatus, now: number, info: { stat?: string; err?: string }): boolean {
     const m = this.#d.messages;
-    if (seg.total === 1 && isFinal(status) && m.settleOnePartReceipt !== undefined) {
-      const ok = status === 'delivered';
-      const r = m.settleOnePartReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null, ok ? null : info.err ?? null, ok ? null : info.stat ?? null);
-      if (r.done !== undefined) this.#ended(r.done, now);
-      return r.applied;
+    const settle = seg.total === 1 ? this.receiptSettle(status, info) : undefined;
+    if (settle !== undefined && m.settleOnePartReceipt !== undefined) {
+      return this.receiptSettled(m.settleOnePartReceipt(seg.id, settle.status, now, settle.stat, settle.err, settle.errorCode, settle.errorText), now);
     }
     if (!this.#d.messages.setSegmentReceipt(seg.id, status, now, info.stat ?? null, info.err ?? null)) return false;
     if (isFinal(status)) this.#settle(seg, status, now, info.err, info.stat);
     return true;
+  }
+
+  /**
+   * How a receipt of `status` settles a one-part segment in one step (settleOnePartReceipt,
+   * settleReceipts): undefined when the status is not final.
+   */
+  receiptSettle(status: SegmentStatus, info: { stat?: string; err?: string }): ReceiptSettleItem['settle'] {
+    if (!isFinal(status)) return undefined;
+    const ok = status === 'delivered';
+    return { status, stat: info.stat ?? null, err: info.err ?? null, errorCode: ok ? null : info.err ?? null, errorText: ok ? null : info.stat ?? null };
+  }
+
+  /** After a one-step settle: the message's end is reported when it ended it. Returns `applied`. */
+  receiptSettled(r: { applied: boolean; done: FinalizedMessage | undefined }, now: number): boolean {
+    if (r.done !== undefined) this.#ended(r.done, now);
+    return r.applied;
   }
 
   #settle(seg: SegmentRef, segStatus: FinalStatus, now: number, errorCode?: string, errorText?: string): void {

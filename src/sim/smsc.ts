@@ -30,6 +30,8 @@ export interface SmscReceiptOptions {
   mix: Partial<Record<ReceiptStat, number>>;
   /** `all` parts, the `last` part of a concatenated message only, or `none` (receipts never come). */
   segments: 'all' | 'last' | 'none';
+  /** Each receipt sent this many times at once (carriers resend a receipt they think was lost); default 1. */
+  copies?: number;
 }
 
 export interface SmscSimOptions {
@@ -338,7 +340,7 @@ export class SmscSimulator {
       };
       sub.receipt = { stat, time: Date.now() };
       const target = conn.canReceive ? conn : [...this.#conns.values()].find((c) => c.canReceive && c.systemId === sub.systemId);
-      if (target) target.deliverReceipt(fields);
+      if (target) for (let i = 0; i < (r.copies ?? 1); i++) target.deliverReceipt(fields);
       else {
         const held = this.#heldReceipts.get(sub.systemId) ?? [];
         held.push(fields);

@@ -51,6 +51,20 @@ export interface SegmentRecord {
 export const SEND_WINDOW_FULL_SQLSTATE = 'XG001';
 
 export type ReceiptTarget = Pick<SegmentRecord, 'id' | 'messageId' | 'total' | 'status' | 'carrierId' | 'submittedAt'>;
+/** A receipt for MessageStore.settleReceipts: `settle` set for a final state (with what settleOnePartReceipt takes). */
+export interface ReceiptSettleItem {
+  carrierId: string;
+  /** The id forms to try, in order (dlr_id). */
+  keys: readonly string[];
+  settle?: { status: FinalSegmentStatus; stat: string | null; err: string | null; errorCode: string | null; errorText: string | null };
+}
+export interface ReceiptSettleOutcome {
+  target: ReceiptTarget | undefined;
+  /** Settled in the statement (target one-part, `settle` given); then applied and done say how. */
+  settled: boolean;
+  applied: boolean;
+  done: FinalizedMessage | undefined;
+}
 
 export interface MessageRecord {
   id: string;
@@ -211,6 +225,16 @@ export interface MessageStore {
   settleOnePartReceipt?(
     segmentId: number, status: FinalSegmentStatus, now: number, stat: string | null, err: string | null, errorCode: string | null, errorText: string | null,
   ): { applied: boolean; done: FinalizedMessage | undefined };
+  /**
+   * Optional (a store where a statement costs a round trip): the lookups of many receipts in
+   * one statement, and for each final receipt of a one-part message its settle too (as
+   * settleOnePartReceipt). Items must not share a (carrier, key) pair: each then names its own
+   * segment, and the answer is what the items one by one would have given. Per item:
+   * `target` as findSegmentByCarrierMsgId of its first key that finds one; `settled` when the
+   * item was settled here (`applied`, `done` as settleOnePartReceipt); otherwise the caller
+   * applies it to `target` itself.
+   */
+  settleReceipts?(items: readonly ReceiptSettleItem[], now: number): ReceiptSettleOutcome[];
   /** False when the segment is already final (a final segment never changes). */
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */

@@ -15,8 +15,9 @@ import { CATEGORIES, type Category, type MessageStatus, type SegmentStatus } fro
 import { idUpperBound } from '../../domain/ids.js';
 import { requeueStale } from '../requeue-stale.js';
 import { FINALIZED_COLS, toFinalized, toMessage, toSegment, type FinalizedRow, type MessageRow, type SegmentRow } from '../rows.js';
-import type { CancelResult, ClaimedSegment, FinalSegmentStatus, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptTarget, SegmentRecord } from '../types.js';
+import type { CancelResult, ClaimedSegment, FinalSegmentStatus, FinalizedMessage, MessageRecord, MessageStore, NewMessage, ReceiptSettleItem, ReceiptSettleOutcome, ReceiptTarget, SegmentRecord } from '../types.js';
 import type { PgSyncClient } from './sync-client.js';
+import { StoreError } from './errors.js';
 import { OTP_WAKE_CHANNEL } from '../../cluster/otp-wake.js';
 
 const laneIndex = (c: Category): number => CATEGORIES.indexOf(c);
@@ -90,6 +91,44 @@ const SETTLE_ONE_PART_SQL = `WITH s AS (
        SELECT (SELECT count(*) FROM s)::int, m.* FROM (SELECT 1) one LEFT JOIN m ON true`;
 const FIND_BY_CARRIER_MSG_SQL = `SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = $1 AND carrier_msg_id = $2
        AND status IN ${AWAITING_RECEIPT} ORDER BY submitted_at DESC, id DESC LIMIT 1`;
+
+/**
+ * Many receipts' lookups and one-part settles in one statement (settleReceipts): t is each
+ * item's target (its first key that finds a segment awaiting a receipt, newest first, as
+ * FIND_BY_CARRIER_MSG_SQL); s and m are SETTLE_ONE_PART_SQL for the items with a final
+ * state whose target is one-part. Items never share a key, so no two update one row.
+ */
+const FINALIZED_AS = FINALIZED_COLS.split(', ').map((c) => `msg.${c} AS f_${c}`).join(', ');
+const FINALIZED_OF_M = FINALIZED_COLS.split(', ').map((c) => `m.f_${c}`).join(', ');
+const SETTLE_RECEIPTS_SQL = `WITH k AS (
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[]) AS k(idx, carrier_id, msg_id, pos)
+       ), t AS (
+         SELECT DISTINCT ON (k.idx) k.idx, s.id, s.message_id, s.total, s.status, s.carrier_id, s.submitted_at
+         FROM k JOIN segments s ON s.carrier_id = k.carrier_id AND s.carrier_msg_id = k.msg_id AND s.status IN ${AWAITING_RECEIPT}
+         ORDER BY k.idx, k.pos, s.submitted_at DESC, s.id DESC
+       ), v AS (
+         SELECT * FROM unnest($5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS v(idx, status, stat, err, error_code, error_text)
+       ), s AS (
+         UPDATE segments seg SET status = v.status, receipt_stat = COALESCE(v.stat, seg.receipt_stat),
+           receipt_err = COALESCE(v.err, seg.receipt_err), final_at = $11
+         FROM t JOIN v ON v.idx = t.idx
+         WHERE seg.id = t.id AND t.total = 1 AND seg.status IN ${AWAITING_RECEIPT}
+         RETURNING t.idx, seg.message_id
+       ), m AS (
+         UPDATE messages msg SET status = v.status, final_at = $11, error_code = COALESCE(v.error_code, msg.error_code),
+           error_text = COALESCE(v.error_text, msg.error_text), body_enc = NULL
+         FROM s JOIN v ON v.idx = s.idx
+         WHERE msg.id = s.message_id AND msg.final_at IS NULL
+         RETURNING s.idx, ${FINALIZED_AS}
+       )
+       SELECT t.idx, t.id, t.message_id, t.total, t.status, t.carrier_id, t.submitted_at,
+         (v.idx IS NOT NULL AND t.total = 1) AS settled, (s.idx IS NOT NULL) AS applied, ${FINALIZED_OF_M}
+       FROM t LEFT JOIN v ON v.idx = t.idx LEFT JOIN s ON s.idx = t.idx LEFT JOIN m ON m.idx = t.idx`;
+
+type SettleReceiptsRow = [
+  idx: number, id: number, message_id: string, total: number, status: SegmentStatus, carrier_id: string, submitted_at: number | null,
+  settled: boolean, applied: boolean, ...finalized: FinalizedRow,
+];
 
 type DueRow = [
   id: number, message_id: string, seq: number, total: number, carrier_id: string, attempts: number, tried: string | null,
@@ -273,6 +312,39 @@ export class PgMessageStore implements MessageStore {
       [carrierId, carrierMsgId], 'array',
     );
     return r === undefined ? undefined : { id: r[0], messageId: r[1], total: r[2], status: r[3], carrierId: r[4], submittedAt: r[5] };
+  }
+
+  settleReceipts(items: readonly ReceiptSettleItem[], now: number): ReceiptSettleOutcome[] {
+    const out: ReceiptSettleOutcome[] = items.map(() => ({ target: undefined, settled: false, applied: false, done: undefined }));
+    if (items.length === 0) return out;
+    const kIdx: number[] = [], kCarrier: string[] = [], kId: string[] = [], kPos: number[] = [];
+    const vIdx: number[] = [], vStatus: string[] = [], vStat: (string | null)[] = [], vErr: (string | null)[] = [];
+    const vCode: (string | null)[] = [], vText: (string | null)[] = [];
+    const owner = new Map<string, number>();
+    items.forEach((it, i) => {
+      it.keys.forEach((key, pos) => {
+        const pair = `${it.carrierId}\u0000${key}`;
+        const o = owner.get(pair);
+        if (o === i) return;
+        if (o !== undefined) throw new StoreError('store_failed', 'settleReceipts: two items share a key');
+        owner.set(pair, i);
+        kIdx.push(i); kCarrier.push(it.carrierId); kId.push(key); kPos.push(pos);
+      });
+      if (it.settle !== undefined) {
+        vIdx.push(i); vStatus.push(it.settle.status); vStat.push(it.settle.stat); vErr.push(it.settle.err);
+        vCode.push(it.settle.errorCode); vText.push(it.settle.errorText);
+      }
+    });
+    const rows = this.#c.query<SettleReceiptsRow>(SETTLE_RECEIPTS_SQL, [kIdx, kCarrier, kId, kPos, vIdx, vStatus, vStat, vErr, vCode, vText, now], 'array');
+    for (const r of rows) {
+      const o = out[r[0]];
+      o.target = { id: r[1], messageId: r[2], total: r[3], status: r[4], carrierId: r[5], submittedAt: r[6] };
+      o.settled = r[7];
+      o.applied = r[8];
+      const f = r.slice(9) as FinalizedRow;
+      if (f[0] !== null) o.done = toFinalized(f, f[3], f[10]);
+    }
+    return out;
   }
 
   hasEndedSegment(carrierId: string, carrierMsgId: string): boolean {
