@@ -81,6 +81,15 @@ const INSERT_SEGMENTS_SQL = `INSERT INTO segments (message_id, seq, total, lane,
        SELECT $1, g, $2, $3, 'queued', $4, $5 FROM generate_series(1, $2::int) g`;
 const SUBMITTED_ONE_PART_SQL = `WITH s AS (UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting' RETURNING message_id)
          UPDATE messages SET status = 'submitted', submitted_at = $2 WHERE id = (SELECT message_id FROM s) AND final_at IS NULL`;
+/** submit_sm_resps of one-part messages, consecutive in a transaction: one statement (markSubmitted). */
+const SUBMITTED_ONE_PART_MANY_SQL = `WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(carrier_msg_id, at, id)),
+       s AS (UPDATE segments seg SET status = 'submitted', carrier_msg_id = v.carrier_msg_id, submitted_at = v.at FROM v
+             WHERE seg.id = v.id AND seg.status = 'submitting' RETURNING seg.message_id, v.at)
+       UPDATE messages m SET status = 'submitted', submitted_at = s.at FROM s WHERE m.id = s.message_id AND m.final_at IS NULL`;
+function buildSubmittedOnePart(rows: unknown[][]): { sql: string; params: unknown[] } {
+  if (rows.length === 1) return { sql: SUBMITTED_ONE_PART_SQL, params: rows[0]! };
+  return { sql: SUBMITTED_ONE_PART_MANY_SQL, params: [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])] };
+}
 const SETTLE_ONE_PART_SQL = `WITH s AS (
          UPDATE segments SET status = $1, receipt_stat = COALESCE($2, receipt_stat), receipt_err = COALESCE($3, receipt_err), final_at = $4
          WHERE id = $5 AND status IN ${AWAITING_RECEIPT} RETURNING message_id
@@ -150,7 +159,7 @@ export class PgMessageStore implements MessageStore {
   constructor(client: PgSyncClient, opts: PgMessageStoreOptions) {
     this.#c = client;
     this.#node = opts.nodeId;
-    for (const sql of [INSERT_MESSAGES_BATCH_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL, OLDEST_DUE_SQL]) client.prepared(sql);
+    for (const sql of [INSERT_MESSAGES_BATCH_SQL, INSERT_SEGMENTS_SQL, SUBMITTED_ONE_PART_SQL, SUBMITTED_ONE_PART_MANY_SQL, SETTLE_ONE_PART_SQL, FIND_BY_CARRIER_MSG_SQL, OLDEST_DUE_SQL]) client.prepared(sql);
   }
 
   transaction<T>(fn: () => T): T {
@@ -220,11 +229,9 @@ export class PgMessageStore implements MessageStore {
     const c = this.#c;
     if (total === 1 && !finalOnSubmit) {
       // The common case (one part, receipts awaited): nothing to return whatever happens, so
-      // one deferred statement, no round trip of its own.
-      c.defer(
-        SUBMITTED_ONE_PART_SQL,
-        [carrierMsgId, now, segmentId],
-      );
+      // deferred, no round trip of its own; the resps of a turn, consecutive, as one statement
+      // (one statement each cost the worker and PostgreSQL more than the update itself).
+      c.deferRow('submitted-one-part', [carrierMsgId, now, segmentId], buildSubmittedOnePart);
       return undefined;
     }
     if (c.run(`UPDATE segments SET status = 'submitted', carrier_msg_id = $1, submitted_at = $2 WHERE id = $3 AND status = 'submitting'`, [carrierMsgId, now, segmentId]) === 0) return undefined;
