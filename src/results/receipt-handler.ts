@@ -110,16 +110,11 @@ export class ReceiptHandler {
   }
 
   /**
-   * A turn's receipts. Where the store looks up and settles many receipts in one statement
-   * (PostgreSQL: a statement is a round trip), they go in one unit, but a receipt sharing an
-   * id form with one before it is handled after them, on its own, as handle() would: each
-   * receipt sees what the ones before it wrote.
+   * A turn's receipts, in one unit and one store call (PostgreSQL: one statement, where each
+   * receipt cost two round trips). A receipt sharing an id form with one before it is handled
+   * after them, on its own, as handle() would: each receipt sees what the ones before it wrote.
    */
   handleMany(evs: readonly InboundDeliver[]): void {
-    if (this.#d.messages.settleReceipts === undefined) {
-      for (const ev of evs) this.handle(ev);
-      return;
-    }
     const batch: Prepared[] = [];
     const after: Prepared[] = [];
     const seen = new Set<string>();
@@ -205,7 +200,7 @@ export class ReceiptHandler {
           const { status, info } = this.#statusOf(p.stored);
           return { carrierId: p.carrierId, keys: p.keys, settle: d.results.receiptSettle(status, info) };
         });
-        const outcomes = d.messages.settleReceipts!(items, now);
+        const outcomes = d.messages.settleReceipts(items, now);
         return batch.map((p, i) => {
           const o = outcomes[i];
           let r: Outcome;

@@ -226,15 +226,15 @@ export interface MessageStore {
     segmentId: number, status: FinalSegmentStatus, now: number, stat: string | null, err: string | null, errorCode: string | null, errorText: string | null,
   ): { applied: boolean; done: FinalizedMessage | undefined };
   /**
-   * Optional (a store where a statement costs a round trip): the lookups of many receipts in
-   * one statement, and for each final receipt of a one-part message its settle too (as
-   * settleOnePartReceipt). Items must not share a (carrier, key) pair: each then names its own
+   * A turn's receipts: each one's lookup, and for a final receipt of a one-part message its
+   * settle too (as setSegmentReceipt then finalizeMessage). PostgreSQL does them all in one
+   * statement (a statement is a round trip there); SQLite one by one. Items must not share a (carrier, key) pair: each then names its own
    * segment, and the answer is what the items one by one would have given. Per item:
    * `target` as findSegmentByCarrierMsgId of its first key that finds one; `settled` when the
    * item was settled here (`applied`, `done` as settleOnePartReceipt); otherwise the caller
    * applies it to `target` itself.
    */
-  settleReceipts?(items: readonly ReceiptSettleItem[], now: number): ReceiptSettleOutcome[];
+  settleReceipts(items: readonly ReceiptSettleItem[], now: number): ReceiptSettleOutcome[];
   /** False when the segment is already final (a final segment never changes). */
   setSegmentState(segmentId: number, status: SegmentStatus, now: number, info?: { errorCode?: string | null; receiptStat?: string | null; receiptErr?: string | null }): boolean;
   /** Final state, once: undefined when the message was already final. Clears a sealed body. */

@@ -1,30 +1,26 @@
 /**
- * PgMessageStore.settleReceipts: a turn's receipts looked up (and the one-part ones settled)
- * in one statement must give what the receipts one by one give (findSegmentByCarrierMsgId of
- * each key in turn, then settleOnePartReceipt): the same targets, outcomes and rows, with
- * recycled carrier ids (the newest awaiting segment wins), ids shared across carriers,
- * multipart targets (looked up, left to the caller), non-final states (looked up only),
- * segments already final, and keys tried in order. And it is one round trip.
+ * MessageStore.settleReceipts, both backends: a turn's receipts looked up (and the one-part
+ * ones settled) in one call must give what the receipts one by one give
+ * (findSegmentByCarrierMsgId of each key in turn, then setSegmentReceipt and finalizeMessage):
+ * the same targets, outcomes and rows, with recycled carrier ids (the newest awaiting segment
+ * wins), ids shared across carriers, multipart targets (looked up, left to the caller),
+ * non-final states (looked up only), segments already final, and keys tried in order. On
+ * PostgreSQL it is one round trip.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fc from 'fast-check';
+import { openStore } from '../../src/store/index.js';
 import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { migratePgStore } from '../../src/store/postgres/migrations.js';
 import { PgMessageStore } from '../../src/store/postgres/message-store.js';
-import type { FinalSegmentStatus, ReceiptSettleItem, ReceiptSettleOutcome } from '../../src/store/types.js';
+import type { FinalSegmentStatus, MessageStore, ReceiptSettleItem, ReceiptSettleOutcome } from '../../src/store/types.js';
 import { newMessage } from '../helpers/fixtures.js';
 import { startTestPostgres } from '../helpers/postgres.js';
 
 const pgc = await startTestPostgres(t);
-if (pgc === undefined) {
-  t.comment('PostgreSQL not installed: skipped');
-} else {
-  await pgc.query('CREATE DATABASE settle_receipts');
-  const url = pgc.url.replace(/\/[^/]+$/, '/settle_receipts');
-  const c = new PgSyncClient({ url });
-  t.teardown(() => c.close());
-  migratePgStore(c);
-  const s = new PgMessageStore(c, { nodeId: 'node-a' });
+
+/** The assertions against one backend; `waits` counts its round trips where it has them. */
+function suite(t: Test, s: MessageStore, waits?: () => number): void {
   const now = Date.now();
 
   // The fixture: segments awaiting receipts under a small pool of carrier ids.
@@ -47,6 +43,7 @@ if (pgc === undefined) {
   for (const carrier of ['c1', 'c2']) {
     const segs = s.peekDue(carrier, 'notification', now, 100, new Set());
     s.transaction(() => {
+      s.markClaimed(segs.map((x) => x.id), segs.map((x) => x.messageId), now);
       for (const seg of segs) {
         const p = plan.find((x) => x.id === seg.messageId)!;
         s.markSubmitted(seg.id, seg.messageId, seg.total, p.keys[seg.seq - 1]!, p.at, false);
@@ -54,13 +51,17 @@ if (pgc === undefined) {
     });
   }
   const k5 = s.findSegmentByCarrierMsgId('c1', 'k5')!;
-  t.ok(s.settleOnePartReceipt(k5.id, 'delivered', now - 100, 'DELIVRD', null, null, null).applied, 'k5 ended before the receipts');
+  t.ok(s.setSegmentReceipt(k5.id, 'delivered', now - 100, 'DELIVRD', null), 'k5 ended before the receipts');
+  s.finalizeMessage(k5.messageId, 'delivered', now - 100);
 
   const dump = () =>
-    c.query<Record<string, unknown>>(
-      `SELECT s.id, s.status, s.receipt_stat, s.receipt_err, s.final_at, m.status AS m_status, m.final_at AS m_final, m.error_code, m.error_text
-       FROM segments s JOIN messages m ON m.id = s.message_id ORDER BY s.id`,
-    );
+    plan.map((p) => {
+      const m = s.getMessage(p.id)!;
+      return {
+        m: [m.status, m.finalAt, m.errorCode, m.errorText],
+        segs: s.getSegments(p.id).map((g) => [g.id, g.status, g.receiptStat, g.receiptErr, g.finalAt]),
+      };
+    });
 
   /** fn's answer and the rows after it, then rolled back. */
   const tryOut = <T>(fn: () => T): { out: T; rows: unknown[] } => {
@@ -83,7 +84,8 @@ if (pgc === undefined) {
       for (const k of it.keys) if ((target = s.findSegmentByCarrierMsgId(it.carrierId, k)) !== undefined) break;
       if (target === undefined || it.settle === undefined || target.total !== 1) return { target, settled: false, applied: false, done: undefined };
       const st = it.settle;
-      return { target, settled: true, ...s.settleOnePartReceipt(target.id, st.status, at, st.stat, st.err, st.errorCode, st.errorText) };
+      const applied = s.setSegmentReceipt(target.id, st.status, at, st.stat, st.err);
+      return { target, settled: true, applied, done: applied ? s.finalizeMessage(target.messageId, st.status, at, st.errorCode, st.errorText) : undefined };
     });
 
   t.test('the documented cases', async (t) => {
@@ -95,14 +97,14 @@ if (pgc === undefined) {
       { carrierId: 'c1', keys: ['k6'] },
       { carrierId: 'c1', keys: ['k9'] },
     ];
-    let waits = 0;
+    let trips = 0;
     const batch = tryOut(() => {
-      const before = c.waits;
+      const before = waits?.() ?? 0;
       const out = s.settleReceipts(items, now);
-      waits = c.waits - before;
+      trips = (waits?.() ?? 0) - before;
       return out;
     });
-    t.equal(waits, 1, 'one round trip for six receipts');
+    if (waits !== undefined) t.equal(trips, 1, 'one round trip for six receipts');
     const seq = tryOut(() => oneByOne(items, now));
     t.same(batch, seq, 'as one by one');
     const [k1, k2, k3, k5x, k6, k9] = batch.out;
@@ -121,7 +123,7 @@ if (pgc === undefined) {
     t.notOk(k6!.settled, 'no final state: looked up only');
     t.equal(k9!.target, undefined);
     t.same(s.settleReceipts([], now), []);
-    t.throws(() => s.settleReceipts([{ carrierId: 'c1', keys: ['k1'] }, { carrierId: 'c1', keys: ['k1'] }], now), { code: 'store_failed' }, 'two items sharing a key are refused');
+    if (waits !== undefined) t.throws(() => s.settleReceipts([{ carrierId: 'c1', keys: ['k1'] }, { carrierId: 'c1', keys: ['k1'] }], now), { code: 'store_failed' }, 'two items sharing a key are refused');
     t.equal(s.settleReceipts([{ carrierId: 'c1', keys: ['k6', 'k6'] }], now)[0]!.target?.messageId, 'msg_k6', 'a key repeated within an item is one key');
   });
 
@@ -161,5 +163,21 @@ if (pgc === undefined) {
       { numRuns: 150 },
     );
     t.ok(compared > 150, `${compared} receipts compared`);
+  });
+}
+
+t.test('sqlite', async (t) => {
+  const store = openStore({ path: ':memory:' });
+  t.teardown(() => store.close());
+  suite(t, store.messages);
+});
+
+if (pgc !== undefined) {
+  t.test('postgres', async (t) => {
+    await pgc.query('CREATE DATABASE settle_receipts');
+    const c = new PgSyncClient({ url: pgc.url.replace(/\/[^/]+$/, '/settle_receipts') });
+    t.teardown(() => c.close());
+    migratePgStore(c);
+    suite(t, new PgMessageStore(c, { nodeId: 'node-a' }), () => c.waits);
   });
 }
