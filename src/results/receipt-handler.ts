@@ -39,6 +39,9 @@ export interface ReceiptHandlerDeps {
 
 type Outcome = 'applied' | 'late' | 'none';
 
+/** Receipts per unit (and per statement on PostgreSQL) at most. */
+const MAX_RECEIPTS_PER_UNIT = 1000;
+
 interface Prepared {
   ev: InboundDeliver;
   carrierId: string;
@@ -131,11 +134,13 @@ export class ReceiptHandler {
       (pairs.some((x) => seen.has(x)) ? after : batch).push(p);
       for (const x of pairs) seen.add(x);
     }
-    if (batch.length > 0) {
+    // A flood of receipts in one turn goes in bounded statements (one unit each, in order).
+    for (let i = 0; i < batch.length; i += MAX_RECEIPTS_PER_UNIT) {
+      const part = batch.slice(i, i + MAX_RECEIPTS_PER_UNIT);
       try {
-        this.#handleBatch(batch);
+        this.#handleBatch(part);
       } catch (err) {
-        for (const p of batch) this.#failed(p.ev, err);
+        for (const p of part) this.#failed(p.ev, err);
       }
     }
     for (const p of after) {

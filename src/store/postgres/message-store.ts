@@ -106,6 +106,8 @@ const FIND_BY_CARRIER_MSG_SQL = `SELECT id, message_id, total, status, carrier_i
  * item's target (its first key that finds a segment awaiting a receipt, newest first, as
  * FIND_BY_CARRIER_MSG_SQL); s and m are SETTLE_ONE_PART_SQL for the items with a final
  * state whose target is one-part. Items never share a key, so no two update one row.
+ * Not prepared: its generic plan (which cannot see the arrays' lengths) took 26 ms a call
+ * against 4.5 ms planned each time.
  */
 const FINALIZED_AS = FINALIZED_COLS.split(', ').map((c) => `msg.${c} AS f_${c}`).join(', ');
 const FINALIZED_OF_M = FINALIZED_COLS.split(', ').map((c) => `m.f_${c}`).join(', ');
