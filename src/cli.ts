@@ -24,6 +24,7 @@ const SIM_HELP = `Runs the SMSC simulator alone (tests, benchmarks). Options:
   --receipt-delay-ms N     delay before each delivery receipt
   --receipt-mix DELIVRD=90,UNDELIV=10   outcome mix of receipts
   --receipts all|last|none which segments get receipts
+  --receipt-copies N       send each receipt N times (a carrier resending receipts)
   --slow-ms N              delay before each submit_sm_resp
   --throttle-every N       answer every Nth submit with ESME_RTHROTTLED
   --error-every N:STATUS   answer every Nth submit with STATUS

@@ -23,6 +23,7 @@ export interface RunSimOptions {
   receiptMix?: string | Partial<Record<ReceiptStat, number>>;
   /** all | last | none */
   receipts?: string;
+  receiptCopies?: number | string;
   /** Slow mode: ms before each submit_sm_resp. */
   slowMs?: number | string;
   throttleEvery?: number | string;
@@ -58,6 +59,13 @@ function int(name: string, v: number | string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`sim option ${name}: expected a non-negative integer, got ${String(v)}`);
+  return n;
+}
+
+/** A count of at least 1 (receipt copies: 0 would be `--receipts none`). */
+function positive(name: string, v: number | string): number {
+  const n = int(name, v);
+  if (n === undefined || n < 1 || n > 100) throw new RangeError(`sim option ${name}: expected an integer from 1 to 100, got ${String(v)}`);
   return n;
 }
 
@@ -131,6 +139,7 @@ export function parseSimOptions(o: RunSimOptions): SmscSimInput {
       ...(o.receiptDelayMs !== undefined ? { delayMs: int('receiptDelayMs', o.receiptDelayMs)! } : {}),
       ...(mix(o.receiptMix) ? { mix: mix(o.receiptMix)! } : {}),
       ...(segments ? { segments } : {}),
+      ...(o.receiptCopies !== undefined ? { copies: positive('receiptCopies', o.receiptCopies) } : {}),
     },
   };
   if (errorEvery) input.errorEvery = errorEvery;
@@ -154,7 +163,7 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
  * `xinge sim [--port N] [--receipt-delay-ms N] [--slow-ms N] [--throttle-every N]
  * [--error-every N:STATUS] [--drop-after N] [--silent] [--silent-after N] [--drop-after-bind-ms N]
  * [--malformed-id no-nul|too-long|empty] [--wrong-resp COMMAND[:N]] [--id-format decimal|hex|hex-upper]
- * [--receipt-id-format …] [--id-start N] [--receipts all|last|none]
+ * [--receipt-id-format …] [--id-start N] [--receipts all|last|none] [--receipt-copies N]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
  * [--accounts id:pw,…] [--record-limit N] [--host H]` and the caller-ID provider's
  * --callerid-* flags (callerid-provider-cli.ts); --http-port N serves the handset inbox (/sim/)
@@ -174,7 +183,7 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     else opts[key] = true;
   }
   const known = new Set([
-    'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'slowMs',
+    'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'receiptCopies', 'slowMs',
     'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'silentAfter', 'dropAfterBindMs', 'malformedId', 'wrongResp', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
     ...CALLERID_SIM_FLAGS,
     'httpPort',

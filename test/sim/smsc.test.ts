@@ -280,6 +280,9 @@ t.test('runSim parses CLI-style options', async (t) => {
   t.throws(() => parseSimOptions({ port: 'x' }), RangeError);
   t.throws(() => parseSimOptions({ receiptMix: 'NOPE=1' }), RangeError);
   t.throws(() => parseSimOptions({ idFormat: 'octal' }), RangeError);
+  t.equal(parseSimOptions({ receiptCopies: '3' }).receipts?.copies, 3, '--receipt-copies');
+  t.throws(() => parseSimOptions({ receiptCopies: '0' }), RangeError, 'no copies is --receipts none');
+  t.throws(() => parseSimOptions({ receiptCopies: '1000' }), RangeError);
 });
 
 t.test('receipt helpers', async (t) => {
