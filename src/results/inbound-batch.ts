@@ -56,7 +56,12 @@ export class InboundBatch {
   }
 
   #failed(ev: InboundDeliver, err: unknown): void {
-    this.#logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-    ev.ack(0x08);
+    answerFailed(this.#logger, ev, err);
   }
+}
+
+/** A deliver_sm whose handler threw: ESME_RSYSERR (the SMSC resends it), logged; nothing else stops. */
+export function answerFailed(logger: Logger, ev: InboundDeliver, err: unknown): void {
+  logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
+  ev.ack(0x08);
 }

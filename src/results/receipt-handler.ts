@@ -18,6 +18,7 @@ import { receiptToStatus } from './receipt-status.js';
 import { candidateIds, normaliseId } from './dlr-id.js';
 import type { ResultsWriter } from './writer.js';
 import { LogLimiter } from '../observability/log-limiter.js';
+import { answerFailed } from './inbound-batch.js';
 import { HeldReceipts, toStored, type HeldReceipt, type StoredReceipt } from './held-receipts.js';
 
 export interface ReceiptHandlerDeps {
@@ -152,10 +153,8 @@ export class ReceiptHandler {
     }
   }
 
-  /** A handler that threw: ESME_RSYSERR, the SMSC resends it; nothing else stops. */
   #failed(ev: InboundDeliver, err: unknown): void {
-    this.#d.logger.error({ err: { message: (err as Error).message }, carrier: ev.carrierId }, 'deliver_sm handling failed');
-    ev.ack(0x08);
+    answerFailed(this.#d.logger, ev, err);
   }
 
   /** Parsed, counted and its id forms known; or answered already (unparseable, no id, unknown carrier). */
@@ -201,19 +200,19 @@ export class ReceiptHandler {
       // A savepoint: a failed statement undoes this unit alone, not the group's transaction.
       d.messages.transaction(() => {
         const now = d.now();
-        const items: ReceiptSettleItem[] = batch.map((p) => {
-          const { status, info } = this.#statusOf(p.stored);
-          return { carrierId: p.carrierId, keys: p.keys, settle: d.results.receiptSettle(status, info) };
-        });
+        const states = batch.map((p) => this.#statusOf(p.stored));
+        const items: ReceiptSettleItem[] = batch.map((p, i) => ({ carrierId: p.carrierId, keys: p.keys, settle: d.results.receiptSettle(states[i].status, states[i].info) }));
         const outcomes = d.messages.settleReceipts(items, now);
         return batch.map((p, i) => {
           const o = outcomes[i];
           let r: Outcome;
           if (o.target === undefined) r = p.keys.some((k) => d.messages.hasEndedSegment(p.carrierId, k)) ? 'late' : 'none';
-          else if (o.settled) {
+          else {
             this.#observeLatency(o.target, now);
-            r = d.results.receiptSettled(o, now) ? 'applied' : 'late';
-          } else r = this.#applyNow(o.target, p.stored) ? 'applied' : 'late';
+            // Settled by the store, or (multipart, not final) applied here as one receipt is.
+            const applied = o.settled ? d.results.receiptSettled(o, now) : d.results.segmentReceipt(o.target, states[i].status, now, states[i].info);
+            r = applied ? 'applied' : 'late';
+          }
           return this.#holdIfNone(p, r);
         });
       }),

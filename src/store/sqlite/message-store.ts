@@ -101,10 +101,7 @@ export class SqliteMessageStore implements MessageStore {
       // UPDATE … RETURNING costs twice a plain UPDATE plus a SELECT by key (SQLite
       // materialises the returned rows), so the hot path reads, then writes.
       msgSubmitted: p(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL`),
-      // The final state and the message as it now is, in one statement (RETURNING): a read fewer a message.
-      finalizeOpen: raw(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
-        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ? AND final_at IS NULL RETURNING ${FINALIZED_COLS}`),
-      submittedFinal: raw(`UPDATE messages SET status = 'submitted', submitted_at = ?, final_at = ? WHERE id = ? AND final_at IS NULL RETURNING ${FINALIZED_COLS}`),
+      openMsg: raw(`SELECT ${FINALIZED_COLS} FROM messages WHERE id = ? AND final_at IS NULL`),
       // Guarded: a final segment (canceled, ended) is never queued again.
       requeue: p(`UPDATE segments SET status = 'queued', due_at = @dueAt, attempts = attempts + @inc,
         error_code = COALESCE(@errorCode, error_code), carrier_id = COALESCE(@carrierId, carrier_id),
@@ -119,6 +116,8 @@ export class SqliteMessageStore implements MessageStore {
       setSeg: p(`UPDATE segments SET status = @status, error_code = COALESCE(@errorCode, error_code),
         receipt_stat = COALESCE(@receiptStat, receipt_stat), receipt_err = COALESCE(@receiptErr, receipt_err),
         final_at = CASE WHEN @final THEN @now ELSE final_at END WHERE id = @id AND final_at IS NULL`),
+      finalize: p(`UPDATE messages SET status = ?, final_at = ?, error_code = COALESCE(?, error_code),
+        error_text = COALESCE(?, error_text), body_enc = NULL WHERE id = ?`),
       // Carriers recycle ids: only segments awaiting a receipt match, the newest first.
       byCarrierMsg: raw(`SELECT id, message_id, total, status, carrier_id, submitted_at FROM segments WHERE carrier_id = ? AND carrier_msg_id = ?
         AND status IN ('submitted', 'accepted', 'enroute') ORDER BY submitted_at DESC, id DESC LIMIT 1`),
@@ -268,8 +267,10 @@ export class SqliteMessageStore implements MessageStore {
       this.#s.msgSubmitted.run(now, null, messageId);
       return undefined;
     }
-    const r = this.#s.submittedFinal.get(now, now, messageId) as FinalizedRow | undefined;
-    return r === undefined ? undefined : toFinalized(r, 'submitted', r[10]);
+    const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
+    if (open === undefined) return undefined;
+    this.#s.msgSubmitted.run(now, now, messageId);
+    return toFinalized(open, 'submitted', open[10]);
   }
 
   setSegmentReceipt(segmentId: number, status: SegmentStatus, now: number, stat: string | null, err: string | null): boolean {
@@ -303,8 +304,10 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   finalizeMessage(messageId: string, status: MessageStatus, now: number, errorCode?: string | null, errorText?: string | null): FinalizedMessage | undefined {
-    const r = this.#s.finalizeOpen.get(status, now, errorCode ?? null, errorText ?? null, messageId) as FinalizedRow | undefined;
-    return r === undefined ? undefined : toFinalized(r, status, r[10]);
+    const open = this.#s.openMsg.get(messageId) as FinalizedRow | undefined;
+    if (open === undefined) return undefined;
+    this.#s.finalize.run(status, now, errorCode ?? null, errorText ?? null, messageId);
+    return toFinalized(open, status, errorCode ?? open[10]);
   }
 
   /** As PostgreSQL's (one statement there); here the receipts one by one, in one call from the handler's one unit. */
