@@ -1,9 +1,9 @@
 import t from 'tap';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { auth, TOKEN, waitFor } from '../helpers/fixtures.js';
 import { startSmppEnv } from '../helpers/smpp-fixture.js';
 import { hasOpenssl, opensslSignature } from '../webhooks/fixtures/openssl.js';
+import { freePort } from '../helpers/free-port.js';
 
 const SECRET = 'whsec-loans-0123456789';
 
@@ -12,13 +12,6 @@ interface Received {
   body: string;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function hookServer(port: number, got: Received[]) {
   const server = createServer((req, res) => {

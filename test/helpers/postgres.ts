@@ -17,11 +17,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Test } from 'tap';
+import { freePort } from './free-port.js';
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:<port>/<database> */
@@ -154,17 +154,6 @@ export async function startTestPostgres(t: Test, database = 'xinge_test', opts: 
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connects until the server accepts (30 s at most); fails with the server log if it died. */
 async function waitUntilAccepting(port: number, log: string, child: ChildProcess): Promise<void> {

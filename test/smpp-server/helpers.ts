@@ -5,17 +5,12 @@ import { decodePdu, encodePdu, type Pdu, type SubmitSmFields } from '../../src/c
 import { PduFramer } from '../../src/carriers/smpp/framing.js';
 import { encodeUcs2 } from '../../src/encoding/index.js';
 import { startSmppEnv, type CarrierSpec, type SmppTestEnv } from '../helpers/smpp-fixture.js';
+import { freePort } from '../helpers/free-port.js';
+export { freePort };
 
 export const PASSWORD = 'pw-leg1';
 export const SIG = '【测试】';
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export interface ServerEnv {
   env: SmppTestEnv;

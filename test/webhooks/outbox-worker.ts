@@ -6,6 +6,7 @@ import { OutboxWorker } from '../../src/webhooks/outbox-worker.js';
 import type { OutboxEvent, OutboxMetrics, OutboxStore } from '../../src/webhooks/outbox-types.js';
 import { WebhookSender } from '../../src/webhooks/sender.js';
 import { hasOpenssl, opensslSignature } from './fixtures/openssl.js';
+import { freePort } from '../helpers/free-port.js';
 
 type State = 'pending' | 'delivered' | 'dead';
 interface Row extends OutboxEvent {
@@ -68,13 +69,6 @@ async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Prom
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 interface Hit {
   id: string;

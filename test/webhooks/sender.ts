@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { WebhookSender, nextBackoffMs } from '../../src/webhooks/sender.js';
 import { verifyWebhook } from '../../src/webhooks/sign.js';
 import { hasOpenssl, opensslSignature } from './fixtures/openssl.js';
+import { freePort } from '../helpers/free-port.js';
 
 interface Seen {
   method: string;
@@ -36,13 +37,6 @@ async function listen(handler: (req: IncomingMessage, body: Buffer, res: ServerR
   return { server, base: `http://127.0.0.1:${port}`, seen, connections: () => conns };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 const NOW = 1_717_000_000_123;
 const BODY = '{"event":"message.status","id":"m-1","status":"delivered","text_len":12,"note":"还款 ✓"}';

@@ -316,16 +316,21 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */
-const STORE_MIGRATION_LOCK = '7812083301447300712';
+export const STORE_MIGRATION_LOCK = '7812083301447300712';
 
 /** Brings the schema up to date; returns the versions this call applied. */
 export function migratePgStore(c: PgSyncClient, migrations = PG_STORE_MIGRATIONS): number[] {
   const applied: number[] = [];
+  // The bookkeeping table too is created under the lock: two daemons creating it at once
+  // race in the catalog (23505 or 42P07, by microseconds), and a daemon that loses must not exit.
+  c.run('BEGIN');
   try {
+    c.run(`SELECT pg_advisory_xact_lock(${STORE_MIGRATION_LOCK})`);
     c.run('CREATE TABLE IF NOT EXISTS store_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    c.run('COMMIT');
   } catch (err) {
-    // Two daemons creating the table at once: one loses the race, the table is there.
-    if (!(err instanceof StoreError && err.code === 'store_conflict')) throw err;
+    rollbackQuietly(c);
+    throw new StoreError('store_migration_failed', `store migrations: ${err instanceof Error ? err.message : String(err)}`);
   }
   for (let v = 1; v <= migrations.length; v++) {
     c.run('BEGIN');
@@ -338,13 +343,17 @@ export function migratePgStore(c: PgSyncClient, migrations = PG_STORE_MIGRATIONS
       }
       c.run('COMMIT');
     } catch (err) {
-      try {
-        c.run('ROLLBACK');
-      } catch {
-        /* the connection is gone: PostgreSQL rolled back */
-      }
+      rollbackQuietly(c);
       throw new StoreError('store_migration_failed', `store migration ${v}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   return applied;
+}
+
+function rollbackQuietly(c: PgSyncClient): void {
+  try {
+    c.run('ROLLBACK');
+  } catch {
+    /* the connection is gone: PostgreSQL rolled back */
+  }
 }
