@@ -10,8 +10,18 @@ import { ProviderError } from './errors.js';
 import { SignedClient, type ProviderResponse, type SignedClientOptions } from './http-client.js';
 import { CARD_STATUSES, type CallOptions, type CallerIdProvider, type CardFields, type CardStatus, type ProviderCard } from './provider.js';
 
+/** The largest time a JavaScript Date holds, ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A time in a provider's answer, ms; undefined when absent or beyond what a Date holds
+ * (Unix seconds of 1e13, say): kept, it would fail every answer and webhook that shows it.
+ */
 function time(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v * 1000;
+  if (typeof v === 'number') {
+    const ms = v * 1000;
+    return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+  }
   if (typeof v === 'string' && v !== '') {
     const t = Date.parse(v);
     if (!Number.isNaN(t)) return t;
