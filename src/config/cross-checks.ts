@@ -7,6 +7,8 @@
  * schema and is skipped here.
  */
 
+import { formatPath } from './path.js';
+
 type Raw = Record<string, unknown>;
 const obj = (v: unknown): Raw | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -44,7 +46,7 @@ function carrierChecks(raw: Raw, errors: string[]): Set<string> {
   const def = str(routing?.default_carrier);
   if (def !== undefined && !ids.has(def)) errors.push(`routing.default_carrier: unknown carrier ${def} (carriers: ${[...ids].join(', ') || 'none'})`);
   for (const [num, carrier] of Object.entries(obj(routing?.ported_numbers) ?? {})) {
-    if (typeof carrier === 'string' && !ids.has(carrier)) errors.push(`routing.ported_numbers.${num}: unknown carrier ${carrier}`);
+    if (typeof carrier === 'string' && !ids.has(carrier)) errors.push(`${formatPath(['routing', 'ported_numbers', num])}: unknown carrier ${carrier}`);
   }
   return ids;
 }
@@ -133,7 +135,7 @@ function templateChecks(raw: Raw, errors: string[]): void {
     }
     if (t.text === undefined && t.stages === undefined) errors.push(`templates[${i}].text: required (or stages)`);
     const texts: Array<[string, unknown]> = [[`templates[${i}].text`, t.text]];
-    for (const [k, v] of Object.entries(obj(t.stages) ?? {})) texts.push([`templates[${i}].stages.${k}`, v]);
+    for (const [k, v] of Object.entries(obj(t.stages) ?? {})) texts.push([formatPath(['templates', i, 'stages', k]), v]);
     arr(t.variants).forEach((v, j) => texts.push([`templates[${i}].variants[${j}].text`, obj(v)?.text]));
     for (const [p, text] of texts) {
       if (typeof text !== 'string') continue;

@@ -10,6 +10,9 @@ import { XingeError } from '../domain/errors.js';
 import { QuietHours } from '../policy/quiet-hours.js';
 import { configSchema, type Config } from './schema.js';
 import { crossCheckRaw } from './cross-checks.js';
+import { formatPath } from './path.js';
+
+export { formatPath };
 
 export class ConfigError extends XingeError {
   readonly errors: string[];
@@ -25,14 +28,6 @@ export class ConfigError extends XingeError {
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
-export function formatPath(path: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? p : `.${p}`;
-  }
-  return out === '' ? '(root)' : out;
-}
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
