@@ -33,6 +33,12 @@ export interface TestPostgres {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Stops the cluster and removes its directory; idempotent (also registered as a teardown). */
   stop(): Promise<void>;
+  /**
+   * A crash: every process of the cluster killed with SIGKILL at once, then the postmaster
+   * started again on the same data directory and port (crash recovery from the WAL). Resolves
+   * once the new postmaster accepts connections.
+   */
+  crash(): Promise<void>;
 }
 
 /** The directory holding initdb and postgres, or undefined when PostgreSQL is not installed. */
@@ -104,12 +110,19 @@ export async function startTestPostgres(t: Test, database = 'xinge_test', opts: 
     const postmaster = [
       `"$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 ${speed}`,
       '-c max_connections=60 -c log_min_messages=warning',
-      '-c log_connections=off -c log_disconnections=off </dev/null >"$5" 2>&1 &',
+      '-c log_connections=off -c log_disconnections=off </dev/null >>"$5" 2>&1 &',
     ].join(' ');
+    // A line `crash` on the pipe: SIGKILL to the postmaster's children and to it, then start it
+    // again (crash()). EOF ends the loop and the cluster.
     const script = [
-      postmaster,
-      'pid=$!',
-      'cat >/dev/null',
+      `start() { ${postmaster} pid=$!; }`,
+      'crash() {',
+      '  for s in /proc/[0-9]*/stat; do read -r p c st pp rest < "$s" 2>/dev/null && [ "$pp" = "$pid" ] && kill -KILL "$p" 2>/dev/null; done',
+      '  kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; sleep 0.3; start "$@"',
+      '}',
+      // Functions see their own arguments: the script's are passed on.
+      'start "$@"',
+      'while IFS= read -r cmd; do [ "$cmd" = crash ] && crash "$@"; done',
       'kill -INT "$pid" 2>/dev/null',
       'i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
       'kill -QUIT "$pid" 2>/dev/null',
@@ -147,6 +160,30 @@ export async function startTestPostgres(t: Test, database = 'xinge_test', opts: 
         }
       },
       stop,
+      async crash() {
+        const startedAt = async (): Promise<string | undefined> => {
+          const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+          // The old postmaster may die under this client: its query fails, and so must not the process.
+          c.on('error', () => undefined);
+          try {
+            await c.connect();
+            return String((await c.query<{ t: string }>('SELECT pg_postmaster_start_time()::text AS t')).rows[0]!.t);
+          } catch {
+            return undefined;
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        };
+        const before = await startedAt();
+        watchdog!.stdin!.write('crash\n');
+        const deadline = Date.now() + 60000;
+        for (;;) {
+          const now = await startedAt();
+          if (now !== undefined && now !== before) return;
+          if (Date.now() > deadline) throw new Error(`PostgreSQL did not come back after the crash: ${readFileSync(log, 'utf8').slice(-2000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
     };
   } catch (err) {
     await stop();

@@ -424,8 +424,17 @@ function fixBuffers(row: unknown): void {
   }
 }
 
+/**
+ * What a caller can do about a PostgreSQL error. Unavailable (answer 503, try again): no
+ * SQLSTATE (the connection), class 08 (connection), 57 (operator intervention: a shutdown, a
+ * crash of another backend 57P02, "the database system is starting up" 57P03 while it
+ * recovers, a canceled statement), 53 (insufficient resources: too many connections, disk
+ * full), 58 (system error: I/O), and 25006 (a read-only transaction: a standby not yet
+ * promoted after a failover). These pass when the database does; a 500 would say the request
+ * itself was wrong.
+ */
 function pgErrorCode(code: string | undefined): 'store_conflict' | 'store_unavailable' | 'store_failed' {
-  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code === '57P01' || code === '57014' || code === '53300') return 'store_unavailable';
+  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57|53|58)/.test(code) || code === '25006') return 'store_unavailable';
   if (code === '23505' || code === '40001' || code === '40P01') return 'store_conflict';
   return 'store_failed';
 }
