@@ -25,6 +25,7 @@ const SIM_HELP = `Runs the SMSC simulator alone (tests, benchmarks). Options:
   --receipt-mix DELIVRD=90,UNDELIV=10   outcome mix of receipts
   --receipts all|last|none which segments get receipts
   --receipt-copies N       send each receipt N times (a carrier resending receipts)
+  --receipt-retry-ms N     send a receipt again N ms after an error resp (up to 10 times), as SMSCs do
   --slow-ms N              delay before each submit_sm_resp
   --throttle-every N       answer every Nth submit with ESME_RTHROTTLED
   --error-every N:STATUS   answer every Nth submit with STATUS

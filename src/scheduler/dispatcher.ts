@@ -235,13 +235,23 @@ export class Dispatcher {
    */
   stageOtpClaim(): void {
     const m = this.#d.store.messages;
-    if (m.claimDueAtCommit === undefined || this.#stopped || this.#running || this.#staged !== undefined) return;
+    const claimDueAtCommit = m.claimDueAtCommit?.bind(m);
+    if (claimDueAtCommit === undefined || this.#stopped || this.#running || this.#staged !== undefined) return;
     const now = this.#d.now();
     const staged: StagedClaim[] = [];
-    for (const { rt, granted } of this.#plan(now, true)) {
-      const limit = Math.min(granted, STAGED_OTP_CLAIM);
-      rt.pending -= granted - limit;
-      staged.push({ rt, limit, rows: m.claimDueAtCommit(rt.config.id, 'otp', now, limit, rt.claiming ?? new Set<number>()) });
+    const plan = this.#plan(now, true);
+    const held = plan.map((p) => p.granted);
+    try {
+      plan.forEach(({ rt, granted }, i) => {
+        const limit = Math.min(granted, STAGED_OTP_CLAIM);
+        staged.push({ rt, limit, rows: claimDueAtCommit(rt.config.id, 'otp', now, limit, rt.claiming ?? new Set<number>()) });
+        rt.pending -= granted - limit;
+        held[i] = limit;
+      });
+    } catch (err) {
+      // Nothing is staged: every grant goes back (see #pass).
+      plan.forEach(({ rt }, i) => (rt.pending -= held[i]!));
+      throw err;
     }
     if (staged.length > 0) this.#staged = staged;
   }
@@ -253,8 +263,9 @@ export class Dispatcher {
     this.#staged = undefined;
     const now = this.#d.now();
     let drained = true;
+    // Every grant back before anything is sent: a send that throws must not keep the others'.
+    for (const { rt, limit } of staged) rt.pending -= limit;
     for (const { rt, limit, rows } of staged) {
-      rt.pending -= limit;
       const segs = rows();
       if (segs === undefined || segs.length >= limit) drained = false;
       if (segs !== undefined && segs.length > 0) this.#dispatch(rt, segs, now);
@@ -275,14 +286,24 @@ export class Dispatcher {
       // A lane stays hinted if some carrier's peek filled its request (there may be more).
       const full = new Set<Category>();
       const asked = new Set<Category>();
-      for (const { rt, granted, bulk: bulkDue } of plan) {
-        // A verification code goes on the wire before the bulk claim of this carrier is read.
-        const otp = lanes.has('otp') ? this.#peek(rt, 'otp', granted, now, full, asked) : [];
-        if (otp.length > 0) this.#dispatch(rt, otp, now);
-        rt.pending -= otp.length;
-        const bulk = bulkDue ? this.#takeBulk(rt, granted - otp.length, now, lanes, full, asked) : [];
-        rt.pending -= granted - otp.length;
-        if (bulk.length > 0) this.#dispatch(rt, bulk, now);
+      // The window slots each carrier was granted, until this pass gives them back. A store
+      // error mid-pass (the database restarting) must give back the rest too: kept, they would
+      // hold the window for good and the carrier would never be sent to again.
+      const held = plan.map((p) => p.granted);
+      try {
+        plan.forEach(({ rt, granted, bulk: bulkDue }, i) => {
+          // A verification code goes on the wire before the bulk claim of this carrier is read.
+          const otp = lanes.has('otp') ? this.#peek(rt, 'otp', granted, now, full, asked) : [];
+          if (otp.length > 0) this.#dispatch(rt, otp, now);
+          rt.pending -= otp.length;
+          held[i] = granted - otp.length;
+          const bulk = bulkDue ? this.#takeBulk(rt, granted - otp.length, now, lanes, full, asked) : [];
+          rt.pending -= granted - otp.length;
+          held[i] = 0;
+          if (bulk.length > 0) this.#dispatch(rt, bulk, now);
+        });
+      } finally {
+        plan.forEach(({ rt }, i) => (rt.pending -= held[i]!));
       }
       // Only when every usable carrier was asked can a lane be called drained.
       const allAsked = [...this.#d.carriers.values()].every((rt) => rt.paused || !rt.connector.isUp() || plan.some((p) => p.rt === rt));

@@ -62,6 +62,8 @@ export interface SimContext {
   onSubmitted(conn: SimConnection): void;
   onAccepted(conn: SimConnection, sub: RecordedSubmit): void;
   onClosed(conn: SimConnection): void;
+  /** A deliver_sm_resp came (receipts answered with an error are sent again). */
+  onDeliverAnswered?(conn: SimConnection, seq: number, status: number): void;
 }
 
 const BIND_MODES: Record<number, SimBindMode> = {
@@ -208,6 +210,7 @@ export class SimConnection {
 
   #recordResponse(commandId: number, status: number, seq: number): void {
     this.#ctx.recorder.response({ conn: this.index, command: commandName(commandId), commandId, status, seq, time: Date.now() });
+    if (commandId === CommandId.deliver_sm_resp) this.#ctx.onDeliverAnswered?.(this, seq, status);
   }
 
   #onBind(pdu: Pdu, mode: SimBindMode): void {

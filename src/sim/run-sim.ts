@@ -24,6 +24,7 @@ export interface RunSimOptions {
   /** all | last | none */
   receipts?: string;
   receiptCopies?: number | string;
+  receiptRetryMs?: number | string;
   /** Slow mode: ms before each submit_sm_resp. */
   slowMs?: number | string;
   throttleEvery?: number | string;
@@ -140,6 +141,7 @@ export function parseSimOptions(o: RunSimOptions): SmscSimInput {
       ...(mix(o.receiptMix) ? { mix: mix(o.receiptMix)! } : {}),
       ...(segments ? { segments } : {}),
       ...(o.receiptCopies !== undefined ? { copies: positive('receiptCopies', o.receiptCopies) } : {}),
+      ...(o.receiptRetryMs !== undefined ? { retryMs: int('receiptRetryMs', o.receiptRetryMs)! } : {}),
     },
   };
   if (errorEvery) input.errorEvery = errorEvery;
@@ -163,7 +165,7 @@ export async function runSim(opts: RunSimOptions = {}): Promise<SimHandle> {
  * `xinge sim [--port N] [--receipt-delay-ms N] [--slow-ms N] [--throttle-every N]
  * [--error-every N:STATUS] [--drop-after N] [--silent] [--silent-after N] [--drop-after-bind-ms N]
  * [--malformed-id no-nul|too-long|empty] [--wrong-resp COMMAND[:N]] [--id-format decimal|hex|hex-upper]
- * [--receipt-id-format …] [--id-start N] [--receipts all|last|none] [--receipt-copies N]
+ * [--receipt-id-format …] [--id-start N] [--receipts all|last|none] [--receipt-copies N] [--receipt-retry-ms N]
  * [--receipt-mix DELIVRD=90,UNDELIV=10] [--system-id ID] [--password PW]
  * [--accounts id:pw,…] [--record-limit N] [--host H]` and the caller-ID provider's
  * --callerid-* flags (callerid-provider-cli.ts); --http-port N serves the handset inbox (/sim/)
@@ -183,7 +185,7 @@ export async function runSimCli(args: string[], out: NodeJS.WritableStream = pro
     else opts[key] = true;
   }
   const known = new Set([
-    'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'receiptCopies', 'slowMs',
+    'host', 'port', 'systemId', 'password', 'accounts', 'receiptDelayMs', 'receiptMix', 'receipts', 'receiptCopies', 'receiptRetryMs', 'slowMs',
     'throttleEvery', 'errorEvery', 'dropAfter', 'silent', 'silentAfter', 'dropAfterBindMs', 'malformedId', 'wrongResp', 'idFormat', 'receiptIdFormat', 'idStart', 'recordLimit',
     ...CALLERID_SIM_FLAGS,
     'httpPort',

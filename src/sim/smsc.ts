@@ -32,7 +32,15 @@ export interface SmscReceiptOptions {
   segments: 'all' | 'last' | 'none';
   /** Each receipt sent this many times at once (carriers resend a receipt they think was lost); default 1. */
   copies?: number;
+  /**
+   * A receipt answered with an error status (the gateway could not write it) is sent again
+   * after this many ms, up to RECEIPT_RETRIES times, as SMSCs do; 0 or absent: never.
+   */
+  retryMs?: number;
 }
+
+/** Resends of one receipt at most (retryMs). */
+export const RECEIPT_RETRIES = 10;
 
 export interface SmscSimOptions {
   host: string;
@@ -128,6 +136,8 @@ export class SmscSimulator {
   readonly #ctx: SimContext;
   /** Receipts waiting for a receiver of their account to bind. */
   readonly #heldReceipts = new Map<string, SubmitSmFields[]>();
+  /** Receipts sent and not yet answered, by `conn:seq` (only when receipts are resent: retryMs). */
+  readonly #unanswered = new Map<string, { fields: SubmitSmFields; tries: number; systemId: string }>();
   #dueNow: Array<() => void> = [];
   #dueNowTimer: NodeJS.Immediate | undefined;
   #nextConn = 0;
@@ -308,7 +318,20 @@ export class SmscSimulator {
       onUnbound: (c) => this.accounts.unbound(c.systemId),
       onSubmitted: (c) => this.accounts.submitted(c.systemId),
       onAccepted: (c, sub) => this.#scheduleReceipt(c, sub),
-      onClosed: (c) => this.#conns.delete(c.index),
+      onClosed: (c) => {
+        this.#conns.delete(c.index);
+        // Receipts never answered on a closed connection: sent again on the account's next bind.
+        if ((opts.receipts.retryMs ?? 0) > 0) {
+          for (const [key, sent] of this.#unanswered) {
+            if (!key.startsWith(`${c.index}:`)) continue;
+            this.#unanswered.delete(key);
+            const held = this.#heldReceipts.get(sent.systemId) ?? [];
+            held.push(sent.fields);
+            this.#heldReceipts.set(sent.systemId, held);
+          }
+        }
+      },
+      onDeliverAnswered: (c, seq, status) => this.#deliverAnswered(c, seq, status),
     };
   }
 
@@ -340,7 +363,7 @@ export class SmscSimulator {
       };
       sub.receipt = { stat, time: Date.now() };
       const target = conn.canReceive ? conn : [...this.#conns.values()].find((c) => c.canReceive && c.systemId === sub.systemId);
-      if (target) for (let i = 0; i < (r.copies ?? 1); i++) target.deliverReceipt(fields);
+      if (target) for (let i = 0; i < (r.copies ?? 1); i++) this.#sendReceipt(target, fields, 0);
       else {
         const held = this.#heldReceipts.get(sub.systemId) ?? [];
         held.push(fields);
@@ -366,12 +389,39 @@ export class SmscSimulator {
     this.#timers.add(t);
   }
 
+  /** A receipt on the wire; remembered until answered when receipts are resent (retryMs). */
+  #sendReceipt(c: SimConnection, fields: SubmitSmFields, tries: number): void {
+    const seq = c.deliverReceipt(fields);
+    if ((this.#opts.receipts.retryMs ?? 0) > 0) this.#unanswered.set(`${c.index}:${seq}`, { fields, tries, systemId: c.systemId });
+  }
+
+  /** A deliver_sm_resp: an error for a receipt sends it again later (retryMs), on a bind of that account. */
+  #deliverAnswered(c: SimConnection, seq: number, status: number): void {
+    const key = `${c.index}:${seq}`;
+    const sent = this.#unanswered.get(key);
+    if (sent === undefined) return;
+    this.#unanswered.delete(key);
+    const retryMs = this.#opts.receipts.retryMs ?? 0;
+    if (status === 0 || retryMs <= 0 || sent.tries >= RECEIPT_RETRIES) return;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      const target = [...this.#conns.values()].find((x) => x.canReceive && x.systemId === sent.systemId);
+      if (target) this.#sendReceipt(target, sent.fields, sent.tries + 1);
+      else {
+        const held = this.#heldReceipts.get(sent.systemId) ?? [];
+        held.push(sent.fields);
+        this.#heldReceipts.set(sent.systemId, held);
+      }
+    }, retryMs);
+    this.#timers.add(t);
+  }
+
   #flushHeld(c: SimConnection): void {
     if (!c.canReceive) return;
     const held = this.#heldReceipts.get(c.systemId);
     if (!held) return;
     this.#heldReceipts.delete(c.systemId);
-    for (const f of held) c.deliverReceipt(f);
+    for (const f of held) this.#sendReceipt(c, f, 0);
   }
 }
 

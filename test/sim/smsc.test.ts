@@ -283,6 +283,35 @@ t.test('runSim parses CLI-style options', async (t) => {
   t.equal(parseSimOptions({ receiptCopies: '3' }).receipts?.copies, 3, '--receipt-copies');
   t.throws(() => parseSimOptions({ receiptCopies: '0' }), RangeError, 'no copies is --receipts none');
   t.throws(() => parseSimOptions({ receiptCopies: '1000' }), RangeError);
+  t.equal(parseSimOptions({ receiptRetryMs: '250' }).receipts?.retryMs, 250, '--receipt-retry-ms');
+  t.throws(() => parseSimOptions({ receiptRetryMs: '-1' }), RangeError);
+});
+
+t.test('receipts.retryMs: a receipt answered with an error comes again until answered ESME_ROK, at most 10 more times; one answered ESME_ROK does not', async (t) => {
+  // Receipts 100 ms after the resp: the test knows the ids by then.
+  const smsc = await sim(t, { receipts: { delayMs: 100, mix: { DELIVRD: 1 }, segments: 'all', retryMs: 20 } });
+  const s = new SmppSession({ host: '127.0.0.1', port: smsc.port, mode: 'transceiver', systemId: 'xinge', password: 'secret', window: 10, responseTimeoutMs: 2000, enquireLinkMs: 30000 });
+  const got = new Map<string, number>();
+  // The first message's receipt is refused twice (the gateway's store is away), the second's
+  // always; everything else is taken at once.
+  s.on('deliver', (p, ack) => {
+    const id = String(p.tlvs['receipted_message_id']);
+    const n = (got.get(id) ?? 0) + 1;
+    got.set(id, n);
+    ack(id === ids[0] && n <= 2 ? 0x08 : id === ids[1] ? 0x08 : 0);
+  });
+  await s.connect();
+  t.teardown(() => s.close());
+  const ids: string[] = [];
+  for (const to of ['8613800138000', '8613800138001', '8613800138002']) {
+    const r = await s.submit(sub({ destinationAddr: to }));
+    ids.push(r.kind === 'accepted' ? r.carrierMessageId : '');
+  }
+  await until(() => (got.get(ids[1]!) ?? 0) >= 11, 5000);
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(got.get(ids[0]!), 3, 'refused twice, taken the third time');
+  t.equal(got.get(ids[1]!), 11, 'always refused: the first send and 10 more');
+  t.equal(got.get(ids[2]!), 1, 'taken at once: sent once');
 });
 
 t.test('receipt helpers', async (t) => {
