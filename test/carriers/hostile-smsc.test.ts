@@ -15,6 +15,7 @@ import { CommandId, RESPONSE_BIT, decodePdu, encodeHeader, encodePdu, isResponse
 import { PduFramer } from '../../src/carriers/smpp/framing.js';
 import { encodeUcs2 } from '../../src/encoding/index.js';
 import { startSmppEnv } from '../helpers/smpp-fixture.js';
+import { cstrArb, rawPdu, tlvBytes } from '../helpers/pdu-fuzz.js';
 import { ADMIN_TOKEN, TOKEN, waitFor } from '../helpers/fixtures.js';
 
 const DATA_SM = 0x00000103;
@@ -77,11 +78,7 @@ class HostileSmsc {
   }
 }
 
-const cstr = (max: number): fc.Arbitrary<Buffer> =>
-  fc.oneof(
-    fc.constantFrom('13800138000', '8613900139000', '+8613700137000', '10690000', '10690000123', '', '0').map((s) => Buffer.from(`${s}\0`)),
-    fc.uint8Array({ maxLength: max }).map((a) => Buffer.concat([Buffer.from(a.map((b) => b || 0x41)), Buffer.from([0])])),
-  );
+const cstr = (max: number) => cstrArb(max, ['13800138000', '8613900139000', '+8613700137000', '10690000', '10690000123', '', '0']);
 
 const receiptText = fc
   .record({
@@ -120,14 +117,7 @@ const deliverBody = fc
     tlvs: fc.array(tlv, { maxLength: 4 }),
   })
   .map((f) => {
-    const tl = Buffer.concat(
-      f.tlvs.map(({ tag, value }) => {
-        const h = Buffer.alloc(4);
-        h.writeUInt16BE(tag, 0);
-        h.writeUInt16BE(value.length, 2);
-        return Buffer.concat([h, Buffer.from(value)]);
-      }),
-    );
+    const tl = tlvBytes(f.tlvs);
     if (f.data) return { id: DATA_SM, body: Buffer.concat([Buffer.from([0]), Buffer.from([1, 1]), f.src, Buffer.from([1, 1]), f.dst, Buffer.from([f.esm, 0, f.dcs]), tl]) };
     const body = Buffer.concat([Buffer.from([0]), Buffer.from([1, 1]), f.src, Buffer.from([1, 1]), f.dst, Buffer.from([f.esm, 0, 0, 0, 0, 0, 0, f.dcs, 0, f.ud.length]), f.ud, tl]);
     return { id: CommandId.deliver_sm, body };
@@ -159,9 +149,7 @@ t.test('a hostile SMSC with random PDUs: one answer per request, the bind stays,
       const asked: Array<{ s: number; id: number }> = [];
       for (const { id, body } of pdus) {
         const s = ++seq;
-        const pdu = Buffer.concat([encodeHeader(id >>> 0, 0, s), body]);
-        pdu.writeUInt32BE(pdu.length, 0);
-        smsc.write(pdu);
+        smsc.write(rawPdu(id, s, body));
         sent++;
         if (!isResponseId(id >>> 0) && id !== 0x00000102) asked.push({ s, id: id >>> 0 });
       }

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { CommandId, RESPONSE_BIT, encodeHeader, isResponseId, type Pdu } from '../../src/carriers/smpp/codec.js';
 import { encodeUcs2 } from '../../src/encoding/index.js';
 import { waitFor } from '../helpers/fixtures.js';
+import { cstrArb, rawPdu, tlvBytes } from '../helpers/pdu-fuzz.js';
 import { esme, PASSWORD, RawPeer, SIG, sm, startServerEnv } from './helpers.js';
 
 // Not in CommandId (the gateway does not send them), but a peer may.
@@ -31,11 +32,7 @@ const REQUESTS = [
 // Sent by the peer without being asked: no answer is due, the connection must stay.
 const UNASKED = [CommandId.deliver_sm_resp, CommandId.generic_nack, CommandId.submit_sm_resp, CommandId.enquire_link_resp, 0x00000102 /* alert_notification */];
 
-const cstr = (max: number): fc.Arbitrary<Buffer> =>
-  fc.oneof(
-    fc.stringMatching(/^\+?[0-9]{0,15}$/).map((s) => Buffer.from(`${s}\0`, 'latin1')),
-    fc.uint8Array({ maxLength: max }).map((a) => Buffer.concat([Buffer.from(a.map((b) => b || 0x41)), Buffer.from([0])])),
-  );
+const cstr = (max: number) => cstrArb(max, ['', '1', '10690000', '13800138000']);
 
 const tlv = fc.oneof(
   // sar_msg_ref_num, sar_total_segments, sar_segment_seqnum, message_payload, source_port,
@@ -69,14 +66,7 @@ const messageBody = fc
     tlvs: fc.array(tlv, { maxLength: 4 }),
   })
   .map((f) => {
-    const tl = Buffer.concat(
-      f.tlvs.map(({ tag, value }) => {
-        const h = Buffer.alloc(4);
-        h.writeUInt16BE(tag, 0);
-        h.writeUInt16BE(value.length, 2);
-        return Buffer.concat([h, Buffer.from(value)]);
-      }),
-    );
+    const tl = tlvBytes(f.tlvs);
     if (f.data) {
       // data_sm: service_type, src ton/npi/addr, dst ton/npi/addr, esm_class, registered_delivery, data_coding.
       return { id: DATA_SM, body: Buffer.concat([f.service, Buffer.from([f.ton, 1]), f.src, Buffer.from([1, 1]), f.dst, Buffer.from([f.esm, f.registered, f.dcs]), tl]) };
@@ -121,10 +111,7 @@ t.test('a hostile ESME with random PDUs: one answer per request, the connection 
       const asked: Array<{ s: number; id: number }> = [];
       for (const { id, body } of pdus) {
         const s = ++seq;
-        const head = encodeHeader(id >>> 0, 0, s);
-        const pdu = Buffer.concat([head, body]);
-        pdu.writeUInt32BE(pdu.length, 0);
-        raw.write(pdu);
+        raw.write(rawPdu(id, s, body));
         sent++;
         if (!isResponseId(id >>> 0) && id !== 0x00000102) asked.push({ s, id: id >>> 0 });
       }

@@ -5,11 +5,11 @@
  * exactly one of them, and together they take all that is due.
  */
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestPostgres } from '../helpers/postgres.js';
+import { childLines } from '../helpers/child-lines.js';
 import { freshPgDatabase } from '../helpers/store-backends.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,17 +18,6 @@ const ROWS = 1500;
 const NOW = 10_000;
 const LEASE = 60_000;
 
-/** The lines a child prints, one promise per line, in order. */
-function lines(child: ChildProcess): () => Promise<string> {
-  const queue: string[] = [];
-  const waiting: Array<(l: string) => void> = [];
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
-  child.once('exit', (code, signal) => {
-    for (const w of waiting.splice(0)) w(`exit ${code ?? signal}`);
-  });
-  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiting.push(r)));
-}
 
 /** Three claimer processes started together; the ids each claimed. */
 async function race(t: Test, what: 'outbox' | 'mms' | 'callerid' | 'smpp', url: string): Promise<string[][]> {
@@ -37,7 +26,7 @@ async function race(t: Test, what: 'outbox' | 'mms' | 'callerid' | 'smpp', url: 
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     t.teardown(() => void child.kill('SIGKILL'));
-    return { child, next: lines(child) };
+    return { child, next: childLines(child) };
   });
   for (const c of children) t.equal(await c.next(), 'ready');
   // All connected: start them together.

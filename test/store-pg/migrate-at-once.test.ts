@@ -6,12 +6,12 @@
  * the migration lock.
  */
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startTestPostgres } from '../helpers/postgres.js';
+import { childLines } from '../helpers/child-lines.js';
 import { PG_STORE_MIGRATIONS, STORE_MIGRATION_LOCK } from '../../src/store/postgres/migrations.js';
 import { CLUSTER_MIGRATIONS } from '../../src/cluster/migrations.js';
 
@@ -20,16 +20,6 @@ const pgc = await startTestPostgres(t);
 const DAEMONS = 4;
 const ROUNDS = 3;
 
-function lines(child: ChildProcess): () => Promise<string> {
-  const queue: string[] = [];
-  const waiting: Array<(l: string) => void> = [];
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
-  child.once('exit', (code, signal) => {
-    for (const w of waiting.splice(0)) w(`exit ${code ?? signal}`);
-  });
-  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiting.push(r)));
-}
 
 interface Outcome {
   store?: number[];
@@ -41,7 +31,7 @@ async function startTogether(t: Test, url: string, whileGoing: () => Promise<voi
   const children = Array.from({ length: DAEMONS }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'migrator.ts'), url], { stdio: ['pipe', 'pipe', 'inherit'] });
     t.teardown(() => void child.kill('SIGKILL'));
-    return { child, next: lines(child) };
+    return { child, next: childLines(child) };
   });
   for (const c of children) t.equal(await c.next(), 'ready');
   for (const c of children) c.child.stdin!.write('go\n');
