@@ -49,12 +49,12 @@ t.test('on a transceiver bind: the receipt comes on the same bind; a reply to th
   t.teardown(() => trx.close());
   const o = await trx.submit(sm('13800138005', encodeUcs2(`${SIG}本期应还500元`)));
   if (o.kind !== 'accepted') throw new Error('not accepted');
-  await waitFor(() => got.length >= 1, 5000, 'receipt');
+  await waitFor(() => got.length >= 1, 15000, 'receipt');
   t.equal(got[0]!.tlvs['receipted_message_id'], o.carrierMessageId);
   t.equal(env.app.store.smppOutbox.counts().get('legacy'), 1, 'refused: still owed');
 
   sim.injectMo({ from: '8613800138005', to: '10690000', text: '已还款，谢谢' });
-  const mo = await waitFor(() => got.find((g) => g.fields['esm_class'] === 0), 5000, 'MO forwarded');
+  const mo = await waitFor(() => got.find((g) => g.fields['esm_class'] === 0), 15000, 'MO forwarded');
   t.equal(mo.fields['source_addr'], '8613800138005');
   t.equal(mo.fields['data_coding'], 8);
   t.equal(decodeUcs2(mo.fields['short_message'] as Buffer), '已还款，谢谢');
