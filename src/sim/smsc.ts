@@ -397,6 +397,8 @@ export class SmscSimulator {
 
   /** A deliver_sm_resp: an error for a receipt sends it again later (retryMs), on a bind of that account. */
   #deliverAnswered(c: SimConnection, seq: number, status: number): void {
+    // Every deliver_sm_resp comes here: with nothing remembered (retryMs off), no key is built.
+    if (this.#unanswered.size === 0) return;
     const key = `${c.index}:${seq}`;
     const sent = this.#unanswered.get(key);
     if (sent === undefined) return;
