@@ -38,11 +38,34 @@ if (db) {
     const took = await waitFor(() => held(ledger, 'acct-three', ['a', 'b', 'c']).every((n) => n >= 1) && ledger.open.get('acct-three')?.size === 4, 20000, 'all 4 slots held, each holder ≥ 1');
     t.comment(`converged in ${took} ms: ${JSON.stringify(held(ledger, 'acct-three', ['a', 'b', 'c']))}`);
     const settledAt = ledger.events.length;
+    const errorsAt = hs.map((h) => h.errors.length);
+    // The event loop's worst lateness over the window: a renewal timer that fires seconds late
+    // loses its slot by design (the safety margin), which is not a rebalancing defect.
+    let lastTick = Date.now();
+    let worstLagMs = 0;
+    const lagProbe = setInterval(() => {
+      const now = Date.now();
+      worstLagMs = Math.max(worstLagMs, now - lastTick - 50);
+      lastTick = now;
+    }, 50);
     // Several renewal rounds: nothing moves once balanced, and the limit holds throughout.
     await new Promise((r) => setTimeout(r, 2 * STABLE_TTL));
+    clearInterval(lagProbe);
     t.same(ledger.violations, [], 'never more than 4 open, never a slot open twice');
     t.ok(ledger.maxOpen <= 4, `max open ${ledger.maxOpen}`);
-    t.equal(ledger.events.length, settledAt, 'no slot moved once balanced');
+    const moved = ledger.events.slice(settledAt);
+    const reported = hs.flatMap((h, i) => h.errors.slice(errorsAt[i]));
+    // A slot may move only when the host starved the holders: the event loop stalled past the
+    // renewal margin (STABLE_TTL / 4), or a holder reported a failed or late renewal (a query
+    // timed out under load). Otherwise any move is flapping and fails the test.
+    const starved = worstLagMs > STABLE_TTL / 4 || reported.length > 0;
+    t.comment(`worst event-loop lag ${worstLagMs} ms; ${reported.length} holder errors; ${moved.length} events after balance`);
+    if (starved) {
+      t.comment(`host starved the holders (${reported.map((e) => e.code).join(', ') || 'event loop stalled'}): moves tolerated, balance must return`);
+      await waitFor(() => held(ledger, 'acct-three', ['a', 'b', 'c']).every((n) => n >= 1) && ledger.open.get('acct-three')?.size === 4, 20000, 'balance again after the stall');
+    } else {
+      t.same(moved.map((e) => `${e.node} ${e.kind} ${e.lease.slot} ${e.reason ?? ''}`), [], 'no slot moved once balanced');
+    }
     t.ok(held(ledger, 'acct-three', ['a', 'b', 'c']).every((n) => n >= 1 && n <= 2), 'each holds 1 or 2 (ceil(4/3))');
     const rows = await db.query<{ node_id: string; n: string }>(
       `SELECT node_id, count(*) AS n FROM cluster_bind_leases WHERE account = 'acct-three' AND expires_at > now() GROUP BY node_id ORDER BY node_id`,
