@@ -32,7 +32,9 @@ const SIM_HELP = `Runs the SMSC simulator alone (tests, benchmarks). Options:
   --drop-after N           drop the connection after N submits
   --silent                 never answer submits
   --id-format decimal|hex|hex-upper, --receipt-id-format ..., --id-start N
-  --record-limit N         submits kept in memory for inspection (default 10000)`;
+  --record-limit N         submits kept in memory for inspection (default 10000)
+  --http-port N            serve the handset view (/sim/) on this port
+  --mmsc-port N            also run an MMSC simulator; its --mmsc-* options are in docs/mms.md`;
 
 function argValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

@@ -2,13 +2,14 @@
  * `xinge sim` options for the MMSC simulator (SPEC 12): it starts when --mmsc-port is given
  * (0 picks a free port). --mmsc-answer ok | status:CODE | fault:CODE | http:STATUS;
  * --mmsc-report-url where DeliveryReportReq go (the daemon's mm7.receiver), after
- * --mmsc-report-delay-ms, with --mmsc-report-status (Retrieved, Expired, Rejected…).
+ * --mmsc-report-delay-ms, with --mmsc-report-status (Retrieved, Expired, Rejected…);
+ * --mmsc-report-retry-ms N posts a report the receiver did not take again after N ms.
  */
 import { MmscSimulator, type MmscAnswer, type MmscSimOptions } from './mmsc.js';
 
 export const MMSC_OPTION_KEYS = [
   'mmscPort', 'mmscHost', 'mmscPath', 'mmscUsername', 'mmscPassword', 'mmscAnswer', 'mmscReportUrl', 'mmscReportDelayMs',
-  'mmscReportStatus', 'mmscReportUsername', 'mmscReportPassword',
+  'mmscReportStatus', 'mmscReportUsername', 'mmscReportPassword', 'mmscReportRetryMs',
 ] as const;
 
 function parseAnswer(v: string): MmscAnswer {
@@ -38,6 +39,8 @@ export function parseMmscOptions(o: Partial<Record<(typeof MMSC_OPTION_KEYS)[num
   if (s(o.mmscReportUrl) !== undefined) out.reportUrl = s(o.mmscReportUrl)!;
   const delay = nonNegative('mmscReportDelayMs', o.mmscReportDelayMs);
   if (delay !== undefined) out.reportDelayMs = delay;
+  const retry = nonNegative('mmscReportRetryMs', o.mmscReportRetryMs);
+  if (retry !== undefined) out.reportRetryMs = retry;
   if (s(o.mmscReportStatus) !== undefined) out.reportStatus = s(o.mmscReportStatus)!;
   if (s(o.mmscReportUsername) !== undefined) out.reportUsername = s(o.mmscReportUsername)!;
   if (s(o.mmscReportPassword) !== undefined) out.reportPassword = s(o.mmscReportPassword)!;

@@ -32,11 +32,19 @@ export interface MmscSimOptions {
   reportUsername?: string;
   reportPassword?: string;
   reportDelayMs?: number;
+  /**
+   * A report the receiver did not take (no connection, or an answer other than 2xx) is
+   * POSTed again after this many ms, up to REPORT_RETRIES times, as MMSCs do; 0 or absent: never.
+   */
+  reportRetryMs?: number;
   /** MMStatus of the reports: Retrieved, Expired, Rejected, Indeterminate… */
   reportStatus?: string | ((n: number) => string);
   recordLimit?: number;
   logger?: Logger;
 }
+
+/** Resends of one delivery report at most (reportRetryMs). */
+export const REPORT_RETRIES = 10;
 
 export interface ReceivedSubmit {
   n: number;
@@ -177,16 +185,22 @@ export class MmscSimulator {
     }
   }
 
-  #scheduleReport(messageId: string, recipient: string, sender: string, mmStatus: string, n: number): void {
+  #scheduleReport(messageId: string, recipient: string, sender: string, mmStatus: string, n: number, tries = 0): void {
+    const delay = tries === 0 ? this.options.reportDelayMs ?? 200 : this.options.reportRetryMs!;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      const p = this.#postReport(messageId, recipient, sender, mmStatus, n).finally(() => this.#inFlight.delete(p));
+      const p = this.#postReport(messageId, recipient, sender, mmStatus, n)
+        .then((taken) => {
+          if (!taken && (this.options.reportRetryMs ?? 0) > 0 && tries < REPORT_RETRIES) this.#scheduleReport(messageId, recipient, sender, mmStatus, n, tries + 1);
+        })
+        .finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
-    }, this.options.reportDelayMs ?? 200);
+    }, delay);
     this.#timers.add(timer);
   }
 
-  async #postReport(messageId: string, recipient: string, sender: string, mmStatus: string, n: number): Promise<void> {
+  /** True when the receiver took the report (2xx). */
+  async #postReport(messageId: string, recipient: string, sender: string, mmStatus: string, n: number): Promise<boolean> {
     const o = this.options;
     const xml = buildDeliveryReportReq(this.#dialect, { transactionId: `dr-${n}`, messageId, recipient, sender, timeStamp: Date.now(), mmStatus });
     const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' };
@@ -203,6 +217,7 @@ export class MmscSimulator {
       o.logger?.warn({ err: { message: rec.error } }, 'mmsc sim: delivery report not delivered');
     }
     this.reports.push(rec);
+    return rec.httpStatus !== undefined && rec.httpStatus >= 200 && rec.httpStatus < 300;
   }
 
   async stop(): Promise<void> {

@@ -35,3 +35,40 @@ t.test('xinge sim --mmsc-port 0 --mmsc-answer status:3002 serves MM7 on its own 
   t.match(await client.submit(built), { kind: 'permanent', code: 3002 });
   t.equal(h.mmsc!.received.length, 1);
 });
+
+t.test('--mmsc-report-retry-ms: a report the receiver did not take is posted again, up to 10 times', async (t) => {
+  t.match(parseMmscOptions({ mmscPort: '0', mmscReportRetryMs: '20' }), { reportRetryMs: 20 });
+  t.throws(() => parseMmscOptions({ mmscPort: '0', mmscReportRetryMs: 'soon' }), /mmscReportRetryMs/);
+  const { createServer } = await import('node:http');
+  const { MmscSimulator, REPORT_RETRIES } = await import('../../src/sim/mmsc.js');
+  const { waitFor } = await import('../helpers/fixtures.js');
+  // The receiver refuses the first `refusals` posts of each run (503), then takes them.
+  const run = async (refusals: number, retryMs: number | undefined): Promise<number> => {
+    let posts = 0;
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(posts++ < refusals ? 503 : 200).end());
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    t.teardown(() => receiver.close());
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/mm7/receiver`;
+    const sim = new MmscSimulator({ port: 0, host: '127.0.0.1', path: '/mm7', reportUrl: url, reportDelayMs: 1, ...(retryMs === undefined ? {} : { reportRetryMs: retryMs }) });
+    const { port } = await sim.start();
+    t.teardown(() => sim.stop());
+    const client = new Mm7Client({ url: `http://127.0.0.1:${port}/mm7`, username: '', password: '', connectTimeoutMs: 2000, timeoutMs: 5000, retries: 0, retryInitialMs: 1, statusCodes: DEFAULT_STATUS_CODES });
+    t.teardown(() => client.close());
+    const built = buildSubmitReq(
+      { namespace: 'urn:x', version: '6.8.0', namespacePrefix: true, vaspId: 'v', vasId: 'v', sender: '1069', senderAddressAs: 'short_code', soapCharset: 'utf-8', textCharset: 'utf-8', content: 'related', transferEncoding: 'binary', deliveryReport: true, allowAdaptations: true },
+      { transactionId: 't1', recipients: ['8613800138000'], timeStamp: Date.now(), parts: [{ contentType: 'text/plain', text: 'hi' }] },
+    );
+    t.match(await client.submit(built), { kind: 'success' });
+    const expected = Math.min(refusals, retryMs === undefined ? 0 : REPORT_RETRIES) + 1;
+    await waitFor(() => sim.reports.length >= expected, 10000, `${expected} report posts`);
+    await new Promise((r) => setTimeout(r, 150)); // no more than that
+    return sim.reports.length;
+  };
+  t.equal(await run(2, 20), 3, 'refused twice: posted 3 times, the last taken');
+  t.equal(await run(100, 5), REPORT_RETRIES + 1, 'always refused: posted 11 times, then given up');
+  t.equal(await run(2, undefined), 1, 'without the option: posted once');
+  t.equal(await run(0, 20), 1, 'taken at once: posted once');
+});
