@@ -38,14 +38,23 @@ export function createInboundHandler(d: MmsInboundDeps): (p: ParsedMm7) => Promi
     const { store } = d;
     switch (m.kind) {
       case 'DeliveryReportReq': {
-        const rec = store.mms.findByMm7Id(m.messageId);
+        // Looked up again inside the commit: a SubmitRsp whose MessageID was queued for the
+        // same commit is seen there. Still none: the report may have come before its MMS
+        // recorded the MessageID (a fast MMSC, a busy daemon), so it is held with that
+        // MessageID and applied when the MMS records it (MmsResults.accepted), or by the
+        // reconcile sweep after a crash or on another node.
+        const rec = await store.commit.run(() => {
+          const found = store.mms.findByMm7Id(m.messageId);
+          store.mms.recordInbound({
+            id: newId('mm7', now), kind: m.kind, messageId: found?.id ?? null, sender: null, recipient: null, mmStatus: m.mmStatus, subject: null,
+            linkedId: null, client: found?.client ?? null, partsJson: null, createdAt: now, mm7MessageId: found === undefined ? m.messageId : null,
+          });
+          return found;
+        });
         d.metrics.reports.inc({ mmsc: rec?.mmscId ?? 'unmatched', mm_status: mmStatusLabel(m.mmStatus) });
-        await store.commit.run(() =>
-          store.mms.recordInbound({ id: newId('mm7', now), kind: m.kind, messageId: rec?.id ?? null, sender: null, recipient: null, mmStatus: m.mmStatus, subject: null, linkedId: null, client: rec?.client ?? null, partsJson: null, createdAt: now }),
-        );
         if (rec === undefined) {
           // Answered all the same: an MMSC told "not found" resends its report forever.
-          d.logger.warn({ mm7MessageId: m.messageId, mmStatus: mmStatusLabel(m.mmStatus) }, 'MM7 delivery report matches no MMS');
+          d.logger.warn({ mm7MessageId: m.messageId, mmStatus: mmStatusLabel(m.mmStatus) }, 'MM7 delivery report matches no MMS yet: held for its MessageID');
           return OK('DeliveryReportRsp');
         }
         const status = messageStatusOfMmStatus(m.mmStatus);

@@ -13,6 +13,8 @@ import type { MmscConfig } from '../config/schema.js';
 import type { Mm7Metrics } from './metrics.js';
 import type { SubmitResult } from './client.js';
 import { maskDigitsIn } from '../observability/redact.js';
+import { messageStatusOfMmStatus } from './status-codes.js';
+import type { HeldMmsReport } from '../store/mms-types.js';
 
 export const FALLBACK_ON: readonly MmsStatus[] = ['rejected', 'undeliverable', 'expired'];
 
@@ -54,6 +56,27 @@ export class MmsResults {
   async accepted(m: MmsRecord, mm7MessageId: string | null, code: number, text: string | null): Promise<void> {
     const { store } = this.#d;
     await store.commit.run(() => store.mms.markSubmitted(m.id, mm7MessageId, code, text, this.#d.now()));
+    // Its report may have come first (held by the receiver): applied now.
+    if (mm7MessageId !== null) for (const h of store.mms.heldReports(mm7MessageId)) await this.applyHeldReport(m, h);
+  }
+
+  /** A delivery report held for its MessageID, now known to be this MMS's: applied as it would have been. */
+  async applyHeldReport(m: Pick<MmsRecord, 'id' | 'client'>, h: HeldMmsReport): Promise<void> {
+    const status = h.mmStatus === null ? undefined : messageStatusOfMmStatus(h.mmStatus);
+    if (status !== undefined) await this.ended(m, status, { mmStatus: h.mmStatus, text: h.mmStatus });
+    await this.#d.store.commit.run(() => this.#d.store.mms.attachReport(h.inboundId, m.id, m.client));
+  }
+
+  /** Held reports whose MMS recorded its MessageID since (a crash, or another node in a cluster). */
+  async reconcileHeldReports(since: number): Promise<number> {
+    let n = 0;
+    for (const h of this.#d.store.mms.matchableHeldReports(since, 500)) {
+      const m = this.#d.store.mms.get(h.mmsId);
+      if (m === undefined) continue;
+      await this.applyHeldReport(m, h);
+      n++;
+    }
+    return n;
   }
 
   async requeue(m: MmsRecord, dueAt: number, info: { code?: number | null; text?: string }, countAttempt: boolean): Promise<void> {

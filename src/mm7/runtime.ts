@@ -23,6 +23,9 @@ import { createInboundHandler } from './mms-inbound.js';
 import { FallbackSender } from './fallback.js';
 import { fallbackLink, renderMms } from './mms-view.js';
 
+/** A held delivery report is matched for this long after it came (then its MMS ends by report_timeout_s). */
+const HELD_REPORT_WINDOW_MS = 3_600_000;
+
 export interface MmsRuntimeDeps {
   config: () => Config;
   store: Store;
@@ -47,6 +50,8 @@ export interface MmsRuntime {
   describe(id: string, owner: string | undefined): Record<string, unknown> | undefined;
   /** MMS submitted longer than their MMSC's report_timeout_s without a report end `unknown`. */
   sweepReportTimeouts(): Promise<number>;
+  /** Applies held delivery reports whose MMS has recorded its MessageID since (the 5 s timer runs it too). */
+  reconcileHeldReports(): Promise<number>;
   /** Extra fields of an SMS sent as an MMS's fallback. */
   annotate(m: MessageRecord): Record<string, unknown> | undefined;
   receiverPort(): number | undefined;
@@ -114,6 +119,12 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
     }
     return n;
   };
+  // Reports held for a MessageID that an MMS recorded after a crash, or on another node.
+  const reconcileHeld = (): void => {
+    results
+      .reconcileHeldReports(d.now() - HELD_REPORT_WINDOW_MS)
+      .catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'MMS held report reconcile failed'));
+  };
   let receiverOn = false;
   let fallbackTimer: NodeJS.Timeout | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
@@ -139,9 +150,13 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
         logger.info({ port, path: mm7.receiver.path }, 'MM7 receiver listening');
       }
       if (mm7.mmscs.length > 0) worker.start();
-      fallbackTimer = setInterval(() => fallback.wake(), 5000);
+      fallbackTimer = setInterval(() => {
+        fallback.wake();
+        reconcileHeld();
+      }, 5000);
       fallbackTimer.unref();
       fallback.wake();
+      reconcileHeld();
       purgeTimer = setInterval(() => {
         purge();
         sweepReportTimeouts().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'MMS report timeout sweep failed'));
@@ -169,5 +184,6 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
     },
     receiverPort: () => receiver.port,
     sweepReportTimeouts,
+    reconcileHeldReports: () => results.reconcileHeldReports(d.now() - HELD_REPORT_WINDOW_MS),
   };
 }

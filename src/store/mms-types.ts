@@ -70,6 +70,16 @@ export interface MmsInbound {
   client: string | null;
   partsJson: string | null;
   createdAt: number;
+  /** A DeliveryReportReq that matched no MMS yet: its MessageID, so it can be matched later. */
+  mm7MessageId?: string | null;
+}
+
+/** A delivery report that came before its MMS's MessageID was recorded, held in mms_inbound. */
+export interface HeldMmsReport {
+  inboundId: string;
+  mm7MessageId: string;
+  mmStatus: string | null;
+  createdAt: number;
 }
 
 export interface MmsStore {
@@ -86,6 +96,12 @@ export interface MmsStore {
   findByMm7Id(mm7MessageId: string): MmsRecord | undefined;
   setReadStatus(id: string, status: string, now: number): void;
   recordInbound(row: MmsInbound): void;
+  /** Delivery reports held for this MessageID (received before it was recorded), oldest first. */
+  heldReports(mm7MessageId: string): HeldMmsReport[];
+  /** Held reports received since `since` whose MessageID now names an MMS awaiting its report. */
+  matchableHeldReports(since: number, limit: number): Array<HeldMmsReport & { mmsId: string }>;
+  /** A held report is now this MMS's: no longer held. */
+  attachReport(inboundId: string, messageId: string, client: string): void;
   pendingFallbacks(limit: number): MmsRecord[];
   setFallback(id: string, state: 'sent' | 'refused', messageId: string | null, error: string | null): void;
   findByFallbackMessage(smsId: string): MmsRecord | undefined;

@@ -4,7 +4,7 @@
  */
 import type { Category, MessageStatus, SegmentStatus } from '../domain/types.js';
 import type { FinalizedMessage, MessageRecord, OtpRecord, SegmentRecord, SmppOutboxRow } from './types.js';
-import type { MmsRecord, MmsStatus } from './mms-types.js';
+import type { HeldMmsReport, MmsRecord, MmsStatus } from './mms-types.js';
 import type { Registration } from '../callerid/store.js';
 
 export interface MessageRow {
@@ -60,6 +60,15 @@ export interface MmsRow {
   mm_status: string | null; read_status: string | null; attempts: number; due_at: number; send_at: number; expires_at: number;
   created_at: number; submitted_at: number | null; final_at: number | null;
 }
+
+/** A delivery report held in mms_inbound for its MessageID (both stores). */
+export interface HeldReportRow {
+  id: string;
+  mm7_message_id: string;
+  mm_status: string | null;
+  created_at: number;
+}
+export const toHeldReport = (r: HeldReportRow): HeldMmsReport => ({ inboundId: r.id, mm7MessageId: r.mm7_message_id, mmStatus: r.mm_status, createdAt: r.created_at });
 
 export const toMmsRecord = (r: MmsRow): MmsRecord => ({
   id: r.id, client: r.client, category: r.category, status: r.status, to: r.to_number, subject: r.subject, mmscId: r.mmsc_id,

@@ -313,6 +313,13 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
         IF NOT room THEN RAISE EXCEPTION 'a send window is full' USING ERRCODE = 'XG001'; END IF;
       END $$;`,
   },
+  {
+    // A DeliveryReportReq can come before its SubmitRsp's MessageID is recorded (a fast MMSC,
+    // a busy daemon, or another node's submit): held with that MessageID, matched later.
+    name: 'mms_inbound.mm7_message_id',
+    sql: `ALTER TABLE mms_inbound ADD COLUMN mm7_message_id text;
+      CREATE INDEX mms_inbound_held ON mms_inbound(mm7_message_id) WHERE message_id IS NULL AND mm7_message_id IS NOT NULL;`,
+  },
 ];
 
 /** 'xinge' + 'store' in ASCII: any constant all daemons share. */

@@ -6,8 +6,8 @@
  * node's claims, and reapClaims a dead node's.
  */
 import { isFinal } from '../../domain/types.js';
-import { toMmsRecord, type MmsRow } from '../rows.js';
-import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
+import { toHeldReport, toMmsRecord, type HeldReportRow, type MmsRow } from '../rows.js';
+import type { HeldMmsReport, MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 import type { PgSyncClient } from './sync-client.js';
 import { writeSoon } from './write-soon.js';
 import { sqlLimit } from './limit.js';
@@ -92,9 +92,26 @@ export class PgMmsStore implements MmsStore {
     writeSoon(this.#c, 'UPDATE mms_messages SET read_status = $1 WHERE id = $2', [status, id]);
   }
   recordInbound(r: MmsInbound): void {
-    writeSoon(this.#c, `INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-    [r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt]);
+    writeSoon(this.#c, `INSERT INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at, mm7_message_id)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+    [r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt, r.mm7MessageId ?? null]);
+  }
+  heldReports(mm7MessageId: string): HeldMmsReport[] {
+    return this.#c
+      .query<HeldReportRow>(`SELECT id, mm7_message_id, mm_status, created_at FROM mms_inbound
+        WHERE mm7_message_id = $1 AND message_id IS NULL AND kind = 'DeliveryReportReq' ORDER BY created_at, id`, [mm7MessageId])
+      .map(toHeldReport);
+  }
+  matchableHeldReports(since: number, limit: number): Array<HeldMmsReport & { mmsId: string }> {
+    return this.#c
+      .query<HeldReportRow & { mms_id: string }>(`SELECT i.id, i.mm7_message_id, i.mm_status, i.created_at, m.id AS mms_id FROM mms_inbound i
+        JOIN mms_messages m ON m.mm7_message_id = i.mm7_message_id AND m.status = 'submitted'
+        WHERE i.message_id IS NULL AND i.mm7_message_id IS NOT NULL AND i.kind = 'DeliveryReportReq' AND i.created_at >= $1
+        ORDER BY i.created_at, i.id LIMIT $2`, [since, sqlLimit(limit)])
+      .map((r) => ({ ...toHeldReport(r), mmsId: r.mms_id }));
+  }
+  attachReport(inboundId: string, messageId: string, client: string): void {
+    writeSoon(this.#c, 'UPDATE mms_inbound SET message_id = $1, client = coalesce(client, $2) WHERE id = $3', [messageId, client, inboundId]);
   }
   pendingFallbacks(limit: number): MmsRecord[] {
     return this.#c.query<MmsRow>(`SELECT ${COLUMNS} FROM mms_messages WHERE fallback_state = 'pending' LIMIT $1`, [sqlLimit(limit)]).map(toMmsRecord);

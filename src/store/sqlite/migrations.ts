@@ -309,6 +309,12 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // A DeliveryReportReq can come before its SubmitRsp's MessageID is recorded (a fast MMSC, a
+  // busy daemon): it is held with that MessageID and matched when the MMS records it.
+  `
+  ALTER TABLE mms_inbound ADD COLUMN mm7_message_id TEXT;
+  CREATE INDEX mms_inbound_held ON mms_inbound(mm7_message_id) WHERE message_id IS NULL AND mm7_message_id IS NOT NULL;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -1,8 +1,8 @@
 /** SQLite implementation of MmsStore (tables from the MMS migration). */
 import { isFinal } from '../../domain/types.js';
 import type Database from 'better-sqlite3';
-import { toMmsRecord, type MmsRow } from '../rows.js';
-import type { MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
+import { toHeldReport, toMmsRecord, type HeldReportRow, type MmsRow } from '../rows.js';
+import type { HeldMmsReport, MmsCancelResult, MmsInbound, MmsRecord, MmsStatus, MmsStore, NewMms, StoredMmsPart } from '../mms-types.js';
 
 
 const OPEN = `status IN ('queued','scheduled','submitting','submitted')`;
@@ -32,8 +32,15 @@ export class SqliteMmsStore implements MmsStore {
         WHERE id = ? AND ${OPEN} RETURNING *`),
       byMm7: p(`SELECT * FROM mms_messages WHERE mm7_message_id = ? ORDER BY created_at DESC LIMIT 1`),
       read: p(`UPDATE mms_messages SET read_status = ? WHERE id = ?`),
-      inbound: p(`INSERT OR IGNORE INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      inbound: p(`INSERT OR IGNORE INTO mms_inbound (id, kind, message_id, sender, recipient, mm_status, subject, linked_id, client, parts_json, created_at, mm7_message_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      held: p(`SELECT id, mm7_message_id, mm_status, created_at FROM mms_inbound
+        WHERE mm7_message_id = ? AND message_id IS NULL AND kind = 'DeliveryReportReq' ORDER BY created_at, id`),
+      matchable: p(`SELECT i.id, i.mm7_message_id, i.mm_status, i.created_at, m.id AS mms_id FROM mms_inbound i
+        JOIN mms_messages m ON m.mm7_message_id = i.mm7_message_id AND m.status = 'submitted'
+        WHERE i.message_id IS NULL AND i.mm7_message_id IS NOT NULL AND i.kind = 'DeliveryReportReq' AND i.created_at >= ?
+        ORDER BY i.created_at, i.id LIMIT ?`),
+      attach: p(`UPDATE mms_inbound SET message_id = ?, client = coalesce(client, ?) WHERE id = ?`),
       pendingFallbacks: p(`SELECT * FROM mms_messages WHERE fallback_state = 'pending' LIMIT ?`),
       setFallback: p(`UPDATE mms_messages SET fallback_state = ?, fallback_message_id = ?, fallback_error = ? WHERE id = ?`),
       byFallback: p(`SELECT * FROM mms_messages WHERE fallback_message_id = ?`),
@@ -83,7 +90,16 @@ export class SqliteMmsStore implements MmsStore {
     this.#s.read.run(status, id);
   }
   recordInbound(r: MmsInbound): void {
-    this.#s.inbound.run(r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt);
+    this.#s.inbound.run(r.id, r.kind, r.messageId, r.sender, r.recipient, r.mmStatus, r.subject, r.linkedId, r.client, r.partsJson, r.createdAt, r.mm7MessageId ?? null);
+  }
+  heldReports(mm7MessageId: string): HeldMmsReport[] {
+    return (this.#s.held.all(mm7MessageId) as HeldReportRow[]).map(toHeldReport);
+  }
+  matchableHeldReports(since: number, limit: number): Array<HeldMmsReport & { mmsId: string }> {
+    return (this.#s.matchable.all(since, limit) as Array<HeldReportRow & { mms_id: string }>).map((r) => ({ ...toHeldReport(r), mmsId: r.mms_id }));
+  }
+  attachReport(inboundId: string, messageId: string, client: string): void {
+    this.#s.attach.run(messageId, client, inboundId);
   }
   pendingFallbacks(limit: number): MmsRecord[] {
     return (this.#s.pendingFallbacks.all(limit) as MmsRow[]).map(toMmsRecord);
