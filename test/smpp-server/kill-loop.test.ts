@@ -8,13 +8,13 @@
  * ESME durably, and one it never answered comes again from the carrier.
  */
 import t from 'tap';
-import net from 'node:net';
-import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { encodeUcs2 } from '../../src/encoding/index.js';
 import type { SmppSession } from '../../src/carriers/smpp/session.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { CLI, REPO, daemonConfig, freePort, startDaemon, waitReady, writeYaml } from '../foundation/fixtures/daemon.js';
+import { startSimProcess } from '../helpers/sim-process.js';
+import { startReady } from '../helpers/kill-under-load.js';
+import { daemonConfig, freePort } from '../foundation/fixtures/daemon.js';
 import { esme, PASSWORD, SIG, sm } from './helpers.js';
 
 const CYCLES = 4;
@@ -23,32 +23,10 @@ const IN_FLIGHT = 8; // per session, under the account's window of 10
 
 t.setTimeout(360_000); // four starts of a daemon under tsx, then the backlog drains at the carrier's tps
 
-async function listening(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 t.test(`kill -9 at random moments under SMPP load, ${CYCLES} times: every ESME_ROK is stored and its receipt reaches the ESME`, async (t) => {
   const dir = tempDir(t);
   const simPort = await freePort();
-  const sim = spawn(process.execPath, ['--import', 'tsx', CLI, 'sim', '--port', String(simPort), '--receipt-delay-ms', '50', '--receipt-retry-ms', '200'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  t.teardown(() => void sim.kill('SIGKILL'));
-  await listening(simPort, 30000);
+  await startSimProcess(t, ['--port', String(simPort), '--receipt-delay-ms', '50', '--receipt-retry-ms', '200'], simPort);
 
   const storePath = `${dir}/xinge.db`;
   const acked = new Set<string>();
@@ -74,9 +52,7 @@ t.test(`kill -9 at random moments under SMPP load, ${CYCLES} times: every ESME_R
       response_timeout_s: 2,
       accounts: [{ system_id: 'legacy', password: PASSWORD, free_text: true, tps: 5000, window: 10, max_binds: SESSIONS + 1 }],
     };
-    const d = startDaemon(writeYaml(dir, `${name}.yaml`, cfg));
-    t.teardown(() => d.kill());
-    await waitReady(d, httpPort);
+    const d = await startReady(t, dir, name, cfg, httpPort);
     return { d, serverPort };
   };
 

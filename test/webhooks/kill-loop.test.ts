@@ -7,44 +7,22 @@
  * status event, at least once, and every repeat of an event carries that event's id.
  */
 import t from 'tap';
-import net from 'node:net';
 import { createServer } from 'node:http';
-import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { tempDir } from '../helpers/fixtures.js';
-import { CLI, REPO, daemonConfig, freePort, http, startDaemon, waitReady, writeYaml } from '../foundation/fixtures/daemon.js';
+import { startSimProcess } from '../helpers/sim-process.js';
+import { loadUntilKilled, startReady } from '../helpers/kill-under-load.js';
+import { daemonConfig, freePort, http } from '../foundation/fixtures/daemon.js';
 
 const CYCLES = 4;
 const CLIENTS = 8;
 
 t.setTimeout(360_000); // four starts of a daemon under tsx, then the backlog and its webhooks drain
 
-async function listening(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 t.test(`kill -9 at random moments with webhooks on, ${CYCLES} times: every 202 reaches the client as delivered`, async (t) => {
   const dir = tempDir(t);
   const simPort = await freePort();
-  const sim = spawn(process.execPath, ['--import', 'tsx', CLI, 'sim', '--port', String(simPort), '--receipt-delay-ms', '50', '--receipt-retry-ms', '200'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  t.teardown(() => void sim.kill('SIGKILL'));
-  await listening(simPort, 30000);
+  await startSimProcess(t, ['--port', String(simPort), '--receipt-delay-ms', '50', '--receipt-retry-ms', '200'], simPort);
 
   // message id → status → the event ids it came with; one delivery in five refused.
   const events = new Map<string, Map<string, Set<string>>>();
@@ -81,9 +59,7 @@ t.test(`kill -9 at random moments with webhooks on, ${CYCLES} times: every 202 r
     cfg.carriers[0].tps = 500; // slower than intake: at the kill there is queued work and work on the wire
     Object.assign(cfg.clients[0], { webhook_url: hookUrl, webhook_secret: 'whsec-kill-loop', allow_private_callbacks: true });
     cfg.webhooks = { initial_backoff_ms: 50, max_backoff_ms: 500, timeout_ms: 2000 };
-    const d = startDaemon(writeYaml(dir, `${name}.yaml`, cfg));
-    t.teardown(() => d.kill());
-    await waitReady(d, httpPort);
+    const d = await startReady(t, dir, name, cfg, httpPort);
     return { d, httpPort };
   };
 
@@ -91,32 +67,19 @@ t.test(`kill -9 at random moments with webhooks on, ${CYCLES} times: every 202 r
   let n = 0;
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
     const { d, httpPort } = await start(`cycle-${cycle}`);
-    let stop = false;
-    let cut = 0;
     const before = acked.size;
-    const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-      while (!stop) {
-        const i = n++;
-        try {
-          if (c % 4 === 0) {
-            const messages = Array.from({ length: 20 }, (_, j) => ({ to: `137${String(i * 20 + j).padStart(8, '0').slice(-8)}`, text: `批量 ${i}-${j}`, category: 'notification' }));
-            const r = await http(httpPort, 'POST', '/v1/sms/batch', { messages });
-            if (r.status === 202) for (const x of r.json.results as Array<{ id?: string }>) if (x.id !== undefined) acked.add(x.id);
-          } else {
-            const r = await http(httpPort, 'POST', '/v1/sms', { to: `136${String(i).padStart(8, '0').slice(-8)}`, text: `还款提醒 ${i}`, category: 'notification' });
-            if (r.status === 202) acked.add(r.json.id as string);
-          }
-        } catch {
-          cut++; // the connection died with the daemon: never answered, so not accepted
-        }
+    const { signal, cut } = await loadUntilKilled(d, CLIENTS, async (c) => {
+      const i = n++;
+      if (c % 4 === 0) {
+        const messages = Array.from({ length: 20 }, (_, j) => ({ to: `137${String(i * 20 + j).padStart(8, '0').slice(-8)}`, text: `批量 ${i}-${j}`, category: 'notification' }));
+        const r = await http(httpPort, 'POST', '/v1/sms/batch', { messages });
+        if (r.status === 202) for (const x of r.json.results as Array<{ id?: string }>) if (x.id !== undefined) acked.add(x.id);
+      } else {
+        const r = await http(httpPort, 'POST', '/v1/sms', { to: `136${String(i).padStart(8, '0').slice(-8)}`, text: `还款提醒 ${i}`, category: 'notification' });
+        if (r.status === 202) acked.add(r.json.id as string);
       }
     });
-    await new Promise((r) => setTimeout(r, 400 + Math.floor(Math.random() * 1200)));
-    d.child.kill('SIGKILL');
-    const exit = await d.exited;
-    stop = true;
-    await Promise.all(clients);
-    t.equal(exit.signal, 'SIGKILL', `cycle ${cycle}: killed`);
+    t.equal(signal, 'SIGKILL', `cycle ${cycle}: killed`);
     t.ok(acked.size > before, `cycle ${cycle}: ${acked.size - before} messages answered 202 before the kill, ${cut} requests cut by it`);
   }
 
