@@ -10,6 +10,10 @@ import fc from 'fast-check';
 import { intakeThreadCount } from '../../src/intake/threads/intake-threads.js';
 import { registeredRoutes } from '../../src/intake/http-server.js';
 
+// Daemons with worker threads and a fast-check property: 36 s alone on this host; with two
+// CPU hogs beside the suite it ran past tap's default 120 s. Slow, not stuck: more time.
+t.setTimeout(300_000);
+
 async function startThreaded(t: { teardown(fn: () => unknown): void }, threads: number, patch: (o: Record<string, unknown>) => void = () => {}): Promise<{ env: TestApp; base: string; fatal: Error[] }> {
   const obj = baseConfigObject(tempDir(t));
   (obj.http as Record<string, unknown>).threads = threads;
