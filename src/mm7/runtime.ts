@@ -52,6 +52,8 @@ export interface MmsRuntime {
   sweepReportTimeouts(): Promise<number>;
   /** Applies held delivery reports whose MMS has recorded its MessageID since (the 5 s timer runs it too). */
   reconcileHeldReports(): Promise<number>;
+  /** The retention step (hourly, and at start). */
+  purge(): void;
   /** Extra fields of an SMS sent as an MMS's fallback. */
   annotate(m: MessageRecord): Record<string, unknown> | undefined;
   receiverPort(): number | undefined;
@@ -128,11 +130,13 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
   let receiverOn = false;
   let fallbackTimer: NodeJS.Timeout | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
-  // Retention (SPEC 13) as for SMS: final MMS and their parts go after store.retention_days.
+  // Retention (SPEC 13) as for SMS: final MMS and their parts, and the MM7 requests received
+  // (reports, read replies, MO MMS), go after store.retention_days.
   const purge = () => {
     try {
       const before = d.now() - d.config().store.retention_days * 86_400_000;
       for (let i = 0; i < 100 && store.mms.purgeFinal(before, 1000) === 1000; i++);
+      for (let i = 0; i < 100 && store.mms.purgeInbound(before, 1000) === 1000; i++);
     } catch (err) {
       logger.error({ err: { message: (err as Error).message } }, 'MMS retention purge failed');
     }
@@ -185,5 +189,6 @@ export function buildMmsRuntime(d: MmsRuntimeDeps): MmsRuntime {
     receiverPort: () => receiver.port,
     sweepReportTimeouts,
     reconcileHeldReports: () => results.reconcileHeldReports(d.now() - HELD_REPORT_WINDOW_MS),
+    purge,
   };
 }

@@ -116,6 +116,8 @@ export interface MmsStore {
   reapClaims?(liveNodes: readonly string[]): number;
   /** Deletes up to `limit` MMS final before `before`, with their parts. */
   purgeFinal(before: number, limit: number): number;
+  /** Deletes up to `limit` MM7 requests received before `before` (reports, read replies, MO MMS). */
+  purgeInbound(before: number, limit: number): number;
 }
 
 /** The answer of a cancel, as for SMS (SPEC 3): final carries the status the MMS ended in. */

@@ -63,3 +63,26 @@ t.test('held, then the MessageID recorded without the report applied (a crash in
   t.same(store.mms.heldReports('mm7-crash-1'), []);
   t.equal(await env.app.mms.reconcileHeldReports(), 0, 'applied once');
 });
+
+t.test('retention: final MMS and the MM7 requests received go after store.retention_days, open MMS stay', async (t) => {
+  let clock = Date.now();
+  const { env, sim, receiverUrl } = await startMmsEnv(t, { now: () => clock });
+  delete sim.options.reportUrl;
+  const store = env.app.store;
+  const res = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: mms });
+  const id = res.json().id as string;
+  await waitFor(() => store.mms.get(id)?.status === 'submitted', 10000, 'submitted');
+  t.equal(await postReport(receiverUrl, 'sim00000001', 'Retrieved'), 200);
+  t.equal(await postReport(receiverUrl, 'never-ours', 'Retrieved'), 200);
+  await waitFor(() => store.mms.get(id)?.status === 'delivered', 10000, 'delivered');
+  const open = await env.app.http.inject({ method: 'POST', url: '/v1/mms', headers: auth(), payload: { ...mms, send_at: new Date(clock + 400 * 86_400_000).toISOString() } });
+  const openId = open.json().id as string;
+  t.equal(store.mms.heldReports('never-ours').length, 1, 'the unmatched report is held');
+  env.app.mms.purge();
+  t.equal(store.mms.get(id)?.status, 'delivered', 'within retention: kept');
+  clock += (env.app.config().store.retention_days + 1) * 86_400_000;
+  env.app.mms.purge();
+  t.equal(store.mms.get(id), undefined, 'the final MMS went');
+  t.equal(store.mms.heldReports('never-ours').length, 0, 'the reports went, the held one too');
+  t.equal(store.mms.get(openId)?.status, 'scheduled', 'an open MMS stays');
+});

@@ -241,3 +241,37 @@ if (pgc !== undefined) {
     t.equal(s.get('msg_gone'), undefined, 'and nothing created for it');
   });
 }
+
+contract(t, pgc, 'held delivery reports: kept by MessageID, matchable once an MMS awaiting its report has it, attached once', (t, b) => {
+  const s = b.mms;
+  const inbound = (id: string, mm7: string | null, at: number, messageId: string | null = null) =>
+    s.recordInbound({ id, kind: 'DeliveryReportReq', messageId, sender: null, recipient: null, mmStatus: 'Retrieved', subject: null, linkedId: null, client: null, partsJson: null, createdAt: at, mm7MessageId: mm7 });
+  inbound('mm7_early', 'MID-1', T0 + 1);
+  inbound('mm7_old', 'MID-2', T0 - 10_000);
+  inbound('mm7_matched', null, T0 + 2, 'msg_x');
+  t.same(s.heldReports('MID-1'), [{ inboundId: 'mm7_early', mm7MessageId: 'MID-1', mmStatus: 'Retrieved', createdAt: T0 + 1 }]);
+  t.same(s.heldReports('MID-3'), []);
+  t.same(s.matchableHeldReports(T0 - 60_000, 10), [], 'no MMS has these MessageIDs yet');
+  for (const id of ['msg_a', 'msg_b']) s.insert(mms(id));
+  s.claimDue(T0, 10);
+  s.markSubmitted('msg_a', 'MID-1', 1000, 'Success', T0 + 5);
+  s.markSubmitted('msg_b', 'MID-2', 1000, 'Success', T0 + 5);
+  t.same(s.matchableHeldReports(T0, 10).map((h) => [h.inboundId, h.mmsId]), [['mm7_early', 'msg_a']], 'only reports received since the window start');
+  t.same(s.matchableHeldReports(T0 - 60_000, 10).map((h) => h.inboundId), ['mm7_old', 'mm7_early'], 'oldest first');
+  s.attachReport('mm7_early', 'msg_a', 'c1');
+  t.same(s.heldReports('MID-1'), [], 'attached: no longer held');
+  s.finalize('msg_b', 'delivered', T0 + 6, {});
+  t.same(s.matchableHeldReports(T0 - 60_000, 10), [], 'an MMS already final does not take a held report');
+});
+
+contract(t, pgc, 'MM7 requests received are purged by age, a step at a time', (t, b) => {
+  const s = b.mms;
+  for (let i = 0; i < 5; i++) {
+    s.recordInbound({ id: `mo_${i}`, kind: 'DeliverReq', messageId: null, sender: '8613800138000', recipient: '10690000', mmStatus: null, subject: '回复', linkedId: null, client: 'c1', partsJson: '[]', createdAt: T0 + i * 10 });
+  }
+  const left = () => Number(b.sql<{ n: number }>('SELECT count(*) AS n FROM mms_inbound')[0]!.n);
+  t.equal(s.purgeInbound(T0 + 25, 2), 2, 'the limit');
+  t.equal(s.purgeInbound(T0 + 25, 5), 1);
+  t.equal(s.purgeInbound(T0 + 25, 5), 0);
+  t.equal(left(), 2, 'the newer two stay');
+});

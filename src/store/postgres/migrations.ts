@@ -316,9 +316,10 @@ export const PG_STORE_MIGRATIONS: ReadonlyArray<{ name: string; sql: string }> =
   {
     // A DeliveryReportReq can come before its SubmitRsp's MessageID is recorded (a fast MMSC,
     // a busy daemon, or another node's submit): held with that MessageID, matched later.
-    name: 'mms_inbound.mm7_message_id',
+    name: 'mms_inbound.mm7_message_id, retention index',
     sql: `ALTER TABLE mms_inbound ADD COLUMN mm7_message_id text;
-      CREATE INDEX mms_inbound_held ON mms_inbound(mm7_message_id) WHERE message_id IS NULL AND mm7_message_id IS NOT NULL;`,
+      CREATE INDEX mms_inbound_held ON mms_inbound(mm7_message_id) WHERE message_id IS NULL AND mm7_message_id IS NOT NULL;
+      CREATE INDEX mms_inbound_created ON mms_inbound(created_at);`,
   },
 ];
 

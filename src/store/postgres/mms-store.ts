@@ -183,6 +183,12 @@ export class PgMmsStore implements MmsStore {
     return this.#c.run(`UPDATE mms_messages SET status = 'queued', claimed_by = NULL WHERE status = 'submitting'
       AND claimed_by IS NOT NULL AND NOT (claimed_by = ANY($1::text[]))`, [live]);
   }
+  purgeInbound(before: number, limit: number): number {
+    const r = this.#c.one<{ n: number }>(`WITH d AS (DELETE FROM mms_inbound WHERE id IN (
+        SELECT id FROM mms_inbound WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING 1)
+      SELECT count(*) AS n FROM d`, [before, sqlLimit(limit)]);
+    return r?.n ?? 0;
+  }
   purgeFinal(before: number, limit: number): number {
     const r = this.#c.one<{ n: number }>(`WITH d AS (DELETE FROM mms_messages WHERE id IN (
         SELECT id FROM mms_messages WHERE final_at IS NOT NULL AND final_at < $1 LIMIT $2) RETURNING id),

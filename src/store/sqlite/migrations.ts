@@ -314,6 +314,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE mms_inbound ADD COLUMN mm7_message_id TEXT;
   CREATE INDEX mms_inbound_held ON mms_inbound(mm7_message_id) WHERE message_id IS NULL AND mm7_message_id IS NOT NULL;
+  -- Retention: reports, read replies and MO MMS go after store.retention_days, oldest first.
+  CREATE INDEX mms_inbound_created ON mms_inbound(created_at);
   `,
 ];
 

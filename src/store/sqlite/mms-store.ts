@@ -40,6 +40,7 @@ export class SqliteMmsStore implements MmsStore {
         JOIN mms_messages m ON m.mm7_message_id = i.mm7_message_id AND m.status = 'submitted'
         WHERE i.message_id IS NULL AND i.mm7_message_id IS NOT NULL AND i.kind = 'DeliveryReportReq' AND i.created_at >= ?
         ORDER BY i.created_at, i.id LIMIT ?`),
+      purgeInbound: p(`DELETE FROM mms_inbound WHERE id IN (SELECT id FROM mms_inbound WHERE created_at < ? ORDER BY created_at LIMIT ?)`),
       attach: p(`UPDATE mms_inbound SET message_id = ?, client = coalesce(client, ?) WHERE id = ?`),
       pendingFallbacks: p(`SELECT * FROM mms_messages WHERE fallback_state = 'pending' LIMIT ?`),
       setFallback: p(`UPDATE mms_messages SET fallback_state = ?, fallback_message_id = ?, fallback_error = ? WHERE id = ?`),
@@ -134,6 +135,9 @@ export class SqliteMmsStore implements MmsStore {
   }
   recoverInFlight(): number {
     return this.#s.recover.run().changes;
+  }
+  purgeInbound(before: number, limit: number): number {
+    return this.#s.purgeInbound.run(before, limit).changes;
   }
   purgeFinal(before: number, limit: number): number {
     return this.#db.transaction(() => {
