@@ -10,7 +10,7 @@
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/fixtures.js';
-import { loadUntilKilled, startReady } from '../helpers/kill-under-load.js';
+import { killCycles, startReady } from '../helpers/kill-under-load.js';
 import { daemonConfig, freePort, http } from '../foundation/fixtures/daemon.js';
 import { APP_KEY, APP_SECRET, LOGO, cardBody, startProviderSim } from './helpers.js';
 
@@ -43,18 +43,15 @@ t.test(`kill -9 at random moments while cards are registered, ${CYCLES} times: o
 
   const acked = new Set<string>();
   let n = 0;
-  for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const { d, httpPort } = await start(`cycle-${cycle}`);
-    const before = acked.size;
-    const { signal, cut } = await loadUntilKilled(d, CLIENTS, async () => {
+  await killCycles(t, {
+    cycles: CYCLES, clients: CLIENTS, what: 'registrations', acked, start,
+    send: async (httpPort) => {
       const number = numbers[n++ % numbers.length]!;
       const r = await http(httpPort, 'POST', '/v1/caller-id', cardBody({ numbers: [number], logo_png_base64: LOGO.toString('base64') }), CID_TOKEN);
       if (r.status === 202) acked.add(r.json.id as string);
       else if (r.status >= 500) throw new Error(`${r.status} ${r.text}`);
-    });
-    t.equal(signal, 'SIGKILL', `cycle ${cycle}: killed`);
-    t.ok(acked.size > before, `cycle ${cycle}: ${acked.size - before} registrations answered 202 before the kill, ${cut} requests cut by it`);
-  }
+    },
+  });
 
   const { d } = await start('last');
   const rows = () => {

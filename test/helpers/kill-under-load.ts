@@ -5,7 +5,7 @@
  */
 import { startDaemon, waitReady, writeYaml, type Daemon } from '../foundation/fixtures/daemon.js';
 
-export async function loadUntilKilled(d: Daemon, clients: number, send: (client: number) => Promise<void>): Promise<{ signal: NodeJS.Signals | null; cut: number }> {
+async function loadUntilKilled(d: Daemon, clients: number, send: (client: number) => Promise<void>): Promise<{ signal: NodeJS.Signals | null; cut: number }> {
   let stop = false;
   let cut = 0;
   const loops = Array.from({ length: clients }, async (_, c) => {
@@ -31,4 +31,30 @@ export async function startReady(t: { teardown(fn: () => unknown): void }, dir: 
   t.teardown(() => d.kill());
   await waitReady(d, httpPort);
   return d;
+}
+
+export interface KillCycles {
+  cycles: number;
+  clients: number;
+  /** What a 202 acknowledges, for the assertion messages ("MMS", "codes"…). */
+  what: string;
+  /** The acknowledged so far (its size must grow in every cycle). */
+  acked: { readonly size: number };
+  start: (name: string) => Promise<{ d: Daemon; httpPort: number }>;
+  /** One request of client `client` to the daemon on `httpPort`; throws when the kill cut it. */
+  send: (httpPort: number, client: number) => Promise<void>;
+  /** After each kill, with the daemon gone: what must hold on disk. */
+  afterKill?: (cycle: number) => void;
+}
+
+/** The loop itself: `cycles` times start, load, kill -9; each cycle must have acknowledged something. */
+export async function killCycles(t: { equal(a: unknown, b: unknown, m: string): unknown; ok(v: unknown, m: string): unknown }, o: KillCycles): Promise<void> {
+  for (let cycle = 1; cycle <= o.cycles; cycle++) {
+    const { d, httpPort } = await o.start(`cycle-${cycle}`);
+    const before = o.acked.size;
+    const { signal, cut } = await loadUntilKilled(d, o.clients, (c) => o.send(httpPort, c));
+    t.equal(signal, 'SIGKILL', `cycle ${cycle}: killed`);
+    t.ok(o.acked.size > before, `cycle ${cycle}: ${o.acked.size - before} ${o.what} answered 202 before the kill, ${cut} requests cut by it`);
+    o.afterKill?.(cycle);
+  }
 }

@@ -11,7 +11,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/fixtures.js';
 import { startSimProcess } from '../helpers/sim-process.js';
-import { loadUntilKilled, startReady } from '../helpers/kill-under-load.js';
+import { killCycles, startReady } from '../helpers/kill-under-load.js';
 import { daemonConfig, freePort, http, type Daemon } from '../foundation/fixtures/daemon.js';
 
 const CYCLES = 4;
@@ -46,10 +46,9 @@ t.test(`kill -9 at random moments while MMS come in, ${CYCLES} times: every 202 
 
   const acked = new Set<string>();
   let n = 0;
-  for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const { d, httpPort } = await start(`cycle-${cycle}`);
-    const before = acked.size;
-    const { signal, cut } = await loadUntilKilled(d, CLIENTS, async () => {
+  await killCycles(t, {
+    cycles: CYCLES, clients: CLIENTS, what: 'MMS', acked, start,
+    send: async (httpPort) => {
       const i = n++;
       const r = await http(httpPort, 'POST', '/v1/mms', {
         to: `139${String(i).padStart(8, '0')}`,
@@ -61,25 +60,19 @@ t.test(`kill -9 at random moments while MMS come in, ${CYCLES} times: every 202 
         ],
       });
       if (r.status === 202) acked.add(r.json.id as string);
-    });
-    t.equal(signal, 'SIGKILL', `cycle ${cycle}: killed`);
-    t.ok(acked.size > before, `cycle ${cycle}: ${acked.size - before} MMS answered 202 before the kill, ${cut} requests cut by it`);
-
-    const db = new Database(storePath, { readonly: true, fileMustExist: true });
-    const ids = new Set(db.prepare('SELECT id FROM mms_messages').pluck().all() as string[]);
-    const withParts = new Set(db.prepare('SELECT message_id FROM mms_parts GROUP BY message_id HAVING count(*) = 2').pluck().all() as string[]);
-    db.close();
-    const missing = [...acked].filter((id) => !ids.has(id));
-    t.same(missing.slice(0, 5), [], `cycle ${cycle}: all ${acked.size} MMS answered 202 so far are committed rows`);
-    // A row whose parts were already dropped has ended; one still owed must have both.
-    const partless = [...acked].filter((id) => !withParts.has(id));
-    if (partless.length > 0) {
-      const db2 = new Database(storePath, { readonly: true, fileMustExist: true });
-      const open = db2.prepare(`SELECT count(*) FROM mms_messages WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'submitting')`).pluck().get(JSON.stringify(partless)) as number;
-      db2.close();
-      t.equal(open, 0, `cycle ${cycle}: every MMS still to be sent has its parts`);
-    }
-  }
+    },
+    afterKill: (cycle) => {
+      const db = new Database(storePath, { readonly: true, fileMustExist: true });
+      const ids = new Set(db.prepare('SELECT id FROM mms_messages').pluck().all() as string[]);
+      // A row whose parts were already dropped has ended; one still owed must have both.
+      const partless = db.prepare(`SELECT count(*) FROM mms_messages m WHERE status IN ('queued', 'submitting')
+        AND (SELECT count(*) FROM mms_parts p WHERE p.message_id = m.id) <> 2`).pluck().get() as number;
+      db.close();
+      const missing = [...acked].filter((id) => !ids.has(id));
+      t.same(missing.slice(0, 5), [], `cycle ${cycle}: all ${acked.size} MMS answered 202 so far are committed rows`);
+      t.equal(partless, 0, `cycle ${cycle}: every MMS still to be sent has its parts`);
+    },
+  });
 
   const { d } = await start('last');
   const status = () => {

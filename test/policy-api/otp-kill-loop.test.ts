@@ -10,7 +10,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/fixtures.js';
 import { startSimProcess } from '../helpers/sim-process.js';
-import { loadUntilKilled, startReady } from '../helpers/kill-under-load.js';
+import { killCycles, startReady } from '../helpers/kill-under-load.js';
 import { daemonConfig, freePort, http } from '../foundation/fixtures/daemon.js';
 
 const CYCLES = 4;
@@ -33,22 +33,21 @@ t.test(`kill -9 at random moments while codes are asked for, ${CYCLES} times: ev
 
   const acked = new Map<string, string>(); // OTP id → number
   let n = 0;
-  for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const { d, httpPort } = await start(`cycle-${cycle}`);
-    const before = acked.size;
-    const { signal, cut } = await loadUntilKilled(d, CLIENTS, async () => {
+  await killCycles(t, {
+    cycles: CYCLES, clients: CLIENTS, what: 'codes', acked, start,
+    send: async (httpPort) => {
       const to = `135${String(n++).padStart(8, '0')}`;
       const r = await http(httpPort, 'POST', '/v1/otp', { to, purpose: 'login' });
       if (r.status === 202) acked.set(r.json.id as string, to);
-    });
-    t.equal(signal, 'SIGKILL', `cycle ${cycle}: killed`);
-    t.ok(acked.size > before, `cycle ${cycle}: ${acked.size - before} codes answered 202 before the kill, ${cut} requests cut by it`);
-    const db = new Database(storePath, { readonly: true, fileMustExist: true });
-    const ids = new Set(db.prepare('SELECT id FROM otps').pluck().all() as string[]);
-    db.close();
-    const missing = [...acked.keys()].filter((id) => !ids.has(id));
-    t.same(missing.slice(0, 5), [], `cycle ${cycle}: all ${acked.size} codes answered 202 so far are committed rows`);
-  }
+    },
+    afterKill: (cycle) => {
+      const db = new Database(storePath, { readonly: true, fileMustExist: true });
+      const ids = new Set(db.prepare('SELECT id FROM otps').pluck().all() as string[]);
+      db.close();
+      const missing = [...acked.keys()].filter((id) => !ids.has(id));
+      t.same(missing.slice(0, 5), [], `cycle ${cycle}: all ${acked.size} codes answered 202 so far are committed rows`);
+    },
+  });
 
   const { d, httpPort } = await start('last');
   const onPhone = async (to: string): Promise<string[]> => {
