@@ -110,11 +110,18 @@ export async function benchCluster(quick: boolean, nodes: readonly number[]): Pr
         // comes after its submit_sm): includes any wait for the daemon's event loop.
         const otpAnswerMs: number[] = [];
         const otpCount = quick ? 50 : 200;
+        // XINGE_BENCH_OTP_VIA: `otp` (default), codes the daemon makes (POST /v1/otp, what a
+        // lender's login calls); `sms`, codes the caller made (POST /v1/sms category otp).
+        const otpVia = process.env.XINGE_BENCH_OTP_VIA === 'sms' ? 'sms' : 'otp';
+        out.otp_via = otpVia === 'otp' ? 'POST /v1/otp' : 'POST /v1/sms category otp';
         const otpPoster = (async () => {
           for (let i = 0; i < otpCount; i++) {
             const d = daemons[i % daemons.length]!;
             const sent = performance.now();
-            const r = await request(`${d.url}/v1/sms`, { method: 'POST', headers, body: JSON.stringify({ to: `139${String(i).padStart(8, '0')}`, text: '您的验证码是493817，5分钟内有效。', category: 'otp' }), dispatcher: agent });
+            const to = `139${String(i).padStart(8, '0')}`;
+            const r = otpVia === 'otp'
+              ? await request(`${d.url}/v1/otp`, { method: 'POST', headers, body: JSON.stringify({ to, purpose: 'login' }), dispatcher: agent })
+              : await request(`${d.url}/v1/sms`, { method: 'POST', headers, body: JSON.stringify({ to, text: '您的验证码是493817，5分钟内有效。', category: 'otp' }), dispatcher: agent });
             await r.body.dump();
             if (r.statusCode === 202) {
               otps++;

@@ -25,6 +25,11 @@ import { applySignature, resolveSignature } from '../policy/signature.js';
 import type { TemplateBook } from '../policy/templates.js';
 import type { SubmitService } from './submit-service.js';
 
+/** A code's ttl at most (policy.otp.ttl_s and a request's ttl_s alike). */
+export const OTP_TTL_MAX_S = 600;
+/** How long after its send a code can still be active: its longest ttl, plus a minute for the clocks of a cluster's daemons. */
+const ACTIVE_CODE_MS = (OTP_TTL_MAX_S + 60) * 1000;
+
 export const DEFAULT_OTP_TEXT = '您的验证码是{code}，{ttl_min}分钟内有效，请勿泄露。';
 
 export interface OtpServiceDeps {
@@ -79,13 +84,19 @@ export class OtpService {
     const length = o.length ?? p.length;
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 4 || length > 10) throw new ApiError('invalid_field', 'length must be 4..10', { field: 'length' });
     const ttlS = o.ttl_s ?? p.ttl_s;
-    if (typeof ttlS !== 'number' || !Number.isInteger(ttlS) || ttlS < 60 || ttlS > 600) throw new ApiError('invalid_field', 'ttl_s must be 60..600', { field: 'ttl_s' });
+    if (typeof ttlS !== 'number' || !Number.isInteger(ttlS) || ttlS < 60 || ttlS > OTP_TTL_MAX_S) throw new ApiError('invalid_field', `ttl_s must be 60..${OTP_TTL_MAX_S}`, { field: 'ttl_s' });
     if (p.secret === '' || p.body_key === '') throw new ApiError('internal', 'OTP is not configured (policy.otp.secret, policy.otp.body_key)');
     const now = this.#d.now();
     // Every OTP to this number (any purpose, /v1/sms category otp included) is in the send
     // log; policy.admit checks the same windows again inside the commit.
     const limits = otpWindows(p);
-    assertWithinCaps(checkOtpLimits(p, this.#d.store.aux.sendsSince(to, 'otp', now - lookbackMs(limits)), now), 'otp_rate_limited', 'otp', limits);
+    const sent = this.#d.store.aux.sendsSince(to, 'otp', now - Math.max(lookbackMs(limits), ACTIVE_CODE_MS));
+    assertWithinCaps(checkOtpLimits(p, sent, now), 'otp_rate_limited', 'otp', limits);
+    // A code stays active at most its ttl after its send, and every code's send is in this
+    // log (same transaction): with none that recent there is no code to supersede, and the
+    // code's transaction needs no answer from the store before its COMMIT, which on
+    // PostgreSQL makes it one round trip (three with the supersede and its reply).
+    const mayHaveActiveCode = sent.some((at) => at >= now - ACTIVE_CODE_MS);
 
     const code = generateCode(length);
     const otpId = newId('otp', now);
@@ -121,7 +132,7 @@ export class OtpService {
         const aux = this.#d.store.aux;
         // Again from the start if the commit is tried again (a first try's writes were rolled back).
         superseded.length = 0;
-        superseded.push(...aux.supersedeOtps(to, purpose));
+        if (mayHaveActiveCode) superseded.push(...aux.supersedeOtps(to, purpose));
         for (const mid of superseded) this.#endMessage(mid, now);
         aux.insertOtp({ id: otpId, client: client.name, to, purpose, codeHash: hashCode(p.secret, otpId, code), messageId: a.id, createdAt: now, expiresAt, attempts: 0, status: 'active' });
       },

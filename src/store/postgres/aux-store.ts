@@ -114,7 +114,8 @@ export class PgAuxStore implements AuxStore {
   }
 
   insertOtp(o: OtpRecord): void {
-    this.#c.run(`INSERT INTO otps (${OTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    // Deferred: it goes with the code's COMMIT (an error fails that COMMIT, and the code with it).
+    this.#c.defer(`INSERT INTO otps (${OTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [o.id, o.client, o.to, o.purpose, o.codeHash, o.messageId, o.createdAt, o.expiresAt, o.attempts, o.status]);
   }
   getOtp(id: string): OtpRecord | undefined {
