@@ -89,7 +89,7 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
     this.ip = o.socket.remoteAddress ?? '';
     this.#log = o.logger;
     o.socket.setNoDelay(true);
-    this.#writer = new CoalescingWriter(o.socket, () => this.emit('free'));
+    this.#writer = new CoalescingWriter(o.socket, () => this.emit('free'), { readable: o.socket });
     o.socket.on('data', this.#onData);
     o.socket.on('error', this.#onError);
     o.socket.on('end', this.#onEnd);

@@ -355,7 +355,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
         sock = tls.connect({ socket: raw, servername: net.isIP(o.host) ? undefined : o.host, ...extra });
       }
       this.#socket = sock;
-      this.#writer = new CoalescingWriter(sock, () => this.emit('free'));
+      this.#writer = new CoalescingWriter(sock, () => this.emit('free'), { readable: sock });
       const timer = setTimeout(() => {
         this.close('connect_timeout', new SmppError('smpp_connect_timeout', `connect to ${o.host}:${o.port} timed out`));
       }, o.connectTimeoutMs ?? o.responseTimeoutMs);

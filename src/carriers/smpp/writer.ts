@@ -6,8 +6,23 @@
  * Backpressure: when socket.write returns false the writer is `blocked` until 'drain';
  * the session stops taking submits meanwhile (responses and enquire_link still go out:
  * they are small and the peer needs them to make progress).
+ *
+ * A peer that sends but does not read (each of its requests queues a resp here) would make
+ * this process buffer without bound: past `pauseReadingOver` octets waiting for the socket,
+ * the writer stops reading from it until 'drain', so the peer's own sends block instead (TCP
+ * flow control). Nothing is dropped: what it sent is read and answered once it reads again,
+ * and a peer that never does is closed by the session's timeouts.
  */
 import type { Writable } from 'node:stream';
+
+/** Octets waiting for a socket past which its reading stops (about 60,000 resps). */
+export const PAUSE_READING_OVER = 1024 * 1024;
+
+export interface CoalescingWriterOptions {
+  /** The same socket's reading side: paused while more than `pauseReadingOver` octets wait. */
+  readable?: { pause(): unknown; resume(): unknown };
+  pauseReadingOver?: number;
+}
 
 export class CoalescingWriter {
   readonly #socket: Writable;
@@ -17,13 +32,24 @@ export class CoalescingWriter {
   #scheduled: NodeJS.Immediate | null = null;
   #blocked = false;
   #closed = false;
+  readonly #readable: CoalescingWriterOptions['readable'];
+  readonly #pauseOver: number;
+  #readingPaused = false;
   /** Writes issued (for tests and metrics: how well PDUs were coalesced). */
   writes = 0;
+  /** Times reading was paused because the peer was not reading (metrics, tests). */
+  readPauses = 0;
 
-  constructor(socket: Writable, onDrain: () => void) {
+  constructor(socket: Writable, onDrain: () => void, o: CoalescingWriterOptions = {}) {
     this.#socket = socket;
     this.#onDrain = onDrain;
+    this.#readable = o.readable;
+    this.#pauseOver = o.pauseReadingOver ?? PAUSE_READING_OVER;
     socket.on('drain', () => {
+      if (this.#readingPaused) {
+        this.#readingPaused = false;
+        if (!this.#closed) this.#readable?.resume();
+      }
       if (!this.#blocked) return;
       this.#blocked = false;
       this.#onDrain();
@@ -73,6 +99,13 @@ export class CoalescingWriter {
     this.#queue = [];
     this.#bytes = 0;
     this.writes++;
-    if (!this.#socket.write(data)) this.#blocked = true;
+    if (!this.#socket.write(data)) {
+      this.#blocked = true;
+      if (this.#readable !== undefined && !this.#readingPaused && this.#socket.writableLength > this.#pauseOver) {
+        this.#readingPaused = true;
+        this.readPauses++;
+        this.#readable.pause();
+      }
+    }
   };
 }
