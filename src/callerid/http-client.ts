@@ -15,6 +15,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from './signing.js';
 import { ProviderError } from './errors.js';
+import { readLimited } from '../domain/read-limited.js';
 
 export interface BackoffMs {
   initialMs: number;
@@ -96,17 +97,6 @@ function errorCode(err: unknown): string {
     if (e.cause !== undefined && e.cause !== err) return errorCode(e.cause);
   }
   return 'error';
-}
-
-async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    n += c.length;
-    if (n > MAX_RESPONSE_BYTES) throw Object.assign(new Error('response too large'), { code: 'response_too_large' });
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export class SignedClient {
@@ -195,7 +185,7 @@ export class SignedClient {
       });
       status = res.statusCode;
       retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.#now());
-      text = await readLimited(res.body);
+      text = (await readLimited(res.body, MAX_RESPONSE_BYTES)).toString('utf8');
     } catch (err) {
       const code = errorCode(err);
       this.#o.onAttempt?.(req.op, code);

@@ -9,6 +9,10 @@ import { Agent, request } from 'undici';
 import { parseMm7Http } from './mm7-message.js';
 import type { BuiltRequest } from './submit-req.js';
 import { classifyStatusCode, type StatusCodeTable } from './status-codes.js';
+import { readLimited } from '../domain/read-limited.js';
+
+/** An MMSC's answer (a SubmitRsp or a Fault: a few KB) read up to this; more fails the attempt. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export interface Mm7ClientOptions {
   url: string;
@@ -63,13 +67,20 @@ export class Mm7Client {
     try {
       const headers: Record<string, string> = { 'content-type': req.contentType, soapaction: '""' };
       if (this.#auth !== undefined) headers.authorization = this.#auth;
-      const res = await request(this.#o.url, { method: 'POST', headers, body: req.body, dispatcher: this.#agent });
+      // The whole attempt is bounded, not only each wait: an MMSC dripping its answer a byte
+      // at a time would otherwise hold the connection for ever.
+      const res = await request(this.#o.url, {
+        method: 'POST', headers, body: req.body, dispatcher: this.#agent,
+        signal: AbortSignal.timeout(this.#o.connectTimeoutMs + this.#o.timeoutMs),
+      });
       status = res.statusCode;
       contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
-      body = Buffer.from(await res.body.arrayBuffer());
+      body = await readLimited(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      return { retry: true, result: { kind: 'temporary', code: undefined, text: `${e.code ?? 'network'}: ${e.message ?? ''}`.slice(0, 200), via: 'network', attempts } };
+      const e = err as { code?: unknown; name?: string; message?: string };
+      // The attempt's own deadline aborts with a DOMException (code 23): named, not numbered.
+      const code = e.name === 'TimeoutError' ? 'attempt_timeout' : typeof e.code === 'string' ? e.code : 'network';
+      return { retry: true, result: { kind: 'temporary', code: undefined, text: `${code}: ${e.message ?? ''}`.slice(0, 200), via: 'network', attempts } };
     }
     let parsed: ReturnType<typeof parseMm7Http> | undefined;
     try {

@@ -106,3 +106,76 @@ t.test('response timeout: a peer that accepts and never answers', async (t) => {
   t.teardown(() => client.destroy());
   t.match(await client.submit(req()), { kind: 'temporary', via: 'network', text: /Timeout/i });
 });
+
+/**
+ * An MMSC whose answer does not end: `endless` streams octets as fast as the client takes them,
+ * `drip` sends one every 300 ms (each within the idle timeout). The client read either without
+ * end: memory without bound, or one of its connections held for ever.
+ */
+async function hostileMmsc(t: Tap, mode: 'endless' | 'drip'): Promise<{ port: number; sent: () => number; closed: Promise<number> }> {
+  const { createServer: createHttpServer } = await import('node:http');
+  let sent = 0;
+  let closedAt: (ms: number) => void;
+  const closed = new Promise<number>((r) => (closedAt = r));
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const started = Date.now();
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let timer: NodeJS.Timeout | undefined;
+      res.on('close', () => {
+        clearTimeout(timer);
+        closedAt(Date.now() - started);
+      });
+      const pump = () => {
+        if (res.destroyed) return;
+        if (mode === 'drip') {
+          res.write(' ');
+          sent++;
+          timer = setTimeout(pump, 300);
+          return;
+        }
+        while (sent < 512 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        res.once('drain', pump);
+      };
+      pump();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { port: (server.address() as import('node:net').AddressInfo).port, sent: () => sent, closed };
+}
+
+t.test('an answer that does not end: read up to 1 MiB, then the attempt fails and is retried', async (t) => {
+  const mmsc = await hostileMmsc(t, 'endless');
+  const client = new Mm7Client({
+    url: `http://127.0.0.1:${mmsc.port}/mm7`, username: 'vasp', password: 'pw', connectTimeoutMs: 2000, timeoutMs: 5000, retries: 0, retryInitialMs: 10,
+    statusCodes: DEFAULT_STATUS_CODES,
+  });
+  t.teardown(() => client.destroy());
+  const r = await client.submit(req());
+  t.match(r, { kind: 'temporary', via: 'network' }, r.text ?? '');
+  t.match(r.text, /response_too_large/);
+  await mmsc.closed;
+  t.ok(mmsc.sent() < 16 * 1024 * 1024, `the client stopped reading after ${(mmsc.sent() / 1048576).toFixed(1)} MB (the MMSC offered 512 MB)`);
+});
+
+t.test('an answer dripped a byte at a time: the attempt ends after timeout_ms, not never', async (t) => {
+  const mmsc = await hostileMmsc(t, 'drip');
+  const client = new Mm7Client({
+    url: `http://127.0.0.1:${mmsc.port}/mm7`, username: 'vasp', password: 'pw', connectTimeoutMs: 500, timeoutMs: 1000, retries: 0, retryInitialMs: 10,
+    statusCodes: DEFAULT_STATUS_CODES,
+  });
+  t.teardown(() => client.destroy());
+  const started = Date.now();
+  const r = await client.submit(req());
+  const took = Date.now() - started;
+  t.match(r, { kind: 'temporary', via: 'network' }, r.text ?? '');
+  t.ok(took < 4000, `given up after ${took} ms (connect_timeout_ms 500 + timeout_ms 1000)`);
+  t.match(r.text, /^attempt_timeout: /);
+  t.ok((await mmsc.closed) < 4000, 'the connection was closed');
+});
