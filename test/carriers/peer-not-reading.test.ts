@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { CommandId, encodeHeader, encodePdu, readHeader as decodeHeader } from '../../src/carriers/smpp/codec.js';
 import { PduFramer } from '../../src/carriers/smpp/framing.js';
+import { MAX_UNANSWERED_DELIVERS, SmppSession } from '../../src/carriers/smpp/session.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { startReady } from '../helpers/kill-under-load.js';
 import { daemonConfig, freePort } from '../foundation/fixtures/daemon.js';
@@ -210,4 +211,80 @@ t.test("a carrier's SMSC that floods the daemon's bind and does not read", async
   t.equal(counted.got(), FLOOD, 'every enquire_link answered once the SMSC reads again');
   t.equal(counted.outOfOrder(), 0, 'in order');
   t.notOk(socket.destroyed, 'the same bind, never dropped');
+});
+
+t.test('an SMSC that sends deliver_sm without waiting for their resps, while none can be committed', async (t) => {
+  // The bind's owner holds every delivery (a store that is not answering): each stays unanswered.
+  const DELIVERS = 100_000;
+  let peer: net.Socket | undefined;
+  const server = net.createServer((s) => {
+    peer = s;
+    const framer = new PduFramer();
+    s.on('data', function onBind(chunk: Buffer) {
+      for (const buf of framer.push(chunk)) {
+        const h = decodeHeader(Buffer.from(buf));
+        if (h.commandId === CommandId.bind_transceiver) {
+          s.off('data', onBind);
+          s.write(encodePdu('bind_transceiver_resp', h.sequenceNumber, { system_id: 'smsc' }));
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    peer?.destroy();
+    server.close();
+  });
+  const session = new SmppSession({
+    host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, mode: 'transceiver', systemId: 'xinge', password: 'secret',
+    window: 10, responseTimeoutMs: 60_000, enquireLinkMs: 120_000,
+  });
+  const held: Array<(status?: number) => void> = [];
+  let answerAtOnce = false;
+  session.on('deliver', (_pdu, ack) => (answerAtOnce ? ack(0) : held.push(ack)));
+  await session.connect();
+  t.teardown(() => session.close());
+  const socket = peer!;
+
+  // The SMSC's side: deliver_sm as fast as the bind takes them, counting the resps.
+  let resps = 0;
+  const framer = new PduFramer();
+  socket.on('data', (chunk: Buffer) => {
+    for (const buf of framer.push(chunk)) if (decodeHeader(Buffer.from(buf)).commandId === CommandId.deliver_sm_resp) resps++;
+  });
+  const pdu = (seq: number) => encodePdu('deliver_sm', seq, { source_addr: '13800138000', destination_addr: '10690000', esm_class: 4, short_message: Buffer.from(`id:${seq} sub:001 dlvrd:001 submit date:2612070000 done date:2612070000 stat:DELIVRD err:000 text:`) });
+  let sent = 0;
+  let stalled = false;
+  while (sent < DELIVERS) {
+    const batch: Buffer[] = [];
+    for (let i = 0; i < 500 && sent < DELIVERS; i++) batch.push(pdu(++sent));
+    if (socket.write(Buffer.concat(batch))) continue;
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 2000);
+      socket.once('drain', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!drained) {
+      stalled = true;
+      break;
+    }
+  }
+  t.ok(stalled, `the bind stopped reading (the SMSC had written ${sent} of ${DELIVERS})`);
+  // What one read can carry past the mark (a 64 KB chunk of ~130-octet PDUs) is still handled.
+  t.ok(held.length <= MAX_UNANSWERED_DELIVERS + 600, `${held.length} deliveries taken while none was answered (at most ${MAX_UNANSWERED_DELIVERS} and the rest of one read)`);
+
+  // The store answers again: everything is read and answered, nothing lost.
+  answerAtOnce = true;
+  for (const ack of held.splice(0)) ack(0);
+  while (sent < DELIVERS) {
+    const batch: Buffer[] = [];
+    for (let i = 0; i < 500 && sent < DELIVERS; i++) batch.push(pdu(++sent));
+    socket.write(Buffer.concat(batch));
+  }
+  const until = Date.now() + 60_000;
+  while (resps < DELIVERS && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  t.equal(resps, DELIVERS, 'every deliver_sm answered once the store answers');
+  t.equal(session.state, 'bound', 'the same bind');
 });

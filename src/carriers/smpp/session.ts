@@ -38,6 +38,7 @@ import { BindError, SmppError, type DecodeError } from './errors.js';
 import { PduFramer } from './framing.js';
 import { routePdu, undecodableAnswer, type InboundRoutes } from './inbound.js';
 import { CoalescingWriter } from './writer.js';
+import { ReadGate } from './read-gate.js';
 
 import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
 import type {
@@ -70,6 +71,9 @@ type Settle =
   | { type: 'protocol'; command: string };
 
 type Kind = 'submit' | 'bind' | 'enquire' | 'unbind';
+
+/** deliver_sm awaiting our resp past which a bind stops reading (SMSC windows are 1-100 or so). */
+export const MAX_UNANSWERED_DELIVERS = 2000;
 
 interface Pending {
   seq: number;
@@ -121,6 +125,9 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #socket: net.Socket | null = null;
   #raw: net.Socket | null = null;
   #writer: CoalescingWriter | null = null;
+  #gate: ReadGate | null = null;
+  /** deliver_sm read and not yet answered (their commit is pending). */
+  #unansweredDelivers = 0;
   readonly #framer = new PduFramer();
   #seq = 0;
   /** Insertion-ordered, so the first entry has the earliest deadline (one timeout for all). */
@@ -355,7 +362,8 @@ export class SmppSession extends EventEmitter<SessionEvents> {
         sock = tls.connect({ socket: raw, servername: net.isIP(o.host) ? undefined : o.host, ...extra });
       }
       this.#socket = sock;
-      this.#writer = new CoalescingWriter(sock, () => this.emit('free'), { readable: sock });
+      this.#gate = new ReadGate(sock);
+      this.#writer = new CoalescingWriter(sock, () => this.emit('free'), { readable: this.#gate.forReason('output') });
       const timer = setTimeout(() => {
         this.close('connect_timeout', new SmppError('smpp_connect_timeout', `connect to ${o.host}:${o.port} timed out`));
       }, o.connectTimeoutMs ?? o.responseTimeoutMs);
@@ -594,9 +602,14 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #onDeliver(pdu: Pdu): void {
     const seq = pdu.sequenceNumber;
     let acked = false;
+    // An SMSC that sends deliver_sm without waiting for our resps (no window) would pile up
+    // receipts waiting for their commit: past MAX_UNANSWERED_DELIVERS the bind stops reading
+    // until half of them are answered.
+    if (++this.#unansweredDelivers >= MAX_UNANSWERED_DELIVERS) this.#gate?.hold('delivers');
     const ack = (status = 0): void => {
       if (acked) return;
       acked = true;
+      if (--this.#unansweredDelivers <= MAX_UNANSWERED_DELIVERS / 2) this.#gate?.release('delivers');
       if (this.#state !== 'closed') this.#send(encodeMessageIdResp(CommandId.deliver_sm_resp, status, seq));
     };
     if (this.listenerCount('deliver') === 0) {
