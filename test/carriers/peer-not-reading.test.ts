@@ -12,7 +12,7 @@
  * nothing is lost: when the peer reads again every request gets its resp, in order, and the
  * connection goes on.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { CommandId, encodeHeader, encodePdu, readHeader as decodeHeader } from '../../src/carriers/smpp/codec.js';
@@ -114,6 +114,24 @@ function countResps(socket: net.Socket, firstSeq: number): { done: Promise<void>
  */
 const TAKEN_MAX = 48 * 1024 * 1024;
 
+/**
+ * The flood at a peer that stopped reading, then the peer reads again: the daemon takes at
+ * most TAKEN_MAX of it meanwhile, and answers every request, in order, afterwards.
+ */
+async function floodHeldThenAnswered(t: Test, socket: net.Socket, pid: number, firstSeq: number, peer: string): Promise<void> {
+  socket.pause(); // from here on the peer does not read
+  const base = rss(pid);
+  const flood = await floodUntilHeld(socket, firstSeq);
+  t.ok(flood.taken < TAKEN_MAX, `the daemon stopped taking requests after ${(flood.taken / 1e6).toFixed(1)} of 64 MB (its answers were not read)`);
+  t.comment(`the daemon's RSS grew ${((rss(pid) - base) / 1048576).toFixed(1)} MB`);
+  flood.rest();
+  const counted = countResps(socket, firstSeq);
+  socket.resume();
+  await counted.done;
+  t.equal(counted.got(), FLOOD, `every enquire_link answered once the ${peer} reads again`);
+  t.equal(counted.outOfOrder(), 0, 'in order');
+}
+
 t.test('an ESME on the SMPP server that floods and does not read', async (t) => {
   const dir = tempDir(t);
   const [httpPort, serverPort, simPort] = [await freePort(), await freePort(), await freePort()];
@@ -134,18 +152,7 @@ t.test('an ESME on the SMPP server that floods and does not read', async (t) => 
   const bindResp = await new Promise<Buffer>((r) => socket.once('data', (b: Buffer) => r(b)));
   t.equal(decodeHeader(bindResp).commandStatus, 0, 'bound');
 
-  socket.pause(); // from here on the ESME does not read
-  const base = rss(pid);
-  const flood = await floodUntilHeld(socket, 2);
-  t.ok(flood.taken < TAKEN_MAX, `the daemon stopped taking requests after ${(flood.taken / 1e6).toFixed(1)} of 64 MB (its answers were not read)`);
-  t.comment(`the daemon's RSS grew ${((rss(pid) - base) / 1048576).toFixed(1)} MB`);
-  flood.rest();
-
-  const counted = countResps(socket, 2);
-  socket.resume();
-  await counted.done;
-  t.equal(counted.got(), FLOOD, 'every enquire_link answered once the ESME reads again');
-  t.equal(counted.outOfOrder(), 0, 'in order');
+  await floodHeldThenAnswered(t, socket, pid, 2, 'ESME');
   socket.write(encodeHeader(CommandId.enquire_link, 0, FLOOD + 2));
   await new Promise<void>((resolve) =>
     socket.on('data', function check(b: Buffer) {
@@ -198,18 +205,7 @@ t.test("a carrier's SMSC that floods the daemon's bind and does not read", async
   const socket = await connected;
   await new Promise((r) => setTimeout(r, 200)); // the daemon is bound
 
-  socket.pause();
-  const base = rss(pid);
-  const flood = await floodUntilHeld(socket, 0x10000);
-  t.ok(flood.taken < TAKEN_MAX, `the daemon stopped taking requests after ${(flood.taken / 1e6).toFixed(1)} of 64 MB (its answers were not read)`);
-  t.comment(`the daemon's RSS grew ${((rss(pid) - base) / 1048576).toFixed(1)} MB`);
-  flood.rest();
-
-  const counted = countResps(socket, 0x10000);
-  socket.resume();
-  await counted.done;
-  t.equal(counted.got(), FLOOD, 'every enquire_link answered once the SMSC reads again');
-  t.equal(counted.outOfOrder(), 0, 'in order');
+  await floodHeldThenAnswered(t, socket, pid, 0x10000, 'SMSC');
   t.notOk(socket.destroyed, 'the same bind, never dropped');
 });
 
