@@ -126,8 +126,8 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #raw: net.Socket | null = null;
   #writer: CoalescingWriter | null = null;
   #gate: ReadGate | null = null;
-  /** deliver_sm read and not yet answered (their commit is pending). */
-  #unansweredDelivers = 0;
+  /** This connection's deliver_sm read and not yet answered (their commit is pending): a new connection starts at 0. */
+  #delivers = { unanswered: 0 };
   readonly #framer = new PduFramer();
   #seq = 0;
   /** Insertion-ordered, so the first entry has the earliest deadline (one timeout for all). */
@@ -363,6 +363,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
       }
       this.#socket = sock;
       this.#gate = new ReadGate(sock);
+      this.#delivers = { unanswered: 0 };
       this.#writer = new CoalescingWriter(sock, () => this.emit('free'), { readable: this.#gate.forReason('output') });
       const timer = setTimeout(() => {
         this.close('connect_timeout', new SmppError('smpp_connect_timeout', `connect to ${o.host}:${o.port} timed out`));
@@ -605,11 +606,13 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     // An SMSC that sends deliver_sm without waiting for our resps (no window) would pile up
     // receipts waiting for their commit: past MAX_UNANSWERED_DELIVERS the bind stops reading
     // until half of them are answered.
-    if (++this.#unansweredDelivers >= MAX_UNANSWERED_DELIVERS) this.#gate?.hold('delivers');
+    const gate = this.#gate;
+    const delivers = this.#delivers;
+    if (++delivers.unanswered >= MAX_UNANSWERED_DELIVERS) gate?.hold('delivers');
     const ack = (status = 0): void => {
       if (acked) return;
       acked = true;
-      if (--this.#unansweredDelivers <= MAX_UNANSWERED_DELIVERS / 2) this.#gate?.release('delivers');
+      if (--delivers.unanswered <= MAX_UNANSWERED_DELIVERS / 2) gate?.release('delivers');
       if (this.#state !== 'closed') this.#send(encodeMessageIdResp(CommandId.deliver_sm_resp, status, seq));
     };
     if (this.listenerCount('deliver') === 0) {
