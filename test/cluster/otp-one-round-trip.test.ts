@@ -14,6 +14,7 @@ import { startTestPostgres } from '../helpers/postgres.js';
 import { auth } from '../helpers/fixtures.js';
 import { SmscSimulator } from '../../src/sim/smsc.js';
 import { startProxy } from './fixtures/proxy-child.js';
+import type { LoggedQuery } from './fixtures/pg-query-log.js';
 import { startPgApp } from './fixtures/pg-app.js';
 import { waitUntil } from './fixtures/bind-nodes.js';
 
@@ -21,7 +22,7 @@ const db = await startTestPostgres(t);
 if (db) {
   t.test('a code from /v1/otp goes to PostgreSQL in one round trip; a resend supersedes the earlier code', async (t) => {
     const proxy = await startProxy(t, db.port);
-    const queries = async (): Promise<string[]> => JSON.parse((await proxy.send('queries')).slice(3)) as string[];
+    const queries = async (): Promise<LoggedQuery[]> => JSON.parse((await proxy.send('queries')).slice(3)) as LoggedQuery[];
     const sim = new SmscSimulator({ receipts: { segments: 'none' }, recordLimit: 100 });
     await sim.start();
     t.teardown(() => sim.stop());
@@ -42,21 +43,23 @@ if (db) {
     let sent = 0;
 
     const first = await send();
-    const firstTx = first.queries.filter((q) => /INSERT INTO otps/.test(q));
+    const firstTx = first.queries.map((q) => q.text).filter((q) => /INSERT INTO otps/.test(q));
     t.equal(firstTx.length, 1, 'the code row went in one query');
     const tx = firstTx[0] ?? '';
     for (const part of [/^BEGIN/, /INSERT INTO messages/, /INSERT INTO send_log/, /INSERT INTO otps/, /WITH picked AS/, /COMMIT$/]) {
       t.match(tx, part, `in that one query: ${part.source}`);
     }
-    t.notOk(first.queries.some((q) => /UPDATE otps SET status = 'superseded'/.test(q)), 'no earlier code to supersede: no statement for it');
+    t.notOk(first.queries.some((q) => /UPDATE otps SET status = 'superseded'/.test(q.text)), 'no earlier code to supersede: no statement for it');
 
     await new Promise((r) => setTimeout(r, 1100)); // resend_after_s: 1
     const second = await send();
-    const txQueries = second.queries.filter((q, i, all) => {
-      const begin = all.findIndex((x) => /^BEGIN/.test(x) && /INSERT INTO messages/.test(x));
-      const commit = all.findIndex((x) => /COMMIT$/.test(x) && /INSERT INTO otps/.test(x));
-      return begin >= 0 && commit >= begin && i >= begin && i <= commit;
-    });
+    // The code's transaction: from its BEGIN to its COMMIT, on the connection that sent them
+    // (another connection's statements may come in between).
+    const begin = second.queries.find((x) => /^BEGIN/.test(x.text) && /INSERT INTO messages/.test(x.text));
+    const own = second.queries.filter((q) => q.conn === begin?.conn).map((q) => q.text);
+    const from = own.findIndex((x) => /^BEGIN/.test(x) && /INSERT INTO messages/.test(x));
+    const to = own.findIndex((x) => /COMMIT$/.test(x) && /INSERT INTO otps/.test(x));
+    const txQueries = from >= 0 && to >= from ? own.slice(from, to + 1) : [];
     // The supersede answers which codes it ended; each one's message is canceled if it has not
     // gone out (its segments and row read under lock), else its body purged.
     t.ok(txQueries.length >= 2 && txQueries.length <= 4, `a resend within the ttl: 2 to 4 round trips, the earlier code's message ended in the same transaction (${txQueries.length})`);
