@@ -32,6 +32,21 @@ function rss(pid: number): number {
   return m === null ? 0 : Number(m[1]) * 1024;
 }
 
+/** Whether what the socket holds was taken within `ms` (its 'drain'): false, the other side stopped reading. */
+function drainedWithin(socket: net.Socket, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const onDrain = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      socket.off('drain', onDrain);
+      resolve(false);
+    }, ms);
+    socket.once('drain', onDrain);
+  });
+}
+
 /**
  * The flood, 64 KB a write, each write after the last was taken (TCP flow control, as a peer
  * with a socket library does). Stops when a write is not taken within 2 s: the daemon no
@@ -55,18 +70,7 @@ async function floodUntilHeld(socket: net.Socket, firstSeq: number): Promise<{ t
       taken += b.length;
       continue;
     }
-    const drained = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        socket.off('drain', onDrain);
-        resolve(false);
-      }, 2000);
-      const onDrain = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      socket.once('drain', onDrain);
-    });
-    if (!drained) break;
+    if (!(await drainedWithin(socket, 2000))) break;
     taken += b.length;
   }
   return {
@@ -257,14 +261,7 @@ t.test('an SMSC that sends deliver_sm without waiting for their resps, while non
     const batch: Buffer[] = [];
     for (let i = 0; i < 500 && sent < DELIVERS; i++) batch.push(pdu(++sent));
     if (socket.write(Buffer.concat(batch))) continue;
-    const drained = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 2000);
-      socket.once('drain', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-    if (!drained) {
+    if (!(await drainedWithin(socket, 2000))) {
       stalled = true;
       break;
     }
