@@ -150,13 +150,19 @@ async function hostileMmsc(t: Tap, mode: 'endless' | 'drip'): Promise<{ port: nu
   return { port: (server.address() as import('node:net').AddressInfo).port, sent: () => sent, closed };
 }
 
-t.test('an answer that does not end: read up to 1 MiB, then the attempt fails and is retried', async (t) => {
-  const mmsc = await hostileMmsc(t, 'endless');
+/** A client of the hostile MMSC, no retries: one attempt's outcome. */
+function clientOf(t: Tap, port: number, connectTimeoutMs: number, timeoutMs: number): Mm7Client {
   const client = new Mm7Client({
-    url: `http://127.0.0.1:${mmsc.port}/mm7`, username: 'vasp', password: 'pw', connectTimeoutMs: 2000, timeoutMs: 5000, retries: 0, retryInitialMs: 10,
+    url: `http://127.0.0.1:${port}/mm7`, username: 'vasp', password: 'pw', connectTimeoutMs, timeoutMs, retries: 0, retryInitialMs: 10,
     statusCodes: DEFAULT_STATUS_CODES,
   });
   t.teardown(() => client.destroy());
+  return client;
+}
+
+t.test('an answer that does not end: read up to 1 MiB, then the attempt fails and is retried', async (t) => {
+  const mmsc = await hostileMmsc(t, 'endless');
+  const client = clientOf(t, mmsc.port, 2000, 5000);
   const r = await client.submit(req());
   t.match(r, { kind: 'temporary', via: 'network' }, r.text ?? '');
   t.match(r.text, /response_too_large/);
@@ -166,11 +172,7 @@ t.test('an answer that does not end: read up to 1 MiB, then the attempt fails an
 
 t.test('an answer dripped a byte at a time: the attempt ends after timeout_ms, not never', async (t) => {
   const mmsc = await hostileMmsc(t, 'drip');
-  const client = new Mm7Client({
-    url: `http://127.0.0.1:${mmsc.port}/mm7`, username: 'vasp', password: 'pw', connectTimeoutMs: 500, timeoutMs: 1000, retries: 0, retryInitialMs: 10,
-    statusCodes: DEFAULT_STATUS_CODES,
-  });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t, mmsc.port, 500, 1000);
   const started = Date.now();
   const r = await client.submit(req());
   const took = Date.now() - started;

@@ -6,8 +6,6 @@
 export class ReadGate {
   readonly #socket: { pause(): unknown; resume(): unknown };
   readonly #holds = new Set<string>();
-  /** Times reading was paused (tests, metrics). */
-  pauses = 0;
 
   constructor(socket: { pause(): unknown; resume(): unknown }) {
     this.#socket = socket;
@@ -16,10 +14,7 @@ export class ReadGate {
   hold(reason: string): void {
     if (this.#holds.has(reason)) return;
     this.#holds.add(reason);
-    if (this.#holds.size === 1) {
-      this.pauses++;
-      this.#socket.pause();
-    }
+    if (this.#holds.size === 1) this.#socket.pause();
   }
 
   release(reason: string): void {

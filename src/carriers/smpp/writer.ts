@@ -8,7 +8,7 @@
  * they are small and the peer needs them to make progress).
  *
  * A peer that sends but does not read (each of its requests queues a resp here) would make
- * this process buffer without bound: past `pauseReadingOver` octets waiting for the socket,
+ * this process buffer without bound: past PAUSE_READING_OVER octets waiting for the socket,
  * the writer stops reading from it until 'drain', so the peer's own sends block instead (TCP
  * flow control). Nothing is dropped: what it sent is read and answered once it reads again,
  * and a peer that never does is closed by the session's timeouts.
@@ -19,9 +19,8 @@ import type { Writable } from 'node:stream';
 export const PAUSE_READING_OVER = 1024 * 1024;
 
 export interface CoalescingWriterOptions {
-  /** The same socket's reading side: paused while more than `pauseReadingOver` octets wait. */
+  /** The same socket's reading side: paused while more than PAUSE_READING_OVER octets wait. */
   readable?: { pause(): unknown; resume(): unknown };
-  pauseReadingOver?: number;
 }
 
 export class CoalescingWriter {
@@ -33,18 +32,14 @@ export class CoalescingWriter {
   #blocked = false;
   #closed = false;
   readonly #readable: CoalescingWriterOptions['readable'];
-  readonly #pauseOver: number;
   #readingPaused = false;
   /** Writes issued (for tests and metrics: how well PDUs were coalesced). */
   writes = 0;
-  /** Times reading was paused because the peer was not reading (metrics, tests). */
-  readPauses = 0;
 
   constructor(socket: Writable, onDrain: () => void, o: CoalescingWriterOptions = {}) {
     this.#socket = socket;
     this.#onDrain = onDrain;
     this.#readable = o.readable;
-    this.#pauseOver = o.pauseReadingOver ?? PAUSE_READING_OVER;
     socket.on('drain', () => {
       if (this.#readingPaused) {
         this.#readingPaused = false;
@@ -101,9 +96,8 @@ export class CoalescingWriter {
     this.writes++;
     if (!this.#socket.write(data)) {
       this.#blocked = true;
-      if (this.#readable !== undefined && !this.#readingPaused && this.#socket.writableLength > this.#pauseOver) {
+      if (this.#readable !== undefined && !this.#readingPaused && this.#socket.writableLength > PAUSE_READING_OVER) {
         this.#readingPaused = true;
-        this.readPauses++;
         this.#readable.pause();
       }
     }
