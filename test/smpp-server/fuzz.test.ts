@@ -90,7 +90,9 @@ const messageBody = fc
 const hostilePdu = fc.oneof(
   { weight: 3, arbitrary: messageBody },
   { weight: 1, arbitrary: fc.record({ id: fc.constantFrom(...REQUESTS, ...UNASKED), body: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)) }) },
-  { weight: 1, arbitrary: fc.record({ id: fc.integer({ min: 0, max: 0xffffffff }), body: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) }) },
+  // Any id but unbind: the server answers unbind_resp and closes, as it must (fast-check
+  // favours small integers, so 6 comes up; CI drew it once).
+  { weight: 1, arbitrary: fc.record({ id: fc.integer({ min: 0, max: 0xffffffff }).filter((id) => id !== CommandId.unbind), body: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) }) },
 );
 
 t.test('a hostile ESME with random PDUs: one answer per request, the connection and the daemon stay up', async (t) => {
