@@ -130,7 +130,9 @@ const UNASKED = [CommandId.submit_sm_resp, CommandId.enquire_link_resp, CommandI
 const hostilePdu = fc.oneof(
   { weight: 4, arbitrary: deliverBody },
   { weight: 1, arbitrary: fc.record({ id: fc.constantFrom(...REQUESTS, ...UNASKED), body: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)) }) },
-  { weight: 1, arbitrary: fc.record({ id: fc.integer({ min: 0, max: 0xffffffff }), body: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) }) },
+  // Any id but unbind, which the daemon answers and then reconnects, as it must (fast-check
+  // favours small integers, so 6 comes up: the SMPP server's fuzz drew it in CI).
+  { weight: 1, arbitrary: fc.record({ id: fc.integer({ min: 0, max: 0xffffffff }).filter((id) => id !== CommandId.unbind), body: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) }) },
 );
 
 t.test('a hostile SMSC with random PDUs: one answer per request, the bind stays, replies and sends still work', async (t) => {
