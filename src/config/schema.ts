@@ -270,6 +270,7 @@ const smppServerSchema = z
     tls_key: str().optional(),
     max_binds: int(1).default(10),
     idle_timeout_s: num(0.01).default(120),
+    bind_timeout_s: num(0.01).default(10),
     response_timeout_s: num(0.01).default(10),
     accounts: z
       .array(

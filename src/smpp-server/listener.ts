@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { LogLimiter } from '../observability/log-limiter.js';
 import type { SmppServerConfig } from './accounts.js';
 import { ServerSession, type ServerCloseReason, type ServerSessionHooks } from './server-session.js';
 
@@ -21,9 +22,12 @@ export class SmppListener {
   readonly #o: ListenerOptions;
   readonly #all = new Set<ServerSession>();
   #server: net.Server | undefined;
+  // A connection flood past the limit is one warning per interval; the metric counts each.
+  readonly #limitLog: LogLimiter;
 
   constructor(o: ListenerOptions) {
     this.#o = o;
+    this.#limitLog = new LogLimiter(o.logger);
   }
 
   get connections(): ReadonlySet<ServerSession> {
@@ -66,10 +70,15 @@ export class SmppListener {
 
   #accept(socket: net.Socket): void {
     const cfg = this.#o.config();
+    // No more connections may wait for their bind than could ever bind: past that a peer
+    // (or a reconnect loop gone wrong) would only be holding file descriptors.
+    let unbound = 0;
+    for (const s of this.#all) if (s.state === 'open') unbound++;
     const session = new ServerSession({
       socket,
       hooks: this.#o.hooks,
       idleTimeoutMs: cfg.idle_timeout_s * 1000,
+      bindTimeoutMs: cfg.bind_timeout_s * 1000,
       responseTimeoutMs: cfg.response_timeout_s * 1000,
       logger: this.#o.logger,
     });
@@ -78,5 +87,9 @@ export class SmppListener {
       this.#all.delete(session);
       this.#o.closed(session, reason);
     });
+    if (unbound >= cfg.max_binds) {
+      this.#limitLog.warn('unbound', { ip: session.ip, unbound }, 'smpp server: too many connections waiting to bind, closed');
+      session.close('unbound_limit');
+    }
   }
 }

@@ -24,7 +24,7 @@ import type { BindMode } from '../carriers/smpp/session-types.js';
 import { CoalescingWriter } from '../carriers/smpp/writer.js';
 import type { BindVerdict, SmppAccount } from './accounts.js';
 
-export type ServerCloseReason = 'unbind' | 'idle' | 'framing_error' | 'bind_refused' | 'peer_closed' | 'socket_error' | 'server_stop' | 'outbind';
+export type ServerCloseReason = 'unbind' | 'idle' | 'bind_timeout' | 'unbound_limit' | 'framing_error' | 'bind_refused' | 'peer_closed' | 'socket_error' | 'server_stop' | 'outbind';
 
 export interface SubmitAnswer {
   status: number;
@@ -47,6 +47,8 @@ export interface ServerSessionOptions {
   socket: net.Socket;
   hooks: ServerSessionHooks;
   idleTimeoutMs: number;
+  /** A connection still unbound after this is closed, whatever it sends meanwhile (SMPP's session_init_timer). */
+  bindTimeoutMs: number;
   responseTimeoutMs: number;
   logger: Logger;
 }
@@ -80,6 +82,7 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
   #submitsOpen = 0;
   #seq = 0;
   #idle: NodeJS.Timeout | undefined;
+  #bindTimer: NodeJS.Timeout | undefined;
   #closeReason: ServerCloseReason | undefined;
 
   constructor(o: ServerSessionOptions) {
@@ -95,6 +98,12 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
     o.socket.on('end', this.#onEnd);
     o.socket.on('close', this.#onClose);
     this.#touch();
+    // enquire_link keeps a connection from going idle, not from binding: without this a peer
+    // could hold connections (and file descriptors) for ever without ever binding.
+    this.#bindTimer = setTimeout(() => {
+      this.#log.info({ ip: this.ip }, 'smpp server: no bind in time, connection closed');
+      this.close('bind_timeout');
+    }, o.bindTimeoutMs);
   }
 
   get state(): 'open' | 'bound' | 'closed' {
@@ -227,6 +236,7 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
       return;
     }
     this.#state = 'bound';
+    clearTimeout(this.#bindTimer);
     this.#mode = mode;
     this.#account = verdict.account;
     this.#log = this.#log.child({ systemId, mode });
@@ -305,6 +315,7 @@ export class ServerSession extends EventEmitter<{ close: [reason: ServerCloseRea
 
   #detach(): void {
     if (this.#idle !== undefined) clearTimeout(this.#idle);
+    clearTimeout(this.#bindTimer);
     this.#socket.off('data', this.#onData);
     this.#socket.off('error', this.#onError);
     this.#socket.off('end', this.#onEnd);

@@ -62,7 +62,7 @@ t.test('refusals map to stable command_status values', async (t) => {
 t.test('allowlist: addresses and subnets, IPv4 seen through a dual-stack socket', async (t) => {
   t.equal(plainIp('::ffff:10.0.0.5'), '10.0.0.5');
   const reg = new AccountRegistry({
-    enabled: true, host: '127.0.0.1', port: 0, tls: false, max_binds: 3, idle_timeout_s: 60, response_timeout_s: 5,
+    enabled: true, host: '127.0.0.1', port: 0, tls: false, max_binds: 3, idle_timeout_s: 60, bind_timeout_s: 10, response_timeout_s: 5,
     accounts: [{ system_id: 'a', password: 'p', allowed_ips: ['10.0.0.0/24', '192.0.2.9'], max_binds: 2, window: 1, tps: 1, category: 'notification', free_text: true }],
   });
   t.equal(reg.admit('a', 'p', '::ffff:10.0.0.5').ok, true);

@@ -133,3 +133,54 @@ t.test('logs at debug hold no phone number, text or password of an SMPP client',
   t.notMatch(logs, /机密内容/);
   t.notMatch(logs, /zz-secret|pw-leg1/);
 });
+
+t.test('a connection that does not bind within bind_timeout_s is closed, even while it sends enquire_link', async (t) => {
+  const { env, port } = await startServerEnv(t, { server: { bind_timeout_s: 0.4 } });
+  const lingering = await RawPeer.connect(port);
+  const bound = await boundRaw(port);
+  t.teardown(() => bound.destroy());
+  let seq = 10;
+  // enquire_link keeps a connection from going idle, but it is no bind.
+  const keepAlive = setInterval(() => {
+    if (!lingering.socket.destroyed) lingering.write(encodeHeader(0x15, 0, seq++));
+    if (!bound.socket.destroyed) bound.write(encodeHeader(0x15, 0, seq++));
+  }, 100);
+  t.teardown(() => {
+    clearInterval(keepAlive);
+    lingering.destroy();
+  });
+  await lingering.closed;
+  t.ok(lingering.received.some((p) => p.command === 'enquire_link_resp'), 'it was answered while it lasted');
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(bound.socket.destroyed, false, 'a bound connection is not touched by the bind timeout');
+  for (let i = 0; i < 100 && !/closed_total\{reason="bind_timeout"\} 1/.test(await scrape(env)); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(await scrape(env), /xinge_smpp_server_connections_closed_total\{reason="bind_timeout"\} 1/);
+});
+
+t.test('connections that have not bound are at most max_binds: more are closed at once, binds still work', async (t) => {
+  const { env, port } = await startServerEnv(t, { server: { max_binds: 3 } });
+  await waitFor(() => env.app.carriers.get('c1')!.connector.isUp(), 5000, 'carrier bound');
+  const waiting: RawPeer[] = [];
+  t.teardown(() => waiting.forEach((r) => r.destroy()));
+  for (let i = 0; i < 3; i++) waiting.push(await RawPeer.connect(port));
+  // The server has seen the three before the fourth comes.
+  for (const [i, r] of waiting.entries()) {
+    r.write(encodeHeader(0x15, 0, 50 + i));
+    await r.next((p) => p.sequenceNumber === 50 + i);
+  }
+  const extra = await RawPeer.connect(port);
+  t.teardown(() => extra.destroy());
+  const closedSoon = await Promise.race([extra.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+  t.ok(closedSoon, 'a fourth unbound connection is closed at once');
+  t.same(extra.received, [], 'the fourth unbound connection was closed without an answer');
+  t.ok(waiting.every((r) => !r.socket.destroyed), 'the three that came first stay');
+  // One of them binds: a place frees up, and a new connection binds and submits.
+  waiting[0]!.send('bind_transceiver', 1, { system_id: 'legacy', password: PASSWORD });
+  t.equal((await waiting[0]!.next((p) => p.sequenceNumber === 1)).commandStatus, 0, 'a waiting connection binds');
+  const s = esme(port, 'transceiver');
+  await s.connect();
+  t.teardown(() => s.close());
+  t.equal((await s.submit(sm('13800138000', encodeUcs2(`${SIG}连接上限之后`)))).kind, 'accepted', 'a new bind submits');
+  for (let i = 0; i < 100 && !/closed_total\{reason="unbound_limit"\} 1/.test(await scrape(env)); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(await scrape(env), /xinge_smpp_server_connections_closed_total\{reason="unbound_limit"\} 1/);
+});
