@@ -34,6 +34,8 @@ export interface SegmentRef {
   id: number;
   messageId: string;
   total: number;
+  /** The carrier it was submitted to (lets the store remember it for its receipt). */
+  carrierId?: string;
 }
 
 export class ResultsWriter {
@@ -47,7 +49,7 @@ export class ResultsWriter {
   /** submit_sm_resp OK. `finalOnSubmit`: the carrier sends no receipts, so `submitted` is final. */
   accepted(seg: SegmentRef, carrierMsgId: string, now: number, finalOnSubmit: boolean): void {
     // Stored normalised (case, leading zeros) so receipts match whatever form they use.
-    const done = this.#d.messages.markSubmitted(seg.id, seg.messageId, seg.total, normaliseId(carrierMsgId), now, finalOnSubmit);
+    const done = this.#d.messages.markSubmitted(seg.id, seg.messageId, seg.total, normaliseId(carrierMsgId), now, finalOnSubmit, seg.carrierId);
     if (done !== undefined) this.#ended(done, now);
   }
 

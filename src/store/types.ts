@@ -205,7 +205,7 @@ export interface MessageStore {
   claimDueAtCommit?(carrierId: string, lane: Category, now: number, limit: number, skip: ReadonlySet<number>): () => ClaimedSegment[] | undefined;
   markClaimed(segmentIds: readonly number[], messageIds: readonly string[], now: number): void;
   /** submit_sm_resp OK. Returns the message when this made it final (no receipts requested). */
-  markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean): FinalizedMessage | undefined;
+  markSubmitted(segmentId: number, messageId: string, total: number, carrierMsgId: string, now: number, finalOnSubmit: boolean, carrierId?: string): FinalizedMessage | undefined;
   /**
    * A receipt's state on a segment already on the wire (one statement). False when the
    * segment no longer awaits a receipt (it is final): nothing changed.
