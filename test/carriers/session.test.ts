@@ -81,6 +81,27 @@ t.test('per-request timeout: a submit without resp ends `timeout` and frees its 
   t.equal(s.state, 'bound', 'a submit timeout alone does not drop the bind');
 });
 
+t.test('a submit past its deadline closes the window at once, before its timer has run', async (t) => {
+  // A busy event loop runs timers late; what the window allows must not wait for them, or a
+  // silent bind takes more segments between the deadline and the timer (seen under load).
+  const sim = await startSim();
+  t.teardown(() => sim.stop());
+  let now = 1_000;
+  const s = new SmppSession(opts(sim.port, { responseTimeoutMs: 60_000, window: 5, clock: () => now }));
+  t.teardown(() => s.close());
+  await s.connect();
+  sim.configure({ silent: true });
+  const first = s.submit(fields());
+  t.equal(s.freeWindow, 4, 'four slots left while the first is within its deadline');
+  t.ok(s.canSubmit());
+  now += 60_000;
+  t.equal(s.freeWindow, 0, 'its deadline passed: no slot, though its timer is a minute away');
+  t.notOk(s.canSubmit(), 'nothing more goes on this bind');
+  t.equal(s.consecutiveTimeouts, 0, 'the timeout itself is still the timer\'s to report');
+  s.close();
+  t.same(await first, { kind: 'disconnected' }, 'closing settles it');
+});
+
 t.test('enquire_link on idle; unanswered enquire_link drops the bind', async (t) => {
   const sim = await startSim();
   t.teardown(() => sim.stop());

@@ -183,7 +183,15 @@ export class SmppSession extends EventEmitter<SessionEvents> {
    * the timeouts in a row reach the carrier's limit.
    */
   #windowLimit(): number {
-    return this.#consecutiveTimeouts > 0 ? 1 : this.options.window;
+    return this.#consecutiveTimeouts > 0 || this.#overdue() ? 1 : this.options.window;
+  }
+  /**
+   * The oldest request is past its deadline though the timer that reports it has not run: a
+   * busy event loop runs timers late, and the bind must not take segments meanwhile.
+   */
+  #overdue(): boolean {
+    const first = this.#pending.values().next();
+    return !first.done && first.value.deadline <= this.#clock();
   }
   /** socket.write calls so far (coalescing: many PDUs per write under load). */
   get writeCount(): number {
