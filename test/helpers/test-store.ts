@@ -10,6 +10,7 @@ import { PgSyncClient } from '../../src/store/postgres/sync-client.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { clusterNodeId } from '../../src/cluster/config.js';
 import type { Config } from '../../src/config/schema.js';
+import type { ReceiptSettleItem } from '../../src/store/types.js';
 
 let admin: PgSyncClient | undefined;
 let count = 0;
@@ -45,4 +46,19 @@ export function otherConnection(store: { driver?: string; path: string; url?: st
   }
   const db = new Database(store.path, { readonly: true, fileMustExist: true });
   return { get: (sql, ...params) => db.prepare(sql).get(...params), close: () => db.close() };
+}
+
+/**
+ * Receipt items as ReceiptHandler.handleMany batches them: an item sharing a (carrier, key)
+ * with an earlier one is left out (the handler settles it after the batch, on its own).
+ */
+export function batchableReceipts(items: readonly ReceiptSettleItem[]): ReceiptSettleItem[] {
+  const seen = new Set<string>();
+  const out: ReceiptSettleItem[] = [];
+  for (const it of items) {
+    const pairs = it.keys.map((k) => `${it.carrierId}\u0000${k}`);
+    if (!pairs.some((p) => seen.has(p))) out.push(it.settle === undefined ? { carrierId: it.carrierId, keys: it.keys } : it);
+    for (const p of pairs) seen.add(p);
+  }
+  return out;
 }

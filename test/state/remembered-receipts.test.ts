@@ -13,6 +13,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { AWAITING_RECEIPT_CACHE, SqliteMessageStore } from '../../src/store/sqlite/message-store.js';
 import type { FinalSegmentStatus, ReceiptSettleItem } from '../../src/store/types.js';
 import { newMessage } from '../helpers/fixtures.js';
+import { batchableReceipts } from '../helpers/test-store.js';
 
 const KEYS = ['k1', 'k2', 'k3', 'k4'];
 const CARRIERS = ['c1', 'c2'];
@@ -43,18 +44,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rolled-back-submit' as const), carrier: fc.constantFrom(...CARRIERS), key: fc.constantFrom(...KEYS) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('receipt' as const), items: fc.array(item, { minLength: 1, maxLength: 4 }) }) },
 );
-
-/** As ReceiptHandler.handleMany: an item sharing a (carrier, key) with an earlier one is not batched. */
-function distinct(items: readonly ReceiptSettleItem[]): ReceiptSettleItem[] {
-  const seen = new Set<string>();
-  const out: ReceiptSettleItem[] = [];
-  for (const it of items) {
-    const pairs = it.keys.map((k) => `${it.carrierId}/${k}`);
-    if (!pairs.some((p) => seen.has(p))) out.push(it);
-    for (const p of pairs) seen.add(p);
-  }
-  return out;
-}
 
 /** Runs the history on a fresh store; `remember` passes the carrier to markSubmitted. Returns each receipt step's outcomes and the rows. */
 function play(steps: readonly Step[], remember: boolean): { outcomes: unknown[]; rows: unknown; settledFromMemory: number } {
@@ -99,7 +88,7 @@ function play(steps: readonly Step[], remember: boolean): { outcomes: unknown[];
           });
         }
       } else {
-        outcomes.push(s.transaction(() => s.settleReceipts(distinct(st.items), clock)));
+        outcomes.push(s.transaction(() => s.settleReceipts(batchableReceipts(st.items), clock)));
       }
     }
     const rows = Array.from({ length: n }, (_, i) => {

@@ -15,6 +15,7 @@ import { migratePgStore } from '../../src/store/postgres/migrations.js';
 import { PgMessageStore } from '../../src/store/postgres/message-store.js';
 import type { FinalSegmentStatus, MessageStore, ReceiptSettleItem, ReceiptSettleOutcome } from '../../src/store/types.js';
 import { newMessage } from '../helpers/fixtures.js';
+import { batchableReceipts } from '../helpers/test-store.js';
 import { startTestPostgres } from '../helpers/postgres.js';
 
 const pgc = await startTestPostgres(t);
@@ -147,14 +148,7 @@ function suite(t: Test, s: MessageStore, waits?: () => number): void {
     let compared = 0;
     fc.assert(
       fc.property(fc.array(item, { maxLength: 8 }), (raw) => {
-        // As ReceiptHandler.handleMany: an item sharing a (carrier, key) with an earlier one is not batched.
-        const seen = new Set<string>();
-        const items: ReceiptSettleItem[] = [];
-        for (const it of raw) {
-          const pairs = it.keys.map((k) => `${it.carrierId}/${k}`);
-          if (!pairs.some((p) => seen.has(p))) items.push(it.settle === undefined ? { carrierId: it.carrierId, keys: it.keys } : it);
-          for (const p of pairs) seen.add(p);
-        }
+        const items = batchableReceipts(raw);
         const batch = tryOut(() => s.settleReceipts(items, now));
         const seq = tryOut(() => oneByOne(items, now));
         compared += items.length;
