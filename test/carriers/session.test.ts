@@ -102,6 +102,44 @@ t.test('a submit past its deadline closes the window at once, before its timer h
   t.same(await first, { kind: 'disconnected' }, 'closing settles it');
 });
 
+/** Block the event loop (as a long synchronous step, a GC pause or a descheduled process does). */
+const stall = (ms: number) => {
+  const until_ = Date.now() + ms;
+  while (Date.now() < until_);
+};
+
+t.test('a stall past the response timeout: an answer waiting in the socket is read before the timeout is declared', async (t) => {
+  const sim = await startSim();
+  t.teardown(() => sim.stop());
+  const s = new SmppSession(opts(sim.port, { responseTimeoutMs: 150, window: 2 }));
+  t.teardown(() => s.close());
+  await s.connect();
+  // The simulator runs in this process: stalling in its submit hook delays its answer until
+  // the stall ends, so the resp is in the daemon's socket when its (late) timer runs.
+  sim.recorder.once('submit', () => stall(400));
+  const o = await s.submit(fields());
+  t.same(o, { kind: 'accepted', carrierMessageId: '1' }, 'accepted, not a timeout');
+  t.equal(s.consecutiveTimeouts, 0, 'the bind is not suspect');
+  t.equal(s.inFlight, 0);
+});
+
+t.test('a stall past the response timeout: a request nobody answers still times out, one stall later', async (t) => {
+  const sim = await startSim();
+  t.teardown(() => sim.stop());
+  const s = new SmppSession(opts(sim.port, { responseTimeoutMs: 150, window: 2 }));
+  t.teardown(() => s.close());
+  await s.connect();
+  sim.configure({ silent: true });
+  const t0 = Date.now();
+  const submitted = s.submit(fields());
+  setTimeout(() => stall(400), 10);
+  t.same(await submitted, { kind: 'timeout' });
+  const took = Date.now() - t0;
+  t.ok(took >= 400 && took < 410 + 400 + 500, `timed out after ${took} ms (deadline 150, stall 400)`);
+  t.equal(s.consecutiveTimeouts, 1);
+  t.equal(s.state, 'bound');
+});
+
 t.test('enquire_link on idle; unanswered enquire_link drops the bind', async (t) => {
   const sim = await startSim();
   t.teardown(() => sim.stop());

@@ -2,7 +2,7 @@
  * The daemon against misbehaving SMSCs (issue 13), end to end over loopback: a message that
  * kills the link, sustained throttling, validity periods, OTP failover when a carrier drops.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/fixtures.js';
 import { auth } from '../helpers/fixtures.js';
 import { startSmppEnv, type SmppTestEnv } from '../helpers/smpp-fixture.js';
@@ -17,13 +17,30 @@ const status = (env: SmppTestEnv, id: string) => env.app.store.messages.getMessa
 const bound = (env: SmppTestEnv, ids: string[]) =>
   waitFor(() => ids.every((id) => env.app.carriers.get(id)!.connector.isUp()), 5000, 'binds up');
 
-t.test('silent bind, end to end: 200 messages over two binds, one silent after its 40th submit_sm', async (t) => {
+/**
+ * 200 messages over two binds, the first silent after its 40th submit_sm. With stallMs, the
+ * whole process (daemon and simulator) stalls that long as the healthy bind's next submit_sm
+ * arrives after the silent one's first unanswered one: past both response timeouts.
+ */
+async function silentBindScenario(t: Test, stallMs = 0): Promise<void> {
   const rt = 1;
   const env = await startSmppEnv(t, [
     { id: 'c1', binds: 2, window: 10, tps: 50, response_timeout_s: rt, enquire_link_s: 0.3, sim: { silentAfterSubmits: 40, faultConnections: [0] } },
   ]);
   await bound(env, ['c1']);
   const sim = env.sims.get('c1')!;
+  if (stallMs > 0) {
+    let onSilent = 0;
+    let stalled = false;
+    sim.recorder.on('submit', (r) => {
+      if (r.conn === 0) onSilent++;
+      if (r.conn === 1 && onSilent > 40 && !stalled) {
+        stalled = true;
+        const until = Date.now() + stallMs;
+        while (Date.now() < until);
+      }
+    });
+  }
   const ids: string[] = [];
   for (let i = 0; i < 200; i++) ids.push(await send(env, `138${String(10000000 + i)}`));
   await waitFor(() => ids.every((id) => ['submitted', 'delivered'].includes(status(env, id) ?? '')), 60000, 'all submitted');
@@ -43,7 +60,14 @@ t.test('silent bind, end to end: 200 messages over two binds, one silent after i
   t.notOk(sim.connections().some((c) => c.index === 0), 'the silent connection was closed');
   const carrierIds = ids.map((id) => env.app.store.messages.getSegments(id)[0]!.carrierMsgId);
   t.equal(new Set(carrierIds).size, 200, 'each with its own carrier message id');
-});
+}
+
+t.test('silent bind, end to end: 200 messages over two binds, one silent after its 40th submit_sm', (t) => silentBindScenario(t));
+
+// A stall longer than the response timeout used to time out the healthy bind's answered
+// submit too (its timer ran before the socket was read): with no healthy bind left, the
+// silent one got a probe after its first timeout (seen once in CI).
+t.test('silent bind after a 1.5 s stall of the whole process: the healthy bind stays healthy', (t) => silentBindScenario(t, 1500));
 
 t.test('a message that makes the SMSC drop the link ends failed within the retry budget', async (t) => {
   const env = await startSmppEnv(t, [{ id: 'c1', reconnect: { initial_ms: 10, max_ms: 20 }, sim: { dropAfterSubmits: 1 } }], (cfg) => {

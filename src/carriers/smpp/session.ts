@@ -39,6 +39,7 @@ import { PduFramer } from './framing.js';
 import { routePdu, undecodableAnswer, type InboundRoutes } from './inbound.js';
 import { CoalescingWriter } from './writer.js';
 import { ReadGate } from './read-gate.js';
+import { PendingRequests, type PendingEntry } from './pending-requests.js';
 
 import { monotonicNow, type MonotonicClock } from '../../domain/clock.js';
 import type {
@@ -75,12 +76,10 @@ type Kind = 'submit' | 'bind' | 'enquire' | 'unbind';
 /** deliver_sm awaiting our resp past which a bind stops reading (SMSC windows are 1-100 or so). */
 export const MAX_UNANSWERED_DELIVERS = 2000;
 
-interface Pending {
-  seq: number;
+interface Pending extends PendingEntry {
   kind: Kind;
   /** The command_id of the only response that settles this request. */
   expect: number;
-  deadline: number;
   settle: (s: Settle) => void;
 }
 
@@ -130,10 +129,8 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   #delivers = { unanswered: 0 };
   readonly #framer = new PduFramer();
   #seq = 0;
-  /** Insertion-ordered, so the first entry has the earliest deadline (one timeout for all). */
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending: PendingRequests<Pending>;
   #inFlight = 0;
-  #sweepTimer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #lastRx = 0;
   #enquirePending = false;
@@ -155,6 +152,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     if (!(options.window >= 1)) throw new RangeError('window must be >= 1');
     this.options = Object.freeze({ ...options });
     this.#clock = options.clock ?? monotonicNow;
+    this.#pending = new PendingRequests<Pending>({ clock: this.#clock, timeoutMs: options.responseTimeoutMs, onExpired: this.#expired });
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ bind: options.label ?? options.systemId });
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
@@ -183,15 +181,9 @@ export class SmppSession extends EventEmitter<SessionEvents> {
    * the timeouts in a row reach the carrier's limit.
    */
   #windowLimit(): number {
-    return this.#consecutiveTimeouts > 0 || this.#overdue() ? 1 : this.options.window;
-  }
-  /**
-   * The oldest request is past its deadline though the timer that reports it has not run: a
-   * busy event loop runs timers late, and the bind must not take segments meanwhile.
-   */
-  #overdue(): boolean {
-    const first = this.#pending.values().next();
-    return !first.done && first.value.deadline <= this.#clock();
+    // Overdue: the oldest request is past its deadline though its timeout is not declared yet
+    // (a late timer, or the grace after a stall): the bind takes no segments meanwhile.
+    return this.#consecutiveTimeouts > 0 || this.#pending.overdue() ? 1 : this.options.window;
   }
   /** socket.write calls so far (coalescing: many PDUs per write under load). */
   get writeCount(): number {
@@ -426,12 +418,10 @@ export class SmppSession extends EventEmitter<SessionEvents> {
     if (this.#state === 'closed') return;
     const wasState = this.#state;
     this.#state = 'closed';
-    if (this.#sweepTimer) clearTimeout(this.#sweepTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#sweepTimer = this.#idleTimer = null;
+    this.#idleTimer = null;
     this.#writer?.close();
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending.close();
     this.#late.clear();
     for (const p of pending) p.settle({ type: 'closed' });
     const info: SessionCloseInfo = {
@@ -460,33 +450,20 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   /** Register a request in the window (with its deadline) and queue its PDU. */
   #track(seq: number, kind: Kind, pdu: Buffer, settle: (s: Settle) => void): void {
     const expect = kind === 'bind' ? BIND_RESP[this.options.mode] : RESP_OF[kind];
-    this.#pending.set(seq, { seq, kind, expect, deadline: this.#clock() + this.options.responseTimeoutMs, settle });
+    this.#pending.add({ seq, kind, expect, settle });
     this.#writer!.push(pdu);
-    if (this.#sweepTimer === null) this.#armSweep();
   }
 
-  #armSweep(): void {
-    const first = this.#pending.values().next();
-    if (first.done) return;
-    const delay = Math.max(1, first.value.deadline - this.#clock());
-    this.#sweepTimer = setTimeout(this.#sweep, delay);
-  }
-
-  readonly #sweep = (): void => {
-    this.#sweepTimer = null;
-    const now = this.#clock();
-    for (const p of this.#pending.values()) {
-      if (p.deadline > now) break;
-      this.#pending.delete(p.seq);
-      this.#log.warn({ seq: p.seq, kind: p.kind, timeoutMs: this.options.responseTimeoutMs }, 'smpp response timeout');
-      p.settle({ type: 'timeout' });
-      if (p.kind === 'enquire') {
-        this.#enquirePending = false;
-        this.close('enquire_link_timeout', new SmppError('smpp_enquire_link_timeout', 'enquire_link not answered'));
-        return;
-      }
+  /** A request's response timeout, declared: false when it closed the session. */
+  readonly #expired = (p: Pending): boolean => {
+    this.#log.warn({ seq: p.seq, kind: p.kind, timeoutMs: this.options.responseTimeoutMs, ...(p.graceUntil > 0 ? { afterStall: true } : {}) }, 'smpp response timeout');
+    p.settle({ type: 'timeout' });
+    if (p.kind === 'enquire') {
+      this.#enquirePending = false;
+      this.close('enquire_link_timeout', new SmppError('smpp_enquire_link_timeout', 'enquire_link not answered'));
+      return false;
     }
-    if (this.#state !== 'closed' && this.#sweepTimer === null) this.#armSweep();
+    return this.#state !== 'closed';
   };
 
   // ---- enquire_link on idle ------------------------------------------------------------------
