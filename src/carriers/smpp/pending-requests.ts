@@ -54,9 +54,10 @@ export class PendingRequests<P extends PendingEntry> {
     this.#byseq.delete(seq);
   }
 
-  /** Track a request: its deadline is now + the timeout. */
-  add(entry: Omit<P, 'deadline' | 'graceUntil'>): void {
-    const p = { ...entry, deadline: this.#opts.clock() + this.#opts.timeoutMs, graceUntil: 0 } as P;
+  /** Track a request: its deadline (whatever it held) becomes now + the timeout. */
+  add(p: P): void {
+    p.deadline = this.#opts.clock() + this.#opts.timeoutMs;
+    p.graceUntil = 0;
     this.#byseq.set(p.seq, p);
     // Every earlier entry is due no later than this one (a grace ends within one timeout).
     if (this.#timer === null) this.#arm(p.deadline);

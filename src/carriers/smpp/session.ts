@@ -450,7 +450,7 @@ export class SmppSession extends EventEmitter<SessionEvents> {
   /** Register a request in the window (with its deadline) and queue its PDU. */
   #track(seq: number, kind: Kind, pdu: Buffer, settle: (s: Settle) => void): void {
     const expect = kind === 'bind' ? BIND_RESP[this.options.mode] : RESP_OF[kind];
-    this.#pending.add({ seq, kind, expect, settle });
+    this.#pending.add({ seq, kind, expect, settle, deadline: 0, graceUntil: 0 });
     this.#writer!.push(pdu);
   }
 
