@@ -4,6 +4,7 @@ import type net from 'node:net';
 import { SmppSession, type SessionOptions } from '../../src/carriers/smpp/session.js';
 import { Status } from '../../src/carriers/smpp/command-status.js';
 import { startSim, until } from './helpers.js';
+import { stallEventLoop } from '../helpers/fixtures.js';
 
 function opts(port: number, over: Partial<SessionOptions> = {}): SessionOptions {
   return {
@@ -102,12 +103,6 @@ t.test('a submit past its deadline closes the window at once, before its timer h
   t.same(await first, { kind: 'disconnected' }, 'closing settles it');
 });
 
-/** Block the event loop (as a long synchronous step, a GC pause or a descheduled process does). */
-const stall = (ms: number) => {
-  const until_ = Date.now() + ms;
-  while (Date.now() < until_);
-};
-
 t.test('a stall past the response timeout: an answer waiting in the socket is read before the timeout is declared', async (t) => {
   const sim = await startSim();
   t.teardown(() => sim.stop());
@@ -116,7 +111,7 @@ t.test('a stall past the response timeout: an answer waiting in the socket is re
   await s.connect();
   // The simulator runs in this process: stalling in its submit hook delays its answer until
   // the stall ends, so the resp is in the daemon's socket when its (late) timer runs.
-  sim.recorder.once('submit', () => stall(400));
+  sim.recorder.once('submit', () => stallEventLoop(400));
   const o = await s.submit(fields());
   t.same(o, { kind: 'accepted', carrierMessageId: '1' }, 'accepted, not a timeout');
   t.equal(s.consecutiveTimeouts, 0, 'the bind is not suspect');
@@ -132,7 +127,7 @@ t.test('a stall past the response timeout: a request nobody answers still times 
   sim.configure({ silent: true });
   const t0 = Date.now();
   const submitted = s.submit(fields());
-  setTimeout(() => stall(400), 10);
+  setTimeout(() => stallEventLoop(400), 10);
   t.same(await submitted, { kind: 'timeout' });
   const took = Date.now() - t0;
   t.ok(took >= 400 && took < 410 + 400 + 500, `timed out after ${took} ms (deadline 150, stall 400)`);

@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/fixtures.js';
-import { auth } from '../helpers/fixtures.js';
+import { auth, stallEventLoop } from '../helpers/fixtures.js';
 import { startSmppEnv, type SmppTestEnv } from '../helpers/smpp-fixture.js';
 import { parseRelativeValidity } from '../../src/carriers/smpp/validity.js';
 
@@ -36,8 +36,7 @@ async function silentBindScenario(t: Test, stallMs = 0): Promise<void> {
       if (r.conn === 0) onSilent++;
       if (r.conn === 1 && onSilent > 40 && !stalled) {
         stalled = true;
-        const until = Date.now() + stallMs;
-        while (Date.now() < until);
+        stallEventLoop(stallMs);
       }
     });
   }

@@ -194,3 +194,9 @@ export function newMessage(over: Partial<NewMessage> = {}): NewMessage {
     ...over,
   };
 }
+
+/** Block the event loop for ms (as a long synchronous step, a GC pause or a descheduled process does). */
+export function stallEventLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}

@@ -41,9 +41,6 @@ export class PendingRequests<P extends PendingEntry> {
     this.#opts = opts;
   }
 
-  get size(): number {
-    return this.#byseq.size;
-  }
   has(seq: number): boolean {
     return this.#byseq.has(seq);
   }
